@@ -1,0 +1,114 @@
+/**
+ * Decides whether the difference between a base image and a target build can
+ * be delivered to a running process as a hotpatch, and lists, in words, every
+ * reason it cannot. Both link maps must come from builds with the same slot
+ * plan (the target is built with the base's slots), so fingerprints and slot
+ * numbers compare directly.
+ */
+import type { LinkedFunction, LinkMap } from "../image/linkmap.ts";
+
+export interface FunctionChange {
+  key: string;
+  slot: number;
+  signature: string;
+  change: "changed" | "new";
+  oldFingerprint: string;
+  newFingerprint: string;
+}
+
+export interface Classification {
+  changes: FunctionChange[];
+  /** Why the change needs a baseline (a restart); empty for a hotpatch. */
+  reasons: string[];
+}
+
+/** Marks a function that the base image does not have (manifest `oldFingerprint`). */
+export const NEW_FUNCTION = "none";
+
+export function classify(base: LinkMap, target: LinkMap): Classification {
+  const reasons: string[] = [];
+  const baseFunctions = new Map(base.functions.map((f) => [f.key, f]));
+  const changes: FunctionChange[] = [];
+  for (const fn of target.functions) {
+    const old = baseFunctions.get(fn.key);
+    if (!old) {
+      changes.push(change(fn, "new", NEW_FUNCTION));
+      continue;
+    }
+    if (old.signature !== fn.signature) {
+      reasons.push(`function ${fn.key} changes its signature from ${old.signature} to ${fn.signature}`);
+    } else if (old.fingerprint !== fn.fingerprint) {
+      changes.push(change(fn, "changed", old.fingerprint));
+    }
+  }
+
+  compareData(base, target, reasons);
+  compareGlobals(base, target, reasons);
+  compareList("import", base.imports.map(importText), target.imports.map(importText), reasons);
+  compareList("export", base.exports.map(exportText), target.exports.map(exportText), reasons);
+  compareList(
+    "function pointer table entry",
+    base.elements.map((e) => `${e.table}@${e.offset}: ${e.functions.join(" ")}`),
+    target.elements.map((e) => `${e.table}@${e.offset}: ${e.functions.join(" ")}`),
+    reasons,
+  );
+  const startKey = target.start;
+  if (startKey !== base.start) {
+    reasons.push(`the start function changes from ${base.start ?? "none"} to ${startKey ?? "none"}`);
+  } else if (startKey && changes.some((c) => c.key === startKey || c.key.startsWith("start:"))) {
+    reasons.push("the module's start-up code changes: it already ran in the running process and cannot run again");
+  }
+  return { changes, reasons };
+}
+
+function change(fn: LinkedFunction, kind: FunctionChange["change"], oldFingerprint: string): FunctionChange {
+  return { key: fn.key, slot: fn.slot, signature: fn.signature, change: kind, oldFingerprint, newFingerprint: fn.fingerprint };
+}
+
+function compareData(base: LinkMap, target: LinkMap, reasons: string[]): void {
+  const text = (d: LinkMap["data"][number]) => `${d.offset === null ? "passive" : `0x${d.offset.toString(16)}`}+${d.size}:${d.sha256}`;
+  const before = new Set(base.data.map(text));
+  const after = new Set(target.data.map(text));
+  const added = target.data.filter((d) => !before.has(text(d)));
+  const removed = base.data.filter((d) => !after.has(text(d)));
+  if (added.length === 0 && removed.length === 0) return;
+  const where = (d: LinkMap["data"][number]) => (d.offset === null ? "a passive segment" : `0x${d.offset.toString(16)}`);
+  const samples = [...added.map((d) => `new or changed bytes at ${where(d)} (${d.size} bytes)`), ...removed.map((d) => `bytes at ${where(d)} no longer present`)];
+  reasons.push(
+    `the static data layout changes (${samples.slice(0, 3).join("; ")}${samples.length > 3 ? `; ${samples.length - 3} more` : ""}): this builder cannot relocate static data yet`,
+  );
+}
+
+function compareGlobals(base: LinkMap, target: LinkMap, reasons: string[]): void {
+  const before = new Map(base.globals.map((g) => [g.key, g]));
+  const after = new Map(target.globals.map((g) => [g.key, g]));
+  for (const g of target.globals) {
+    const old = before.get(g.key);
+    if (!old) {
+      if (g.mutable) reasons.push(`adds the mutable global ${g.key}: a running process has no storage for it`);
+      continue;
+    }
+    if (old.type !== g.type || old.mutable !== g.mutable) {
+      reasons.push(`global ${g.key} changes from ${describeGlobal(old)} to ${describeGlobal(g)}`);
+    } else if (!g.mutable && old.init !== g.init) {
+      reasons.push(`the constant ${g.key} changes its value from ${old.init.trim()} to ${g.init.trim()}`);
+    }
+  }
+  for (const g of base.globals) {
+    if (!after.has(g.key) && g.mutable) reasons.push(`removes the mutable global ${g.key}, which holds live state`);
+  }
+}
+
+function describeGlobal(g: LinkMap["globals"][number]): string {
+  return `${g.mutable ? "mutable" : "immutable"} ${g.type}`;
+}
+
+function compareList(what: string, before: string[], after: string[], reasons: string[]): void {
+  const old = new Set(before);
+  const now = new Set(after);
+  for (const item of after) if (!old.has(item)) reasons.push(`adds or changes the ${what} ${item}`);
+  for (const item of before) if (!now.has(item)) reasons.push(`removes the ${what} ${item}`);
+}
+
+const importText = (i: LinkMap["imports"][number]) => `${i.module}.${i.base} ${i.signature}`;
+const exportText = (e: LinkMap["exports"][number]) => `${e.name} (${e.kind} ${e.value})`;

@@ -1,0 +1,43 @@
+/**
+ * The `hotpatch` command line: one file per verb under engine/cli/, each thin
+ * (parse, call the engine, print). This file only wires them together.
+ */
+import { Command, CommanderError } from "commander";
+import { HotpatchError } from "../errors.ts";
+import { registerDemo } from "./demo.ts";
+import { registerImage } from "./image.ts";
+import { registerKeys } from "./keys.ts";
+import { EXIT_USAGE, reportError } from "./output.ts";
+import { registerPatch } from "./patch.ts";
+import { registerRun } from "./run.ts";
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command("hotpatch")
+    .description("Hot patching for a running WebAssembly process, with the update management of Windows Server Hotpatch.")
+    .exitOverride()
+    .showHelpAfterError(false);
+  registerKeys(program, setExit);
+  registerImage(program, setExit);
+  registerPatch(program, setExit);
+  registerRun(program, setExit);
+  registerDemo(program, setExit);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") return 0;
+      const json = argv.includes("--json");
+      return json ? reportError(new HotpatchError("E_USAGE", error.message.replace(/^error: /, "")), { json }) : EXIT_USAGE;
+    }
+    return reportError(error, { json: argv.includes("--json") });
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * `hotpatch patch build`: diff two versions into a signed package, or exit 3
+ * with the reasons when the change needs a baseline.
+ */
+import { writeFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { buildPatch } from "../builder/build-patch.ts";
+import { HotpatchError } from "../errors.ts";
+import { loadPrivateKey } from "../patch/keys.ts";
+import { EXIT_REQUIRES_BASELINE, guarded, printJson, say } from "./output.ts";
+
+interface PatchBuildOptions {
+  base: string;
+  target: string;
+  id: string;
+  key: string;
+  out: string;
+  title?: string;
+  classification: string;
+  json?: boolean;
+}
+
+export function registerPatch(program: Command, setExit: (code: number) => void): void {
+  const patch = program.command("patch").description("build hotpatch packages");
+  patch
+    .command("build")
+    .description("build a signed hotpatch package from two versions of a guest")
+    .requiredOption("--base <path>", "the running version: source, .wasm or image")
+    .requiredOption("--target <path>", "the new version: source or .wasm")
+    .requiredOption("--id <KB>", "the update's KB id, e.g. KB5036001")
+    .requiredOption("--key <private.pem>", "the signing key")
+    .requiredOption("-o, --out <file>", "where to write the .hpk package")
+    .option("--title <text>", "a title for the update")
+    .option("--classification <name>", "the update's classification", "Security")
+    .option("--json", "print the result as JSON")
+    .action(
+      guarded(setExit, async (options: PatchBuildOptions) => {
+        if (!/^KB\d+$/.test(options.id)) throw new HotpatchError("E_USAGE", `--id must look like KB5036001, not ${options.id}`);
+        const key = loadPrivateKey(options.key);
+        const result = await buildPatch({
+          base: options.base,
+          target: options.target,
+          id: options.id,
+          key,
+          title: options.title,
+          classification: options.classification,
+        });
+        const functions = result.functions.map((f) => ({ key: f.key, slot: f.slot, change: f.change, signature: f.signature }));
+        const summary = { id: result.id, kind: result.kind === "no-change" ? "hotpatch" : result.kind, functions, reasons: result.reasons };
+        if (result.kind === "hotpatch") {
+          try {
+            await writeFile(options.out, result.package);
+          } catch (error) {
+            throw new HotpatchError("E_IO", `cannot write ${options.out}: ${(error as Error).message}`, { path: options.out });
+          }
+        }
+        if (options.json) printJson(result.kind === "no-change" ? { ...summary, empty: true } : summary);
+        else if (result.kind === "hotpatch") {
+          say(options, `${result.id}: hotpatch of ${functions.length} function(s) → ${options.out} (${result.package.length} bytes)`);
+          for (const f of functions) say(options, `  ${f.change.padEnd(7)} ${f.key} (slot ${f.slot})`);
+        } else if (result.kind === "no-change") {
+          say(options, `${result.id}: the versions do not differ in code; no package written`);
+        } else {
+          say(options, `${result.id}: requires a baseline (a restart); no package written:`);
+          for (const r of result.reasons) say(options, `  - ${r}`);
+        }
+        return result.kind === "requires-baseline" ? EXIT_REQUIRES_BASELINE : 0;
+      }),
+    );
+}

@@ -1,0 +1,130 @@
+/**
+ * Builds hotpatch-enabled images from AssemblyScript sources or from any
+ * `.wasm` ("bring your own wasm").
+ *
+ * Stages: compile (AssemblyScript only) → instrument (slots and trampolines) →
+ * optimise → describe → link map. A foreign module's memory, data and globals
+ * are never moved: instrumentation only adds a table, exports and functions,
+ * so every address and global value of the original stays valid.
+ */
+import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
+import { HotpatchError } from "../errors.ts";
+import { emitModule, optimize, validationError, withModule } from "../wasm/binaryen.ts";
+import { describeModule } from "../wasm/describe.ts";
+import { IMPL_SUFFIX, instrument, MEMORY_EXPORT, SLOT_TABLE, type SlotPlan } from "../wasm/instrument.ts";
+import { readModuleSummary } from "../wasm/sections.ts";
+import { compileAssemblyScript } from "./compile-as.ts";
+import { buildIdOf, decodeImage, encodeImage, type LinkMap } from "./linkmap.ts";
+
+export interface Image {
+  /** The instrumented module (what a process instantiates). */
+  module: Uint8Array;
+  linkMap: LinkMap;
+  /** The image file: module + link map section. */
+  bytes: Uint8Array;
+}
+
+/** Plain module bytes plus what is needed to name its functions. */
+export interface GuestModule {
+  wasm: Uint8Array;
+  kind: "assemblyscript" | "wasm";
+  name: string;
+  namePrefix: string;
+}
+
+export function isAssemblyScriptSource(path: string): boolean {
+  return path.endsWith(".ts");
+}
+
+/** Compiles or reads a guest; an image file given here is returned as an image. */
+export async function loadGuest(path: string): Promise<GuestModule | Image> {
+  if (isAssemblyScriptSource(path)) {
+    const { wasm, namePrefix } = await compileAssemblyScript(path);
+    return { wasm, kind: "assemblyscript", name: basename(path), namePrefix };
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (error) {
+    throw new HotpatchError("E_IO", `cannot read ${path}: ${(error as Error).message}`, { path });
+  }
+  const image = decodeImage(bytes, path);
+  if (image) return { ...image, bytes };
+  readModuleSummary(bytes); // a clear E_FORMAT for anything that is not WebAssembly
+  return { wasm: bytes, kind: "wasm", name: basename(path), namePrefix: "" };
+}
+
+export function isImage(value: GuestModule | Image): value is Image {
+  return "linkMap" in value;
+}
+
+/** Builds an image from a source, a plain `.wasm`, or returns an image file as it is. */
+export async function buildImageFromPath(path: string): Promise<Image> {
+  const guest = await loadGuest(path);
+  return isImage(guest) ? guest : buildImage(guest);
+}
+
+export function keyFunction(namePrefix: string): (name: string) => string {
+  // AssemblyScript names the entry file's top-level code `start:<entry>`.
+  const startName = `start:${namePrefix.slice(0, -1)}`;
+  return (name) => {
+    const plain = name.endsWith(IMPL_SUFFIX) ? name.slice(0, -IMPL_SUFFIX.length) : name;
+    if (!namePrefix) return plain;
+    if (plain === startName) return "start:~entry";
+    return plain.startsWith(namePrefix) ? plain.slice(namePrefix.length) : plain;
+  };
+}
+
+/**
+ * Instruments and optimises a guest. With `plan` (a base image's slots), known
+ * functions keep the base's slots: used by the patch builder so that target
+ * and base bodies are directly comparable.
+ */
+export function buildImage(guest: GuestModule, plan?: SlotPlan): Image {
+  const hasNames = WebAssembly.Module.customSections(new WebAssembly.Module(guest.wasm as BufferSource), "name").length > 0;
+  const keyOf = keyFunction(guest.namePrefix);
+  return withModule(guest.wasm, (module) => {
+    const result = instrument(module, keyOf, plan);
+    optimize(module);
+    const invalid = validationError(module);
+    if (invalid) throw new HotpatchError("E_BUILD", `instrumented module is invalid: ${invalid}`, { path: guest.name });
+    const moduleBytes = emitModule(module);
+    const description = describeModule(module, keyOf);
+    const fingerprintBySlot = new Map(description.slots.map((s) => [s.slot, s]));
+    const globalsByName = new Map(description.globals.map((g) => [g.name, g]));
+    const linkMap: LinkMap = {
+      format: 1,
+      buildId: buildIdOf(moduleBytes),
+      source: { kind: guest.kind, name: guest.name, namePrefix: guest.namePrefix, names: hasNames },
+      slots: { table: SLOT_TABLE, size: result.tableSize, firstFree: plan?.firstFree ?? result.functions.length },
+      functions: result.functions.map((f) => {
+        const slot = fingerprintBySlot.get(f.slot);
+        if (!slot) throw new Error(`internal: slot ${f.slot} of ${f.name} vanished during optimisation`);
+        return { key: f.key, name: f.name, slot: f.slot, signature: slot.signature, fingerprint: slot.fingerprint };
+      }),
+      globals: [...result.globalExports].map(([key, exportName]) => {
+        const name = [...globalsByName.keys()].find((n) => keyOf(n) === key)!;
+        const g = globalsByName.get(name)!;
+        return { key, name, type: g.type, mutable: g.mutable, export: exportName, init: g.init };
+      }),
+      memory: { export: result.memoryExported ? MEMORY_EXPORT : null },
+      tables: result.tableExports.map((name) => ({ export: name })),
+      data: description.data,
+      imports: description.imports,
+      exports: description.exports,
+      start: description.start,
+      elements: description.elements,
+    };
+    return { module: moduleBytes, linkMap, bytes: encodeImage(moduleBytes, linkMap) };
+  });
+}
+
+/** The slot plan of an image: patch builds against it keep its slots. */
+export function slotPlanOf(linkMap: LinkMap): SlotPlan {
+  return {
+    assigned: new Map(linkMap.functions.map((f) => [f.key, f.slot])),
+    size: linkMap.slots.size,
+    firstFree: linkMap.slots.firstFree,
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * Compiles an AssemblyScript guest with the pinned options every image uses.
+ *
+ * Contract: the same source file gives the same bytes whichever command or
+ * working directory compiles it. asc runs with `baseDir` = the file's folder
+ * and the file's base name as entry, so function names start with the entry's
+ * name (`v1/handle`) whatever the caller's path; that prefix is what
+ * `namePrefix` reports and what link maps strip to match functions across
+ * versions (`v1/handle` and `v2/handle` are both the key `handle`).
+ *
+ * No optimisation happens here: the image builder instruments first and
+ * optimises afterwards (see engine/wasm/instrument.ts).
+ */
+import { readFile } from "node:fs/promises";
+import { basename, dirname, extname, resolve } from "node:path";
+import { HotpatchError } from "../errors.ts";
+
+/** asc options shared by every guest build. Changing them changes every build id. */
+export const PINNED_ASC_OPTIONS = [
+  "--runtime",
+  "incremental",
+  "--exportRuntime",
+  "--exportTable",
+  "--debug", // keeps the name section: functions match across versions by name
+  "--memoryBase",
+  "65536", // static data starts at 64 KiB; below it stays free (a patch arena)
+  "--noColors",
+] as const;
+
+export interface AsCompileResult {
+  wasm: Uint8Array;
+  /** Prefix of the entry file's own function and global names, e.g. `v1/`. */
+  namePrefix: string;
+}
+
+export async function compileAssemblyScript(sourcePath: string): Promise<AsCompileResult> {
+  const absolute = resolve(sourcePath);
+  const entry = basename(absolute);
+  const baseDir = dirname(absolute);
+  const { default: asc } = await import("assemblyscript/asc");
+  let wasm: Uint8Array | undefined;
+  let diagnostics = "";
+  const sink = {
+    write(chunk: string | Uint8Array) {
+      diagnostics += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+      return true;
+    },
+  };
+  const { error } = await asc.main([entry, "--baseDir", baseDir, "--outFile", "out.wasm", ...PINNED_ASC_OPTIONS], {
+    stdout: sink as never,
+    stderr: sink as never,
+    readFile: async (name: string, dir: string) => {
+      try {
+        return await readFile(resolve(dir, name), "utf8");
+      } catch {
+        return null;
+      }
+    },
+    writeFile: (name: string, contents: Uint8Array | string) => {
+      if (name.endsWith(".wasm") && typeof contents !== "string") wasm = new Uint8Array(contents);
+    },
+    listFiles: () => [],
+  } as never);
+  if (error || !wasm) {
+    const reason = (error?.message ?? "no output") + (diagnostics ? `\n${diagnostics.trim()}` : "");
+    throw new HotpatchError("E_BUILD", `AssemblyScript compilation failed: ${reason}`, { path: sourcePath });
+  }
+  return { wasm, namePrefix: `${entry.slice(0, entry.length - extname(entry).length)}/` };
+}

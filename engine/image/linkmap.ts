@@ -1,0 +1,95 @@
+/**
+ * The link map: what a process and a patch need to know about an image.
+ *
+ * An image file is the instrumented module with the link map appended as a
+ * custom section named `hotpatch.linkmap` (UTF-8 JSON), so an image is still a
+ * valid `.wasm` that any tool can load. The build id is the SHA-256 of the
+ * module bytes without that section (first 24 hex digits): the same sources
+ * and compiler options give the same bytes and so the same build id.
+ */
+import { HotpatchError } from "../errors.ts";
+import type { DataDescription } from "../wasm/describe.ts";
+import { sha256Hex } from "../wasm/describe.ts";
+import { appendCustomSection, stripCustomSection } from "../wasm/sections.ts";
+
+export const LINK_MAP_SECTION = "hotpatch.linkmap";
+export const LINK_MAP_FORMAT = 1;
+
+export interface LinkedFunction {
+  /** Name-independent identity: the name without the entry file's prefix, or the index name of a nameless module. */
+  key: string;
+  /** The function's name in the image (for messages and traces). */
+  name: string;
+  slot: number;
+  signature: string;
+  fingerprint: string;
+}
+
+export interface LinkedGlobal {
+  key: string;
+  name: string;
+  type: string;
+  mutable: boolean;
+  /** The image's export of this global, which code pages import. */
+  export: string;
+  init: string;
+}
+
+export interface LinkMap {
+  format: typeof LINK_MAP_FORMAT;
+  buildId: string;
+  source: {
+    kind: "assemblyscript" | "wasm";
+    name: string;
+    /** Prefix stripped from names to form keys (`v1/`), empty if none. */
+    namePrefix: string;
+    /** Whether the module had a name section (functions match by name) or not (by index). */
+    names: boolean;
+  };
+  slots: { table: string; size: number; firstFree: number };
+  functions: LinkedFunction[];
+  globals: LinkedGlobal[];
+  memory: { export: string | null };
+  tables: { export: string }[];
+  data: DataDescription[];
+  imports: { module: string; base: string; kind: "function"; signature: string }[];
+  exports: { name: string; kind: string; value: string }[];
+  start?: string;
+  elements: { table: string; offset: number | null; functions: string[] }[];
+}
+
+export function buildIdOf(moduleBytes: Uint8Array): string {
+  return sha256Hex(moduleBytes).slice(0, 24);
+}
+
+export function encodeImage(moduleBytes: Uint8Array, linkMap: LinkMap): Uint8Array {
+  return appendCustomSection(moduleBytes, LINK_MAP_SECTION, new TextEncoder().encode(JSON.stringify(linkMap)));
+}
+
+export interface DecodedImage {
+  module: Uint8Array;
+  linkMap: LinkMap;
+}
+
+/** Splits an image file; undefined when the bytes are a plain module without a link map. */
+export function decodeImage(bytes: Uint8Array, path?: string): DecodedImage | undefined {
+  const { module, payload } = stripCustomSection(bytes, LINK_MAP_SECTION);
+  if (!payload) return undefined;
+  let linkMap: LinkMap;
+  try {
+    linkMap = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
+  } catch (error) {
+    throw new HotpatchError("E_FORMAT", `the image's link map is not valid JSON (${(error as Error).message})`, { path });
+  }
+  if (linkMap?.format !== LINK_MAP_FORMAT) {
+    throw new HotpatchError("E_FORMAT", `unknown link map format ${String(linkMap?.format)} (this version reads ${LINK_MAP_FORMAT})`, { path });
+  }
+  if (linkMap.buildId !== buildIdOf(module)) {
+    throw new HotpatchError("E_FORMAT", "the image's module does not match the build id in its link map", { path });
+  }
+  return { module, linkMap };
+}
+
+export function functionByKey(linkMap: LinkMap, key: string): LinkedFunction | undefined {
+  return linkMap.functions.find((f) => f.key === key);
+}

@@ -1,0 +1,35 @@
+/**
+ * The table swap: the only place that writes the slot table.
+ *
+ * Contract: either every change is applied or none is. The guest cannot run
+ * between two `table.set`s of one call (the caller's thread is busy here), so
+ * a completed swap is atomic for the guest. If a `set` throws half-way, the
+ * entries already written are put back before the error propagates.
+ */
+/** A slot table entry: an exported WebAssembly function, or empty. */
+export type SlotEntry = ((...args: never[]) => unknown) | null;
+
+export interface SlotWrite {
+  slot: number;
+  entry: SlotEntry;
+}
+
+/** A hook run after each write, for fault injection; throwing aborts the swap. */
+export type SwapProbe = (written: number, total: number) => void;
+
+/** Writes all entries; returns the entries they replaced, in the same order. */
+export function swapSlots(table: WebAssembly.Table, writes: readonly SlotWrite[], probe?: SwapProbe): SlotEntry[] {
+  const previous = writes.map((w) => table.get(w.slot) as SlotEntry);
+  let written = 0;
+  try {
+    for (const w of writes) {
+      table.set(w.slot, w.entry as never);
+      written++;
+      probe?.(written, writes.length);
+    }
+  } catch (error) {
+    for (let i = written - 1; i >= 0; i--) table.set(writes[i].slot, previous[i] as never);
+    throw error;
+  }
+  return previous;
+}

@@ -1,0 +1,110 @@
+import { describe, expect, it } from "vitest";
+import {
+  isAvailabilityFirst,
+  orchestrationSource,
+  POLICY_SOURCES,
+  validateHotpatchPatchMode,
+  validatePatchModeChange,
+} from "../engine/manage/eligibility.ts";
+import { parseHost } from "../engine/manage/host.ts";
+import {
+  defaultPatchMode,
+  PATCH_MODES,
+  type PatchMode,
+  parsePatchMode,
+  parsePolicySource,
+  patchModesFor,
+} from "../engine/manage/patch-mode.ts";
+import { usageError } from "./usage-error.ts";
+
+describe("patch modes", () => {
+  it("parses names case-insensitively and refuses others", () => {
+    expect(parsePatchMode("automaticbyplatform")).toBe("AutomaticByPlatform");
+    expect(parsePatchMode(" MANUAL ")).toBe("Manual");
+    expect(usageError(() => parsePatchMode("Auto")).message).toContain("AutomaticByPlatform, AutomaticByOS, Manual, ImageDefault");
+  });
+
+  it("calls only AutomaticByPlatform availability-first", () => {
+    const expected: Record<PatchMode, boolean> = {
+      AutomaticByPlatform: true,
+      AutomaticByOS: false,
+      Manual: false,
+      ImageDefault: false,
+    };
+    for (const mode of PATCH_MODES) expect(isAvailabilityFirst(mode), mode).toBe(expected[mode]);
+  });
+
+  it("defaults to AutomaticByOS on Windows and ImageDefault on Linux", () => {
+    expect(defaultPatchMode()).toBe("AutomaticByOS");
+    expect(defaultPatchMode("linux")).toBe("ImageDefault");
+    expect(patchModesFor("windows")).toEqual(["AutomaticByPlatform", "AutomaticByOS", "Manual"]);
+    expect(patchModesFor("linux")).toEqual(["AutomaticByPlatform", "ImageDefault"]);
+  });
+
+  it.each([
+    ["AutomaticByOS", "Manual"],
+    ["Manual", "AutomaticByOS"],
+  ] as const)("refuses switching directly from %s to %s", (from, to) => {
+    expect(usageError(() => validatePatchModeChange(from, to)).message).toContain("AutomaticByPlatform first");
+  });
+
+  it.each([
+    ["AutomaticByOS", "AutomaticByPlatform"],
+    ["AutomaticByPlatform", "Manual"],
+    ["Manual", "AutomaticByPlatform"],
+    ["AutomaticByPlatform", "AutomaticByOS"],
+    ["Manual", "Manual"],
+    ["AutomaticByOS", "AutomaticByOS"],
+  ] as const)("allows %s -> %s on Windows", (from, to) => {
+    expect(() => validatePatchModeChange(from, to)).not.toThrow();
+  });
+
+  it("refuses modes the OS does not offer", () => {
+    usageError(() => validatePatchModeChange("AutomaticByOS", "ImageDefault"));
+    usageError(() => validatePatchModeChange("ImageDefault", "Manual", "linux"));
+    expect(() => validatePatchModeChange("ImageDefault", "AutomaticByPlatform", "linux")).not.toThrow();
+  });
+
+  it("requires AutomaticByPlatform for hotpatch on Azure only", () => {
+    expect(() => validateHotpatchPatchMode("azure", "AutomaticByPlatform")).not.toThrow();
+    for (const mode of ["AutomaticByOS", "Manual", "ImageDefault"] as const) {
+      expect(usageError(() => validateHotpatchPatchMode("azure", mode)).message).toContain(mode);
+    }
+    expect(() => validateHotpatchPatchMode("azure-stack-hci", "AutomaticByOS")).not.toThrow();
+  });
+});
+
+describe("orchestration sources", () => {
+  it("takes settings from the Azure platform on Azure", () => {
+    expect(orchestrationSource("azure")).toMatchObject({ host: "azure", source: "AzurePlatform" });
+  });
+
+  it("refuses a policy source on Azure", () => {
+    expect(usageError(() => orchestrationSource("azure", "GroupPolicy")).message).toContain("Azure Stack HCI");
+  });
+
+  it("requires a policy source on Azure Stack HCI", () => {
+    expect(usageError(() => orchestrationSource("azure-stack-hci")).message).toContain("GroupPolicy, WindowsUpdateClientSettings, SCONFIG, ThirdParty");
+  });
+
+  it.each([
+    ["GroupPolicy", "Group Policy"],
+    ["WindowsUpdateClientSettings", "Windows Update client settings"],
+    ["SCONFIG", "Server Core"],
+    ["ThirdParty", "third-party patch manager"],
+  ])("takes settings from %s on Azure Stack HCI", (source, words) => {
+    const answer = orchestrationSource("azure-stack-hci", source);
+    expect(answer).toMatchObject({ host: "azure-stack-hci", source });
+    expect(answer.description).toContain(words);
+  });
+
+  it("parses policy sources and hosts case-insensitively and refuses others", () => {
+    expect(POLICY_SOURCES).toHaveLength(4);
+    expect(orchestrationSource("azure-stack-hci", "sconfig").source).toBe("SCONFIG");
+    expect(parsePolicySource("groupPOLICY")).toBe("GroupPolicy");
+    usageError(() => orchestrationSource("azure-stack-hci", "WSUS"));
+    expect(parseHost("Azure-Stack-HCI")).toBe("azure-stack-hci");
+    usageError(() => parseHost("on-premises"));
+    usageError(() => orchestrationSource("gcp" as "azure"));
+  });
+});
