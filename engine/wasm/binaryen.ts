@@ -204,14 +204,12 @@ export function dataSegments(module: BinaryenModule): DataSegment[] {
   const m = module as unknown as {
     getNumDataSegments(): number;
     getDataSegmentByIndex(i: number): number;
-    getDataSegmentInfo(ref: number): { name: string; passive: boolean; offset: number; data: ArrayBuffer };
+    // `offset` is the byte offset itself (BinaryenGetDataSegmentByteOffset), not an expression; null if passive.
+    getDataSegmentInfo(ref: number): { name: string; passive: boolean; offset: number | null; data: ArrayBuffer };
   };
   for (let i = 0; i < m.getNumDataSegments(); i++) {
     const info = m.getDataSegmentInfo(m.getDataSegmentByIndex(i));
-    let offset: number | null = null;
-    if (!info.passive && binaryen.getExpressionId(info.offset) === binaryen.ConstId) {
-      offset = (binaryen.getExpressionInfo(info.offset) as binaryen.ConstInfo).value as number;
-    }
+    const offset = info.passive ? null : info.offset;
     out.push({ offset, bytes: new Uint8Array(info.data) });
   }
   return out;
