@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   E_ALREADY_APPLIED: "the patch is already installed",
   E_NOT_APPLIED: "the patch is not installed",
   E_NOT_ON_TOP: "the patch is not on top of every function it replaced",
+  E_DOWNGRADE: "a cumulative hotpatch with a higher KB number of the same baseline is installed",
+  E_ARENA_FULL: "the process's patch arena has no room for the patch's static data",
   // Building images and patches
   E_BUILD: "a guest could not be compiled or instrumented",
   E_REQUIRES_BASELINE: "the change cannot be shipped as a hotpatch",
@@ -34,8 +36,21 @@ export const ERROR_CODES = {
   E_GUEST_ABORT: "guest code called abort",
   E_NO_EXPORT: "the process has no such export",
   E_BAD_ADDRESS: "an address or length lies outside the process's memory",
+  // Live processes: transitions and crashes
+  E_STALLED: "a transition timed out because a function it replaces stayed active on the guest's stack",
+  E_TRANSITION_BUSY: "another transition of the process is still in progress",
+  E_CRASHED: "the process crashed (a trap or a request past its deadline) while the operation was pending",
   // Scenarios
   E_EXPECTATION: "a scenario step's result differs from what it expected",
+  // Update management (engine/manage/)
+  E_UNKNOWN_VM: "no VM of that name exists in the state file",
+  E_VM_EXISTS: "a VM of that name already exists",
+  E_UNKNOWN_KB: "the KB is not in the catalog, or not installed on the VM",
+  E_NOT_ELIGIBLE: "the image or deployment cannot run hotpatch",
+  E_NOT_LATEST: "only the most recently installed update can be uninstalled",
+  E_NOT_UNINSTALLABLE: "the update cannot be uninstalled (a baseline is left with rollback)",
+  E_CLOCK: "an instant lies before the emulated clock, which never goes backwards",
+  E_DB: "the state database cannot be opened or has another format",
   // Input
   E_USAGE: "the command line or a file given to it is not valid",
   E_IO: "a file could not be read or written",

@@ -137,7 +137,7 @@ export function handle(len: i32): i32 {
   if (op == 2) return handlePut(len);
   if (op == 3) return handleDel(len);
   if (op == 4) return handleStats();
-  if (op == 5) return handleEcho(len);
+  if (op == 5) return handleEcho(len); if (op == 16) return handleScan(len);
   return fail(STATUS_UNKNOWN_OP);
 }
 
@@ -149,4 +149,28 @@ export function lastError(): string {
 /** Number of requests served since the process started. */
 export function requestCount(): u32 {
   return requests;
+}
+
+// SCAN 0x10 steps:u32 -> status:u8 checksum:u32 — a long-running request. It
+// folds `steps` rounds over the key count and calls the host's `safepoint`
+// once per round: the host may switch patches there while `handle` and
+// `handleScan` are on the guest's stack (see README, "Consistency model").
+// A SCAN shorter than 5 bytes runs 0 rounds.
+@external("env", "safepoint")
+declare function safepoint(): void;
+
+function scanRound(acc: u32, round: u32): u32 {
+  return (acc ^ round) * 16777619;
+}
+
+function handleScan(len: i32): i32 {
+  const steps = len >= 5 ? load<u32>(input + 1) : 0;
+  let acc: u32 = 2166136261 ^ <u32>entries.size;
+  for (let round: u32 = 0; round < steps; round++) {
+    acc = scanRound(acc, round);
+    safepoint();
+  }
+  ok();
+  store<u32>(output + 1, acc);
+  return 5;
 }

@@ -2,17 +2,25 @@
  * The patch builder: base + target → a signed hotpatch package, or the
  * reasons why the change needs a baseline.
  *
- * Stages: build the base image (or read it) → build the target with the
- * base's slot plan → classify → cut the code page → sign. The target build
- * keeps every known function in its base slot, so the bodies in the code page
- * already call the running process's functions through the right slots.
+ * Stages: build the base image (or read it) → compile the target → place its
+ * static data (reuse running objects, new ones go to the arena; static-data.ts)
+ * and relocate its pointers onto the running layout → build the target with
+ * the base's slot plan → classify → cut the code page → sign. Because the
+ * target is relocated and keeps every known function in its base slot, an
+ * unchanged function compiles to exactly the base's body: only real changes
+ * become patch content, and the bodies in the code page call the running
+ * process's functions through the right slots and address its live data.
  */
 import type { KeyObject } from "node:crypto";
 import { HotpatchError } from "../errors.ts";
-import { buildImage, buildImageFromPath, type Image, isImage, keyFunction, loadGuest, slotPlanOf } from "../image/build.ts";
+import { buildImage, buildImageFromPath, type GuestModule, type Image, isImage, keyFunction, loadGuest, slotPlanOf } from "../image/build.ts";
+import { MEMORY_BASE } from "../image/compile-as.ts";
 import { encodePackage, type PatchManifest } from "../patch/format.ts";
 import { extractCodePage } from "../wasm/codepage.ts";
-import { type Classification, classify, type FunctionChange } from "./classify.ts";
+import { readersOfGlobals } from "../wasm/describe.ts";
+import { relocatePointers } from "../wasm/relocate.ts";
+import { classify, type FunctionChange } from "./classify.ts";
+import { type DataPlan, layoutOf, planStaticData } from "./static-data.ts";
 
 export interface PatchBuildRequest {
   /** Base: an AssemblyScript source, a `.wasm`, or an image file (or an image already built). */
@@ -23,6 +31,12 @@ export interface PatchBuildRequest {
   title?: string;
   classification?: string;
   key: KeyObject;
+  /**
+   * Which installed hotpatches this one replaces. Default (undefined): every
+   * hotpatch of the same baseline with a lower KB number (cumulative). An
+   * empty list: none — the patch stacks on top of others per function.
+   */
+  supersedes?: string[];
 }
 
 export type PatchBuildResult =
@@ -34,20 +48,26 @@ export const codePageExportName = (slot: number) => `fn:${slot}`;
 
 export async function buildPatch(request: PatchBuildRequest): Promise<PatchBuildResult> {
   const base = typeof request.base === "string" ? await buildImageFromPath(request.base) : request.base;
-  const guest = await loadGuest(request.target);
+  const guest = await loadGuest(request.target, { sameLayoutAs: base.linkMap.static });
   if (isImage(guest)) {
     throw new HotpatchError("E_USAGE", "the target must be a source or a plain .wasm, not an image", { path: request.target, patch: request.id });
   }
-  const target = buildImage(guest, slotPlanOf(base.linkMap));
-  const { changes, reasons }: Classification = classify(base.linkMap, target.linkMap);
+  const { relocated, plan } = placeStaticData(guest, base);
+  const target = buildImage(relocated, slotPlanOf(base.linkMap));
+  const keyOf = keyFunction(guest.namePrefix);
+  const classification = classify(base.linkMap, target.linkMap, { relocated: plan !== undefined });
+  const reasons = [...classification.reasons, ...(plan?.reasons ?? [])];
+  const changes = withReadersOfChangedConstants(classification.changes, classification.changedConstants, target, keyOf);
   if (reasons.length > 0) return { kind: "requires-baseline", id: request.id, functions: changes, reasons, base };
   if (changes.length === 0) return { kind: "no-change", id: request.id, functions: [], reasons: [], base };
 
-  const code = extractCodePage(target.module, keyFunction(guest.namePrefix), {
+  const code = extractCodePage(target.module, keyOf, {
     slots: changes.map((c) => ({ slot: c.slot, export: codePageExportName(c.slot) })),
     globalExports: new Map(base.linkMap.globals.map((g) => [g.key, g.export])),
     tableExports: base.linkMap.tables.map((t) => t.export),
     memoryExport: base.linkMap.memory.export,
+    foldGlobals: new Set(classification.changedConstants),
+    data: plan?.blob,
   });
   const manifest: PatchManifest = {
     format: 1,
@@ -65,7 +85,46 @@ export async function buildPatch(request: PatchBuildRequest): Promise<PatchBuild
       export: codePageExportName(c.slot),
     })),
     helpers: changes.filter((c) => c.change === "new").map((c) => c.key),
+    ...(request.supersedes ? { supersedes: request.supersedes } : {}),
+    ...(plan && plan.newObjects.length > 0
+      ? { data: { size: plan.blob.length, objects: plan.newObjects.map((o) => o.blobOffset), relocations: plan.relocations } }
+      : {}),
   };
   const bytes = encodePackage({ manifest, code }, request.key);
   return { kind: "hotpatch", id: request.id, functions: changes, reasons: [], manifest, package: bytes, base };
+}
+
+/**
+ * For AssemblyScript targets against images that recorded their static
+ * layout: plan the data and rewrite the target's pointers onto the running
+ * layout. Anything else is compared as it is (static data must not change).
+ */
+function placeStaticData(guest: GuestModule, base: Image): { relocated: GuestModule; plan?: DataPlan } {
+  const layout = base.linkMap.static;
+  if (!guest.pointers || !layout) return { relocated: { ...guest, pointers: undefined } };
+  const plan = planStaticData(layout, layoutOf(guest.pointers.segments, MEMORY_BASE), guest.pointers.segments);
+  const wasm = relocatePointers(guest.wasm, guest.pointers, plan.resolve);
+  return { relocated: { ...guest, wasm, pointers: undefined }, plan };
+}
+
+/** A function that reads a constant whose value changes must be replaced even if its code did not change. */
+function withReadersOfChangedConstants(
+  changes: FunctionChange[],
+  changedConstants: string[],
+  target: Image,
+  keyOf: (name: string) => string,
+): FunctionChange[] {
+  const readers = readersOfGlobals(target.module, keyOf, new Set(changedConstants));
+  const known = new Set(changes.map((c) => c.key));
+  const extra = target.linkMap.functions
+    .filter((f) => readers.has(f.key) && !known.has(f.key))
+    .map((f): FunctionChange => ({
+      key: f.key,
+      slot: f.slot,
+      signature: f.signature,
+      change: "changed",
+      oldFingerprint: f.fingerprint,
+      newFingerprint: f.fingerprint,
+    }));
+  return [...changes, ...extra].sort((a, b) => a.slot - b.slot);
 }

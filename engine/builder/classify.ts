@@ -20,12 +20,26 @@ export interface Classification {
   changes: FunctionChange[];
   /** Why the change needs a baseline (a restart); empty for a hotpatch. */
   reasons: string[];
+  /**
+   * Immutable globals whose value changes. The code page defines them itself
+   * (folded) and every function that reads one must be patched too.
+   */
+  changedConstants: string[];
+}
+
+export interface ClassifyOptions {
+  /**
+   * True when the target was relocated onto the base's static data layout
+   * (static-data.ts decides about data); false compares data segments as they
+   * are, so any change of static data needs a baseline.
+   */
+  relocated: boolean;
 }
 
 /** Marks a function that the base image does not have (manifest `oldFingerprint`). */
 export const NEW_FUNCTION = "none";
 
-export function classify(base: LinkMap, target: LinkMap): Classification {
+export function classify(base: LinkMap, target: LinkMap, options: ClassifyOptions = { relocated: false }): Classification {
   const reasons: string[] = [];
   const baseFunctions = new Map(base.functions.map((f) => [f.key, f]));
   const changes: FunctionChange[] = [];
@@ -42,8 +56,12 @@ export function classify(base: LinkMap, target: LinkMap): Classification {
     }
   }
 
-  compareData(base, target, reasons);
-  compareGlobals(base, target, reasons);
+  if (!options.relocated) compareData(base, target, reasons);
+  const changedConstants = compareGlobals(base, target, reasons);
+  const exportedGlobals = new Set(base.exports.filter((e) => e.kind === "global").map((e) => e.value));
+  for (const key of changedConstants) {
+    if (exportedGlobals.has(key)) reasons.push(`the exported constant ${key} changes its value, which the host may have read`);
+  }
   compareList("import", base.imports.map(importText), target.imports.map(importText), reasons);
   compareList("export", base.exports.map(exportText), target.exports.map(exportText), reasons);
   compareList(
@@ -58,7 +76,7 @@ export function classify(base: LinkMap, target: LinkMap): Classification {
   } else if (startKey && changes.some((c) => c.key === startKey || c.key.startsWith("start:"))) {
     reasons.push("the module's start-up code changes: it already ran in the running process and cannot run again");
   }
-  return { changes, reasons };
+  return { changes, reasons, changedConstants };
 }
 
 function change(fn: LinkedFunction, kind: FunctionChange["change"], oldFingerprint: string): FunctionChange {
@@ -79,7 +97,8 @@ function compareData(base: LinkMap, target: LinkMap, reasons: string[]): void {
   );
 }
 
-function compareGlobals(base: LinkMap, target: LinkMap, reasons: string[]): void {
+function compareGlobals(base: LinkMap, target: LinkMap, reasons: string[]): string[] {
+  const changedConstants: string[] = [];
   const before = new Map(base.globals.map((g) => [g.key, g]));
   const after = new Map(target.globals.map((g) => [g.key, g]));
   for (const g of target.globals) {
@@ -91,12 +110,13 @@ function compareGlobals(base: LinkMap, target: LinkMap, reasons: string[]): void
     if (old.type !== g.type || old.mutable !== g.mutable) {
       reasons.push(`global ${g.key} changes from ${describeGlobal(old)} to ${describeGlobal(g)}`);
     } else if (!g.mutable && old.init !== g.init) {
-      reasons.push(`the constant ${g.key} changes its value from ${old.init.trim()} to ${g.init.trim()}`);
+      changedConstants.push(g.key);
     }
   }
   for (const g of base.globals) {
     if (!after.has(g.key) && g.mutable) reasons.push(`removes the mutable global ${g.key}, which holds live state`);
   }
+  return changedConstants;
 }
 
 function describeGlobal(g: LinkMap["globals"][number]): string {

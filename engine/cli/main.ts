@@ -4,12 +4,24 @@
  */
 import { Command, CommanderError } from "commander";
 import { HotpatchError } from "../errors.ts";
+import { registerBench } from "./bench.ts";
+import { registerAssess } from "./assess.ts";
+import { registerCatalog } from "./catalog.ts";
+import { registerClock } from "./clock.ts";
 import { registerDemo } from "./demo.ts";
+import { registerGetHotFix } from "./get-hotfix.ts";
+import { registerHistory } from "./history.ts";
 import { registerImage } from "./image.ts";
+import { registerInstall } from "./install.ts";
 import { registerKeys } from "./keys.ts";
 import { EXIT_USAGE, reportError } from "./output.ts";
 import { registerPatch } from "./patch.ts";
 import { registerRun } from "./run.ts";
+import { registerSchedule } from "./schedule.ts";
+import { registerStatus } from "./status.ts";
+import { registerStress } from "./stress.ts";
+import { registerUninstall } from "./uninstall.ts";
+import { registerVm } from "./vm.ts";
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command("hotpatch")
@@ -21,6 +33,18 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerPatch(program, setExit);
   registerRun(program, setExit);
   registerDemo(program, setExit);
+  registerVm(program, setExit);
+  registerSchedule(program, setExit);
+  registerCatalog(program, setExit);
+  registerAssess(program, setExit);
+  registerInstall(program, setExit);
+  registerStatus(program, setExit);
+  registerHistory(program, setExit);
+  registerGetHotFix(program, setExit);
+  registerClock(program, setExit);
+  registerUninstall(program, setExit);
+  registerBench(program, setExit);
+  registerStress(program, setExit);
   return program;
 }
 

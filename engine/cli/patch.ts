@@ -17,7 +17,18 @@ interface PatchBuildOptions {
   out: string;
   title?: string;
   classification: string;
+  supersedes?: string;
   json?: boolean;
+}
+
+/** `--supersedes KB1,KB2` names them; `--supersedes none` makes the patch stack instead. */
+function parseSupersedes(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  if (text.trim() === "none") return [];
+  const ids = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const bad = ids.find((id) => !/^KB\d+$/.test(id));
+  if (bad !== undefined) throw new HotpatchError("E_USAGE", `--supersedes takes KB ids or "none", not ${bad}`);
+  return ids;
 }
 
 export function registerPatch(program: Command, setExit: (code: number) => void): void {
@@ -32,6 +43,7 @@ export function registerPatch(program: Command, setExit: (code: number) => void)
     .requiredOption("-o, --out <file>", "where to write the .hpk package")
     .option("--title <text>", "a title for the update")
     .option("--classification <name>", "the update's classification", "Security")
+    .option("--supersedes <KB,...|none>", "installed hotpatches this one replaces (default: all of the same baseline with lower KB numbers)")
     .option("--json", "print the result as JSON")
     .action(
       guarded(setExit, async (options: PatchBuildOptions) => {
@@ -44,6 +56,7 @@ export function registerPatch(program: Command, setExit: (code: number) => void)
           key,
           title: options.title,
           classification: options.classification,
+          supersedes: parseSupersedes(options.supersedes),
         });
         const functions = result.functions.map((f) => ({ key: f.key, slot: f.slot, change: f.change, signature: f.signature }));
         const summary = { id: result.id, kind: result.kind === "no-change" ? "hotpatch" : result.kind, functions, reasons: result.reasons };

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 export const KVSTORE_DIR = fileURLToPath(new URL("../../assembly/kvstore/", import.meta.url));
 export const kvstoreVersion = (version: string) => `${KVSTORE_DIR}${version}.ts`;
 
-export const Op = { GET: 1, PUT: 2, DEL: 3, STATS: 4, ECHO: 5 } as const;
+export const Op = { GET: 1, PUT: 2, DEL: 3, STATS: 4, ECHO: 5, SCAN: 0x10 } as const;
 export const Status = { OK: 0, NOT_FOUND: 1, MALFORMED: 2, TOO_LARGE: 3, UNKNOWN_OP: 4 } as const;
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -38,6 +38,11 @@ export function echoRequest(payload: Uint8Array | string, declared?: number): Ui
   const p = typeof payload === "string" ? utf8(payload) : payload;
   const n = declared ?? p.length;
   return Uint8Array.from([Op.ECHO, n & 0xff, n >> 8, ...p]);
+}
+
+/** A long-running request: `steps` rounds, each calling the host's `env.safepoint` (response: status, u32 checksum). */
+export function scanRequest(steps: number): Uint8Array {
+  return Uint8Array.from([Op.SCAN, steps & 0xff, (steps >>> 8) & 0xff, (steps >>> 16) & 0xff, steps >>> 24]);
 }
 
 /** The exploit: a one-byte heartbeat that claims to carry 1,280 bytes. */

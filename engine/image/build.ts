@@ -10,11 +10,13 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { HotpatchError } from "../errors.ts";
-import { emitModule, optimize, validationError, withModule } from "../wasm/binaryen.ts";
+import { dataSegments, emitModule, optimize, validationError, withModule } from "../wasm/binaryen.ts";
 import { describeModule } from "../wasm/describe.ts";
 import { IMPL_SUFFIX, instrument, MEMORY_EXPORT, SLOT_TABLE, type SlotPlan } from "../wasm/instrument.ts";
 import { readModuleSummary } from "../wasm/sections.ts";
-import { compileAssemblyScript } from "./compile-as.ts";
+import { contentHash, layoutOf, type StaticLayout } from "../builder/static-data.ts";
+import { type PointerScan, scanPointers } from "../wasm/relocate.ts";
+import { compileAssemblyScript, MEMORY_BASE, PATCH_ARENA_START } from "./compile-as.ts";
 import { buildIdOf, decodeImage, encodeImage, type LinkMap } from "./linkmap.ts";
 
 export interface Image {
@@ -31,17 +33,35 @@ export interface GuestModule {
   kind: "assemblyscript" | "wasm";
   name: string;
   namePrefix: string;
+  /**
+   * AssemblyScript only: pointers into static data, found by a second compile
+   * at another memory base (engine/wasm/relocate.ts). Foreign modules have
+   * none, so their static data cannot change in a hotpatch.
+   */
+  pointers?: PointerScan;
 }
+
+/** Distance between the two memory bases used to tell pointers from numbers. */
+export const POINTER_PROBE_DELTA = 0x10000;
 
 export function isAssemblyScriptSource(path: string): boolean {
   return path.endsWith(".ts");
 }
 
+export interface LoadOptions {
+  /** A running image's static layout: a source whose data equals it needs no pointer scan. */
+  sameLayoutAs?: StaticLayout;
+}
+
 /** Compiles or reads a guest; an image file given here is returned as an image. */
-export async function loadGuest(path: string): Promise<GuestModule | Image> {
+export async function loadGuest(path: string, options: LoadOptions = {}): Promise<GuestModule | Image> {
   if (isAssemblyScriptSource(path)) {
     const { wasm, namePrefix } = await compileAssemblyScript(path);
-    return { wasm, kind: "assemblyscript", name: basename(path), namePrefix };
+    // Finding pointers costs a second compile; skip it when the static data is
+    // byte for byte the layout the caller already runs (nothing to relocate).
+    const unchanged = options.sameLayoutAs && sameStaticData(wasm, options.sameLayoutAs);
+    const pointers = unchanged ? undefined : await scanAssemblyScriptPointers(path, wasm);
+    return { wasm, kind: "assemblyscript", name: basename(path), namePrefix, pointers };
   }
   let bytes: Uint8Array;
   try {
@@ -53,6 +73,19 @@ export async function loadGuest(path: string): Promise<GuestModule | Image> {
   if (image) return { ...image, bytes };
   readModuleSummary(bytes); // a clear E_FORMAT for anything that is not WebAssembly
   return { wasm: bytes, kind: "wasm", name: basename(path), namePrefix: "" };
+}
+
+async function scanAssemblyScriptPointers(path: string, wasm: Uint8Array): Promise<PointerScan> {
+  const shifted = await compileAssemblyScript(path, MEMORY_BASE + POINTER_PROBE_DELTA);
+  return scanPointers(wasm, shifted.wasm, POINTER_PROBE_DELTA, basename(path));
+}
+
+function sameStaticData(wasm: Uint8Array, layout: StaticLayout): boolean {
+  const segments = withModule(wasm, dataSegments);
+  return (
+    segments.length === layout.objects.length &&
+    segments.every((s, i) => s.offset === layout.objects[i].offset && contentHash(s.bytes) === layout.objects[i].content)
+  );
 }
 
 export function isImage(value: GuestModule | Image): value is Image {
@@ -115,6 +148,9 @@ export function buildImage(guest: GuestModule, plan?: SlotPlan): Image {
       exports: description.exports,
       start: description.start,
       elements: description.elements,
+      static: guest.pointers
+        ? { ...layoutOf(guest.pointers.segments, MEMORY_BASE), arena: { start: PATCH_ARENA_START, end: MEMORY_BASE } }
+        : undefined,
     };
     return { module: moduleBytes, linkMap, bytes: encodeImage(moduleBytes, linkMap) };
   });

@@ -15,6 +15,10 @@ import { readFile } from "node:fs/promises";
 import { basename, dirname, extname, resolve } from "node:path";
 import { HotpatchError } from "../errors.ts";
 
+/** Static data starts here; the memory below it (from PATCH_ARENA_START) is the patch arena. */
+export const MEMORY_BASE = 65536;
+export const PATCH_ARENA_START = 4096;
+
 /** asc options shared by every guest build. Changing them changes every build id. */
 export const PINNED_ASC_OPTIONS = [
   "--runtime",
@@ -22,8 +26,6 @@ export const PINNED_ASC_OPTIONS = [
   "--exportRuntime",
   "--exportTable",
   "--debug", // keeps the name section: functions match across versions by name
-  "--memoryBase",
-  "65536", // static data starts at 64 KiB; below it stays free (a patch arena)
   "--noColors",
 ] as const;
 
@@ -33,7 +35,11 @@ export interface AsCompileResult {
   namePrefix: string;
 }
 
-export async function compileAssemblyScript(sourcePath: string): Promise<AsCompileResult> {
+/**
+ * `memoryBase` moves all static data; the patch builder compiles a second time
+ * at another base to tell pointers from plain numbers (see static-data.ts).
+ */
+export async function compileAssemblyScript(sourcePath: string, memoryBase = MEMORY_BASE): Promise<AsCompileResult> {
   const absolute = resolve(sourcePath);
   const entry = basename(absolute);
   const baseDir = dirname(absolute);
@@ -46,7 +52,7 @@ export async function compileAssemblyScript(sourcePath: string): Promise<AsCompi
       return true;
     },
   };
-  const { error } = await asc.main([entry, "--baseDir", baseDir, "--outFile", "out.wasm", ...PINNED_ASC_OPTIONS], {
+  const { error } = await asc.main([entry, "--baseDir", baseDir, "--outFile", "out.wasm", "--memoryBase", String(memoryBase), ...PINNED_ASC_OPTIONS], {
     stdout: sink as never,
     stderr: sink as never,
     readFile: async (name: string, dir: string) => {

@@ -8,6 +8,7 @@
  * and compiler options give the same bytes and so the same build id.
  */
 import { HotpatchError } from "../errors.ts";
+import type { StaticLayout } from "../builder/static-data.ts";
 import type { DataDescription } from "../wasm/describe.ts";
 import { sha256Hex } from "../wasm/describe.ts";
 import { appendCustomSection, stripCustomSection } from "../wasm/sections.ts";
@@ -56,6 +57,12 @@ export interface LinkMap {
   exports: { name: string; kind: string; value: string }[];
   start?: string;
   elements: { table: string; offset: number | null; functions: string[] }[];
+  /**
+   * AssemblyScript images: the static objects of the unoptimised build (so
+   * patches can reuse them in place) and the free region below static data
+   * where patches' new objects are placed.
+   */
+  static?: StaticLayout & { arena: { start: number; end: number } };
 }
 
 export function buildIdOf(moduleBytes: Uint8Array): string {

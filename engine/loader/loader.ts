@@ -6,18 +6,25 @@
  * the slot's stack: enabling a patch pushes its functions, disabling pops
  * them, and only a patch that is on top of every slot it touches can be
  * disabled (E_NOT_ON_TOP otherwise). The bottom of each stack is the image's
- * own function, captured when the loader is attached.
+ * own function, captured when the slot is first touched.
  *
- * `enable` order: target build id → slots and signatures → imports resolve →
- * instantiate → swap (one step, swap.ts) → record. Any failure before the
- * swap leaves the table and memory untouched: a code page has no start
- * function and no data (checked at staging), so instantiation writes nothing.
+ * Cumulative hotpatches: a patch supersedes the installed patches its
+ * manifest names (default: every one of the same target build with a lower
+ * KB number). Enabling it replaces them in the same single swap; disabling it
+ * puts exactly those patches back, again in one swap. Superseded patches'
+ * arena space is freed when they are superseded.
+ *
+ * `enable` order: duplicates, target build, downgrade, supersession → slots
+ * and signatures → imports resolve → place static data → instantiate → swap
+ * (one step, swap.ts) → record. A failure before the swap undoes the data
+ * placement, so a refused patch leaves table and memory exactly as they were.
  */
 import { HotpatchError } from "../errors.ts";
-import type { LinkMap } from "../image/linkmap.ts";
 import type { PatchManifest } from "../patch/format.ts";
 import type { TrustStore } from "../patch/keys.ts";
 import type { GuestProcess } from "../process/process.ts";
+import { PatchArena } from "./arena.ts";
+import { DATA_IMPORT_MODULE, type PlacedData, placeData, removeData } from "./data-placement.ts";
 import { stagePatch, type StagedPatch } from "./stage.ts";
 import { type SlotEntry, type SlotWrite, type SwapProbe, swapSlots } from "./swap.ts";
 
@@ -37,8 +44,11 @@ export interface InstalledPatch {
   classification: string;
   functions: { key: string; slot: number }[];
   appliedAt: number;
+  /** Installed patches this one replaced; disabling it puts them back. */
+  superseded: InstalledPatch[];
   /** Kept so a restarted process can have its patches re-applied. */
   staged: StagedPatch;
+  data?: PlacedData;
 }
 
 export interface LoaderOptions {
@@ -48,15 +58,34 @@ export interface LoaderOptions {
   swapProbe?: SwapProbe;
 }
 
+/** A linked, instantiated code page and where its entries go. */
+interface Linked {
+  writes: SlotWrite[];
+  data?: PlacedData;
+}
+
+export interface PreparedPatch {
+  staged: StagedPatch;
+  superseded: InstalledPatch[];
+  linked: Linked;
+  /** Slots of superseded patches that the new patch does not replace, and what they go back to. */
+  restores: SlotWrite[];
+  generation: number;
+}
+
 export class PatchLoader {
   private process: GuestProcess;
+  private arena: PatchArena | undefined;
   private readonly stacks = new Map<number, StackEntry[]>();
   private readonly patches: InstalledPatch[] = [];
   private readonly now: () => number;
   private readonly swapProbe?: SwapProbe;
+  /** Bumped by every change of stacks; a PreparedPatch from another generation is stale. */
+  private generation = 0;
 
   constructor(process: GuestProcess, options: LoaderOptions = {}) {
     this.process = process;
+    this.arena = arenaOf(process);
     this.now = options.now ?? Date.now;
     this.swapProbe = options.swapProbe;
   }
@@ -77,66 +106,86 @@ export class PatchLoader {
   }
 
   enable(staged: StagedPatch): InstalledPatch {
-    const { manifest } = staged;
-    const patch = manifest.id;
-    if (this.patches.some((p) => p.id === patch)) {
-      throw new HotpatchError("E_ALREADY_APPLIED", "the patch is already installed", { patch });
-    }
-    const linkMap = this.process.linkMap;
-    if (manifest.target.buildId !== linkMap.buildId) {
-      throw new HotpatchError(
-        "E_TARGET_MISMATCH",
-        `built for image ${manifest.target.buildId}, but the process runs ${linkMap.buildId} (${linkMap.source.name})`,
-        { patch },
-      );
-    }
-    this.checkSlots(manifest, linkMap);
-    this.checkImports(staged);
-    let instance: WebAssembly.Instance;
-    try {
-      instance = new WebAssembly.Instance(staged.code, this.process.codePageImports);
-    } catch (error) {
-      const code = error instanceof WebAssembly.LinkError ? "E_LINK" : "E_INSTANTIATE";
-      throw new HotpatchError(code, `the code page cannot be instantiated: ${(error as Error).message}`, { patch });
-    }
-    const writes: SlotWrite[] = manifest.functions.map((fn) => ({ slot: fn.slot, entry: instance.exports[fn.export] as SlotEntry }));
-    swapSlots(this.process.slots, writes, this.swapProbe);
-    manifest.functions.forEach((fn, i) => {
-      this.stack(fn.slot).push({ patchId: patch, key: fn.key, signature: fn.signature, entry: writes[i].entry });
-    });
-    const record: InstalledPatch = {
-      id: patch,
-      title: manifest.title,
-      classification: manifest.classification,
-      functions: manifest.functions.map((fn) => ({ key: fn.key, slot: fn.slot })),
-      appliedAt: this.now(),
-      staged,
-    };
-    this.patches.push(record);
-    return record;
+    return this.commit(this.prepare(staged));
   }
 
-  /** Disables a patch that is on top of every slot it replaced, restoring the exact previous entries. */
-  revert(id: string): InstalledPatch {
-    const index = this.patches.findIndex((p) => p.id === id);
-    if (index < 0) throw new HotpatchError("E_NOT_APPLIED", "the patch is not installed", { patch: id });
-    const record = this.patches[index];
-    for (const fn of record.functions) {
-      const top = this.stack(fn.slot).at(-1)!;
-      if (top.patchId !== id) {
-        throw new HotpatchError("E_NOT_ON_TOP", `${top.patchId} was applied over it and must be reverted first`, {
-          patch: id,
-          function: fn.key,
-        });
-      }
+  /**
+   * Phase one of enabling: every check, static data placement and
+   * instantiation — everything but the swap. The slot table is untouched, so
+   * requests may keep running; `commit` swaps (at a safe point), `discard`
+   * gives the data space back. A prepared patch goes stale if the loader
+   * changes anything in between.
+   */
+  prepare(staged: StagedPatch): PreparedPatch {
+    const { manifest } = staged;
+    const patch = manifest.id;
+    if (this.patches.some((p) => p.id === patch)) throw new HotpatchError("E_ALREADY_APPLIED", "the patch is already installed", { patch });
+    const linkMap = this.process.linkMap;
+    if (manifest.target.buildId !== linkMap.buildId) {
+      throw new HotpatchError("E_TARGET_MISMATCH", `built for image ${manifest.target.buildId}, but the process runs ${linkMap.buildId} (${linkMap.source.name})`, {
+        patch,
+      });
     }
-    const writes = record.functions.map((fn) => {
-      const stack = this.stack(fn.slot);
-      return { slot: fn.slot, entry: stack[stack.length - 2].entry };
-    });
-    swapSlots(this.process.slots, writes, this.swapProbe);
-    for (const fn of record.functions) this.stack(fn.slot).pop();
-    this.patches.splice(index, 1);
+    const superseded = this.supersededBy(manifest);
+    const ids = new Set(superseded.map((p) => p.id));
+    for (const old of superseded) this.requireOnTop(old, ids);
+    const linked = this.link(staged, ids);
+    // Slots the superseded patches held that the new one does not: back to what lies beneath them.
+    const mine = new Set(manifest.functions.map((f) => f.slot));
+    const restores = [...new Set(superseded.flatMap((p) => p.functions.map((f) => f.slot)))]
+      .filter((slot) => !mine.has(slot))
+      .map((slot) => ({ slot, entry: this.topIgnoring(slot, ids).entry }));
+    return { staged, superseded, linked, restores, generation: this.generation };
+  }
+
+  /** Phase two: the swap and the record. */
+  commit(prepared: PreparedPatch): InstalledPatch {
+    if (prepared.generation !== this.generation) {
+      this.discard(prepared);
+      throw new Error(`internal: ${prepared.staged.id} was prepared before the loader last changed; prepare it again`);
+    }
+    const { linked, superseded, restores } = prepared;
+    this.swap([...linked.writes, ...restores], linked.data);
+    for (const old of superseded) {
+      for (const f of old.functions) this.stack(f.slot).pop();
+      removeData(this.process, this.arena, old.data);
+      old.data = undefined;
+      this.patches.splice(this.patches.indexOf(old), 1);
+    }
+    return this.record(prepared.staged, linked, superseded);
+  }
+
+  /** Abandons a prepared patch: its static data is removed; nothing else had changed. */
+  discard(prepared: PreparedPatch): void {
+    removeData(this.process, this.arena, prepared.linked.data);
+    prepared.linked.data = undefined;
+  }
+
+  /** Disables a patch that is on top of every slot it replaced, restoring exactly what it replaced. */
+  revert(id: string): InstalledPatch {
+    const record = this.patches.find((p) => p.id === id);
+    if (!record) throw new HotpatchError("E_NOT_APPLIED", "the patch is not installed", { patch: id });
+    this.requireOnTop(record, new Set());
+    const ignore = new Set([id]);
+    const reinstated = record.superseded.map((old) => ({ old, prepared: this.link(old.staged, ignore) }));
+    const writes = new Map<number, SlotEntry>();
+    for (const f of record.functions) writes.set(f.slot, this.topIgnoring(f.slot, ignore).entry);
+    for (const { prepared } of reinstated) for (const w of prepared.writes) writes.set(w.slot, w.entry);
+    try {
+      swapSlots(this.process.slots, [...writes].map(([slot, entry]) => ({ slot, entry })), this.swapProbe);
+    } catch (error) {
+      for (const { prepared } of reinstated) removeData(this.process, this.arena, prepared.data);
+      throw error;
+    }
+    for (const f of record.functions) this.stack(f.slot).pop();
+    this.generation++;
+    removeData(this.process, this.arena, record.data);
+    this.patches.splice(this.patches.indexOf(record), 1);
+    for (const { old, prepared } of reinstated) {
+      old.data = prepared.data;
+      this.pushEntries(old.staged.manifest, prepared.writes);
+      this.patches.push(old);
+    }
     return record;
   }
 
@@ -150,9 +199,17 @@ export class PatchLoader {
     }
     const again = [...this.patches];
     this.process = process;
+    this.arena = arenaOf(process);
     this.stacks.clear();
     this.patches.length = 0;
-    for (const record of again) this.enable(record.staged);
+    this.generation++;
+    for (const old of again) {
+      const prepared = this.link(old.staged, new Set());
+      this.swap(prepared.writes, prepared.data);
+      old.data = prepared.data;
+      this.pushEntries(old.staged.manifest, prepared.writes);
+      this.patches.push(old);
+    }
   }
 
   /** Which patch's code each slot runs now (slots never patched are left out). */
@@ -160,6 +217,94 @@ export class PatchLoader {
     const out = new Map<number, string>();
     for (const [slot, stack] of this.stacks) if (stack.length > 1) out.set(slot, stack.at(-1)!.patchId);
     return out;
+  }
+
+  /** Free bytes in the patch arena (undefined for images without one). */
+  arenaFreeBytes(): number | undefined {
+    return this.arena?.freeBytes();
+  }
+
+  private supersededBy(manifest: PatchManifest): InstalledPatch[] {
+    const target = manifest.target.buildId;
+    const number = kbNumber(manifest.id);
+    if (manifest.supersedes !== undefined) {
+      const named = new Set(manifest.supersedes);
+      return this.patches.filter((p) => named.has(p.id));
+    }
+    const newer = this.patches.find(
+      (p) => p.staged.manifest.target.buildId === target && p.staged.manifest.supersedes === undefined && kbNumber(p.id) > number,
+    );
+    if (newer) {
+      throw new HotpatchError("E_DOWNGRADE", `${newer.id}, a later cumulative hotpatch of the same baseline, is installed`, { patch: manifest.id });
+    }
+    return this.patches.filter((p) => p.staged.manifest.target.buildId === target && kbNumber(p.id) < number);
+  }
+
+  /** Links and instantiates a patch without touching the slot table. */
+  private link(staged: StagedPatch, ignoring: ReadonlySet<string>): Linked {
+    this.checkSlots(staged.manifest, ignoring);
+    this.checkImports(staged);
+    const dataImports = staged.imports.filter((i) => i.module === DATA_IMPORT_MODULE).map((i) => i.name);
+    const data = placeData(this.process, this.arena, staged.manifest, staged.code, dataImports);
+    try {
+      const imports = data ? { ...this.process.codePageImports, [DATA_IMPORT_MODULE]: data.imports } : this.process.codePageImports;
+      const instance = new WebAssembly.Instance(staged.code, imports);
+      const writes = staged.manifest.functions.map((fn) => ({ slot: fn.slot, entry: instance.exports[fn.export] as SlotEntry }));
+      return { writes, data };
+    } catch (error) {
+      removeData(this.process, this.arena, data);
+      const code = error instanceof WebAssembly.LinkError ? "E_LINK" : "E_INSTANTIATE";
+      throw new HotpatchError(code, `the code page cannot be instantiated: ${(error as Error).message}`, { patch: staged.id });
+    }
+  }
+
+  private swap(writes: SlotWrite[], data: PlacedData | undefined): void {
+    try {
+      swapSlots(this.process.slots, writes, this.swapProbe);
+    } catch (error) {
+      removeData(this.process, this.arena, data);
+      throw error;
+    }
+  }
+
+  private record(staged: StagedPatch, prepared: Linked, superseded: InstalledPatch[]): InstalledPatch {
+    const { manifest } = staged;
+    this.pushEntries(manifest, prepared.writes);
+    const record: InstalledPatch = {
+      id: manifest.id,
+      title: manifest.title,
+      classification: manifest.classification,
+      functions: manifest.functions.map((fn) => ({ key: fn.key, slot: fn.slot })),
+      appliedAt: this.now(),
+      superseded,
+      staged,
+      data: prepared.data,
+    };
+    this.patches.push(record);
+    return record;
+  }
+
+  private pushEntries(manifest: PatchManifest, writes: SlotWrite[]): void {
+    this.generation++;
+    manifest.functions.forEach((fn, i) => {
+      this.stack(fn.slot).push({ patchId: manifest.id, key: fn.key, signature: fn.signature, entry: writes[i].entry });
+    });
+  }
+
+  /** Refuses unless, in each of its slots, nothing but patches in `leaving` lies above the record's entry. */
+  private requireOnTop(record: InstalledPatch, leaving: ReadonlySet<string>): void {
+    for (const fn of record.functions) {
+      const top = this.stack(fn.slot).findLast((e) => e.patchId === record.id || !leaving.has(e.patchId))!;
+      if (top.patchId !== record.id) {
+        throw new HotpatchError("E_NOT_ON_TOP", `${top.patchId} was applied over it and must be reverted first`, { patch: record.id, function: fn.key });
+      }
+    }
+  }
+
+  /** The entry a slot would run if the given patches were not installed. */
+  private topIgnoring(slot: number, ignoring: ReadonlySet<string>): StackEntry {
+    const stack = this.stack(slot);
+    return stack.findLast((e) => !ignoring.has(e.patchId)) ?? stack[0];
   }
 
   private stack(slot: number): StackEntry[] {
@@ -172,18 +317,16 @@ export class PatchLoader {
     return stack;
   }
 
-  private checkSlots(manifest: PatchManifest, linkMap: LinkMap): void {
+  private checkSlots(manifest: PatchManifest, ignoring: ReadonlySet<string>): void {
     const patch = manifest.id;
+    const size = this.process.linkMap.slots.size;
+    const firstFree = this.process.linkMap.slots.firstFree;
     for (const fn of manifest.functions) {
       const context = { patch, function: fn.key, slot: fn.slot };
-      if (fn.slot >= linkMap.slots.size) {
-        throw new HotpatchError("E_SLOT", `slot ${fn.slot} does not exist: the image has ${linkMap.slots.size} slots`, context);
-      }
-      const top = this.stack(fn.slot).at(-1)!;
+      if (fn.slot >= size) throw new HotpatchError("E_SLOT", `slot ${fn.slot} does not exist: the image has ${size} slots`, context);
+      const top = this.topIgnoring(fn.slot, ignoring);
       if (fn.oldFingerprint === NEW_FUNCTION) {
-        if (fn.slot < linkMap.slots.firstFree) {
-          throw new HotpatchError("E_SLOT", `slot ${fn.slot} belongs to ${top.key}, not to a new function`, context);
-        }
+        if (fn.slot < firstFree) throw new HotpatchError("E_SLOT", `slot ${fn.slot} belongs to ${top.key}, not to a new function`, context);
         if (top.entry !== null && top.key !== fn.key) {
           throw new HotpatchError("E_SLOT", `spare slot ${fn.slot} is already used by ${top.key} of ${top.patchId}`, context);
         }
@@ -199,8 +342,13 @@ export class PatchLoader {
   private checkImports(staged: StagedPatch): void {
     const imports = this.process.codePageImports;
     for (const imp of staged.imports) {
-      const namespace = imports[imp.module] as Record<string, unknown> | undefined;
-      const value = namespace?.[imp.name];
+      if (imp.module === DATA_IMPORT_MODULE) {
+        if (!staged.manifest.data) {
+          throw new HotpatchError("E_LINK", `the code page imports ${imp.module}.${imp.name} but carries no static data`, { patch: staged.id });
+        }
+        continue; // provided by data placement
+      }
+      const value = (imports[imp.module] as Record<string, unknown> | undefined)?.[imp.name];
       const ok =
         (imp.kind === "function" && typeof value === "function") ||
         (imp.kind === "memory" && value instanceof WebAssembly.Memory) ||
@@ -213,4 +361,13 @@ export class PatchLoader {
       }
     }
   }
+}
+
+function arenaOf(process: GuestProcess): PatchArena | undefined {
+  const arena = process.linkMap.static?.arena;
+  return arena ? new PatchArena(arena.start, arena.end) : undefined;
+}
+
+function kbNumber(id: string): number {
+  return Number(id.slice(2));
 }

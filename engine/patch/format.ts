@@ -52,6 +52,23 @@ export interface PatchManifest {
   target: { buildId: string };
   functions: FunctionReplacement[];
   helpers: string[];
+  /**
+   * Installed hotpatches this one replaces in one swap. Absent: every
+   * hotpatch of the same target build with a lower KB number (cumulative).
+   * Empty: none (the patch stacks per function).
+   */
+  supersedes?: string[];
+  /** New static objects, carried in the code page's `hotpatch.data` custom section. */
+  data?: PatchData;
+}
+
+export interface PatchData {
+  /** Size of the blob in bytes. */
+  size: number;
+  /** Offset of each new object in the blob (objects are numbered in this order). */
+  objects: number[];
+  /** Blob words to set, when placed, to (address of new object `object`) + `offset`. */
+  relocations: { at: number; object: number; offset: number }[];
 }
 
 export interface PackageContents {
@@ -338,6 +355,23 @@ const PATCH_ID_PATTERN = /^KB\d+$/;
 
 type Fields = Record<string, unknown>;
 
+function validateData(data: unknown, fail: (field: string, rule: string) => never): void {
+  const isIndex = (n: unknown) => typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= MAX_U32;
+  if (!isObject(data)) fail("data", "must be an object");
+  const d = data as Fields;
+  if (!isIndex(d.size)) fail("data.size", "must be a non-negative integer");
+  if (!Array.isArray(d.objects) || !d.objects.every((o) => isIndex(o) && (o as number) < (d.size as number))) {
+    fail("data.objects", "must be a list of offsets inside the data");
+  }
+  if (!Array.isArray(d.relocations)) fail("data.relocations", "must be an array");
+  (d.relocations as unknown[]).forEach((r, i) => {
+    const rel = r as Fields;
+    if (!isObject(r) || !isIndex(rel.at) || (rel.at as number) + 4 > (d.size as number)) fail(`data.relocations[${i}].at`, "must be a word inside the data");
+    if (!isIndex(rel.object) || (rel.object as number) >= (d.objects as unknown[]).length) fail(`data.relocations[${i}].object`, "must name a new object");
+    if (!isIndex(rel.offset)) fail(`data.relocations[${i}].offset`, "must be a non-negative integer");
+  });
+}
+
 function isObject(value: unknown): value is Fields {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
@@ -396,6 +430,13 @@ export function validateManifest(value: unknown): PatchManifest {
     keys.set(fn.key as string, i);
   });
 
+  if (value.supersedes !== undefined) {
+    if (!Array.isArray(value.supersedes)) fail("supersedes", "must be an array of KB ids");
+    (value.supersedes as unknown[]).forEach((id, i) => {
+      if (typeof id !== "string" || !PATCH_ID_PATTERN.test(id)) fail(`supersedes[${i}]`, "must be a KB id such as KB5036001");
+    });
+  }
+  if (value.data !== undefined) validateData(value.data, fail);
   if (!Array.isArray(value.helpers)) fail("helpers", "must be an array");
   (value.helpers as unknown[]).forEach((helper, i) => {
     if (typeof helper !== "string" || helper === "") fail(`helpers[${i}]`, "must be a non-empty string");

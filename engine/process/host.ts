@@ -1,6 +1,7 @@
 /**
  * The host imports a guest process gets: the usual AssemblyScript ones
- * (`env.abort`, `env.trace`, `env.seed`). A module that imports anything else
+ * (`env.abort`, `env.trace`, `env.seed`) and `env.safepoint`, which a
+ * long-running guest request calls inside its loop (a no-op unless hooked). A module that imports anything else
  * cannot run here and is refused with E_LINK naming the import.
  */
 import { HotpatchError } from "../errors.ts";
@@ -10,6 +11,11 @@ export interface HostOptions {
   seed?: number;
   /** Receives `trace(...)` output of the guest; ignored by default. */
   trace?: (message: string, values: number[]) => void;
+  /**
+   * Runs when the guest calls `env.safepoint()`, with guest frames on the
+   * stack: the worker runs pending transitions here (engine/process/worker-main.ts).
+   */
+  safepoint?: () => void;
 }
 
 export const DEFAULT_SEED = 0x5eed;
@@ -40,6 +46,9 @@ export function hostImports(options: HostOptions, memory: () => WebAssembly.Memo
       },
       seed() {
         return options.seed ?? DEFAULT_SEED;
+      },
+      safepoint() {
+        options.safepoint?.();
       },
     },
   };

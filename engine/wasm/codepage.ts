@@ -23,6 +23,7 @@ import {
   withModule,
 } from "./binaryen.ts";
 import { SLOT_TABLE } from "./instrument.ts";
+import { appendCustomSection } from "./sections.ts";
 
 export interface CodePageSpec {
   /** The slots to carry and the export name each body gets. */
@@ -33,7 +34,13 @@ export interface CodePageSpec {
   tableExports: readonly string[];
   /** The base image's memory export, if it has a memory. */
   memoryExport: string | null;
+  /** Keys of immutable globals whose value changes: defined in the code page, not imported. */
+  foldGlobals?: ReadonlySet<string>;
+  /** New static objects' bytes, carried in a `hotpatch.data` custom section. */
+  data?: Uint8Array;
 }
+
+export const DATA_SECTION = "hotpatch.data";
 
 const NAMESPACE = "hotpatch";
 const importName = (exportName: string) => exportName.slice(`${NAMESPACE}:`.length);
@@ -57,14 +64,15 @@ export function extractCodePage(targetModule: Uint8Array, keyOf: (name: string) 
     clearStart(module);
     importMemory(module, spec.memoryExport);
     importTables(module, spec.tableExports);
-    importGlobals(module, keyOf, spec.globalExports);
+    importGlobals(module, keyOf, spec.globalExports, spec.foldGlobals ?? new Set());
     for (const { impl, exportName } of carried) module.addFunctionExport(impl, exportName);
     // Drops every body, trampoline and import the carried functions do not reach.
     module.runPasses(["remove-unused-module-elements"]);
 
     const invalid = validationError(module);
     if (invalid) throw new HotpatchError("E_BUILD", `the code page is invalid: ${invalid}`);
-    return emitModule(module);
+    const code = emitModule(module);
+    return spec.data && spec.data.length > 0 ? appendCustomSection(code, DATA_SECTION, spec.data) : code;
   });
 }
 
@@ -79,7 +87,8 @@ function importMemory(module: BinaryenModule, memoryExport: string | null): void
   const info = m.getMemoryInfo();
   const name = memoryName(module);
   // setMemory replaces the memory and drops every data segment: a code page never writes data.
-  module.setMemory(info.initial, info.max ?? -1, null, [], info.shared, false, name);
+  // It asks for no minimum size: the process's memory is whatever size it has grown to.
+  module.setMemory(0, info.max ?? -1, null, [], info.shared, false, name);
   module.addMemoryImport(name, NAMESPACE, importName(memoryExport), info.shared);
 }
 
@@ -103,8 +112,14 @@ function importTables(module: BinaryenModule, tableExports: readonly string[]): 
   }
 }
 
-function importGlobals(module: BinaryenModule, keyOf: (name: string) => string, globalExports: ReadonlyMap<string, string>): void {
+function importGlobals(
+  module: BinaryenModule,
+  keyOf: (name: string) => string,
+  globalExports: ReadonlyMap<string, string>,
+  fold: ReadonlySet<string>,
+): void {
   for (const global of globals(module)) {
+    if (global.imported || fold.has(keyOf(global.name))) continue;
     const exportName = globalExports.get(keyOf(global.name));
     if (exportName === undefined) {
       // New globals: immutable ones stay defined in the code page (folded);

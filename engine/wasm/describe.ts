@@ -5,14 +5,16 @@
  * link map; the patch builder compares two of them.
  *
  * Fingerprints are independent of names that only reflect where a source file
- * lives: every `$name` token of a body is replaced by its key, and type
- * indices (`(type $N)`, which depend on the order of the type section) are
- * dropped. Two bodies with equal fingerprints behave the same when slot
+ * lives (every name is replaced by its key), of type indices (which depend on
+ * the order of the type section) and of the line and column arguments that
+ * AssemblyScript bakes into `abort` calls (moved lines are not changes). Two bodies with equal fingerprints behave the same when slot
  * numbers, globals and data layout match — which the builder checks apart.
  */
 import { createHash } from "node:crypto";
 import {
   type BinaryenModule,
+  binaryen,
+  type DefinedFunction,
   dataSegments,
   definedFunctions,
   elementSegments,
@@ -23,8 +25,10 @@ import {
   signatureOf,
   startFunctionName,
   typeName,
+  withModule,
 } from "./binaryen.ts";
 import { SLOT_TABLE } from "./instrument.ts";
+import { serialize, UnsupportedExpression, walk } from "./walk.ts";
 
 export interface SlotDescription {
   slot: number;
@@ -61,17 +65,34 @@ export interface ModuleDescription {
   elements: { table: string; offset: number | null; functions: string[] }[];
 }
 
+/**
+ * The fingerprint of a function: signature, locals and the canonical form of
+ * its body. Functions the walker cannot analyse get a fingerprint of their
+ * printed text, so they still compare, only less forgivingly.
+ */
+export function functionFingerprint(fn: DefinedFunction, keyOf: (name: string) => string, abortName?: string): string {
+  const header = `${signatureOf(fn.params, fn.results)} vars(${fn.vars.map(typeName).join(",")})`;
+  let body: string;
+  try {
+    body = serialize(fn.body, { keyOf, abortName });
+  } catch (error) {
+    if (!(error instanceof UnsupportedExpression)) throw error;
+    body = normalizeText(expressionText(fn.body), keyOf);
+  }
+  return sha256Hex(`${header}\n${body}`).slice(0, 32);
+}
+
 export function sha256Hex(bytes: Uint8Array | string): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
 export function describeModule(module: BinaryenModule, keyOf: (name: string) => string): ModuleDescription {
   const functionsByName = new Map(definedFunctions(module).map((f) => [f.name, f]));
+  const abortName = importedFunctions(module).find((f) => f.module === "env" && f.base === "abort")?.name;
   const fingerprintOf = (name: string) => {
     const fn = functionsByName.get(name);
     if (!fn) throw new Error(`internal: slot function ${name} is not defined`);
-    const header = `${signatureOf(fn.params, fn.results)} vars(${fn.vars.map(typeName).join(",")})`;
-    return sha256Hex(`${header}\n${normalizeText(expressionText(fn.body), keyOf)}`).slice(0, 32);
+    return functionFingerprint(fn, keyOf, abortName);
   };
 
   const slots: SlotDescription[] = [];
@@ -121,4 +142,20 @@ export function describeModule(module: BinaryenModule, keyOf: (name: string) => 
 /** Replaces `$name` tokens with their keys and drops type indices. */
 export function normalizeText(text: string, keyOf: (name: string) => string): string {
   return text.replace(/ \(type \$[^\s()]+\)/g, "").replace(/\$([^\s()]+)/g, (_, name: string) => `$${keyOf(name)}`);
+}
+
+/** Keys of the functions (slot bodies) whose code reads any of the given globals (by key). */
+export function readersOfGlobals(moduleBytes: Uint8Array, keyOf: (name: string) => string, globalKeys: ReadonlySet<string>): Set<string> {
+  const readers = new Set<string>();
+  if (globalKeys.size === 0) return readers;
+  withModule(moduleBytes, (module) => {
+    for (const fn of definedFunctions(module)) {
+      walk(fn.body, (expr) => {
+        if (binaryen.getExpressionId(expr) !== binaryen.GlobalGetId) return;
+        const name = (binaryen.getExpressionInfo(expr) as binaryen.GlobalGetInfo).name;
+        if (globalKeys.has(keyOf(name))) readers.add(keyOf(fn.name));
+      });
+    }
+  });
+  return readers;
 }

@@ -17,9 +17,14 @@
  *
  * The module's memory, tables and globals are exported under `hotpatch:` names
  * so that code pages (patches) can import exactly what the running process has.
+ *
+ * Functions that can reach the host's safepoint import get a counting
+ * trampoline and an activation counter global (engine/wasm/activation.ts).
  */
 import { HotpatchError } from "../errors.ts";
+import { countingCall, functionsReachingSafepoint } from "./activation.ts";
 import { binaryen, type BinaryenModule, definedFunctions, exports, globals, tables } from "./binaryen.ts";
+import { activeCounterName } from "./counters.ts";
 
 export const SLOT_TABLE = "hotpatch:slots";
 export const MEMORY_EXPORT = "hotpatch:memory";
@@ -71,6 +76,7 @@ export function instrument(module: BinaryenModule, keyOf: (name: string) => stri
   const keys = defined.map((f) => keyOf(f.name));
   const effectivePlan = plan ?? freshPlan(keys);
   const slots = assignSlots(keys, effectivePlan);
+  const counted = functionsReachingSafepoint(module);
 
   const taken = new Set(defined.map((f) => f.name));
   const functions: InstrumentedFunction[] = [];
@@ -85,7 +91,14 @@ export function instrument(module: BinaryenModule, keyOf: (name: string) => stri
     module.addFunction(impl, fn.params, fn.results, fn.vars, fn.body);
     const args = paramTypes.map((type, index) => module.local.get(index, type));
     const call = module.call_indirect(SLOT_TABLE, module.i32.const(slots[i]), args, fn.params, fn.results);
-    module.addFunction(fn.name, fn.params, fn.results, [], call);
+    if (counted.has(fn.name)) {
+      // Added before the globals are exported below, so counters are exported (and importable) like any global.
+      module.addGlobal(activeCounterName(fn.name), binaryen.i32, true, module.i32.const(0));
+      const body = countingCall(module, activeCounterName(fn.name), call, fn.results, paramTypes.length);
+      module.addFunction(fn.name, fn.params, fn.results, fn.results === binaryen.none ? [] : [fn.results], body);
+    } else {
+      module.addFunction(fn.name, fn.params, fn.results, [], call);
+    }
     functions.push({ key: keys[i], name: fn.name, slot: slots[i] });
   });
 

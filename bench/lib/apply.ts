@@ -1,0 +1,62 @@
+/**
+ * Timed applies through the loader's public API, each on package bytes never
+ * seen before (fresh.ts). Packages are prepared in batches before timing so
+ * signing is not measured; each sample is stage → enable → revert.
+ */
+import { PatchLoader } from "../../engine/loader/loader.ts";
+import { stagePatch, stagePatchAsync } from "../../engine/loader/stage.ts";
+import type { GuestProcess } from "../../engine/process/process.ts";
+import type { BenchContext } from "./context.ts";
+import { freshPackages, type PackageTemplate } from "./fresh.ts";
+import { type Distribution, Recorder } from "./stats.ts";
+
+export type CompileMode = "sync" | "async";
+
+export interface ApplyRun {
+  stage: Distribution;
+  enable: Distribution;
+  endToEnd: Distribution;
+  revert: Distribution;
+  packageBytes: number;
+}
+
+export interface ApplyOptions {
+  mode: CompileMode;
+  samples: number;
+  skipSignature?: boolean;
+  padding?: number;
+  /** Label prefix of the distributions. */
+  label: string;
+  loader?: PatchLoader;
+}
+
+const BATCH = 100;
+
+export async function timedApplies(context: BenchContext, process: GuestProcess, template: PackageTemplate, options: ApplyOptions): Promise<ApplyRun> {
+  const loader = options.loader ?? new PatchLoader(process);
+  const { trust } = context.keys;
+  const stageOptions = { skipSignature: options.skipSignature ?? false };
+  const stage = new Recorder(`${options.label} · stage`);
+  const enable = new Recorder(`${options.label} · enable`);
+  const endToEnd = new Recorder(`${options.label} · stage + enable`);
+  const revert = new Recorder(`${options.label} · revert`);
+  let packageBytes = 0;
+  for (let done = 0; done < options.samples; done += BATCH) {
+    const batch = freshPackages(template, context.keys.privateKey, Math.min(BATCH, options.samples - done), options.padding);
+    packageBytes = batch[0].bytes.length;
+    for (const { id, bytes } of batch) {
+      const t0 = performance.now();
+      const staged = options.mode === "sync" ? stagePatch(bytes, trust, stageOptions) : await stagePatchAsync(bytes, trust, stageOptions);
+      const t1 = performance.now();
+      loader.enable(staged);
+      const t2 = performance.now();
+      loader.revert(id);
+      const t3 = performance.now();
+      stage.addMillis(t1 - t0);
+      enable.addMillis(t2 - t1);
+      endToEnd.addMillis(t2 - t0);
+      revert.addMillis(t3 - t2);
+    }
+  }
+  return { stage: stage.summary(), enable: enable.summary(), endToEnd: endToEnd.summary(), revert: revert.summary(), packageBytes };
+}

@@ -1,0 +1,89 @@
+/**
+ * Suite 8 — a peer side by side: Erlang/OTP hot code loading of a
+ * one-function module (code:load_binary + the first call), against stage +
+ * enable of the kvstore one-function fix, in the same run.
+ *
+ * The Erlang side loads N module binaries compiled ahead of time, each with a
+ * different constant (so every load is of new bytes); before each load the
+ * old code is purged (untimed), as a release handler would. Skipped with a
+ * message when `erl` is not installed (Debian: apt-get install erlang-base).
+ */
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { GuestProcess } from "../../engine/process/process.ts";
+import { timedApplies } from "../lib/apply.ts";
+import { roundTo, skippedTarget, summarize, target } from "../lib/stats.ts";
+import type { Suite, SuiteOutcome } from "../lib/suite.ts";
+
+const ERLANG_BENCH = `-module(hp_bench).
+-export([main/1]).
+
+main(N) ->
+    Bins = [make(I) || I <- lists:seq(1, N)],
+    one(make(0)),
+    Times = [one(B) || B <- Bins],
+    io:format("~s~n~w~n", [erlang:system_info(otp_release), Times]).
+
+make(I) ->
+    Forms = [{attribute, 1, module, hp_peer}, {attribute, 2, export, [{f, 1}]},
+             {function, 3, f, 1, [{clause, 3, [{var, 3, 'X'}], [], [{op, 3, '+', {var, 3, 'X'}, {integer, 3, I}}]}]}],
+    {ok, hp_peer, Bin} = compile:forms(Forms, []),
+    Bin.
+
+one(Bin) ->
+    code:purge(hp_peer),
+    T0 = erlang:monotonic_time(nanosecond),
+    {module, hp_peer} = code:load_binary(hp_peer, "hp_peer.beam", Bin),
+    _ = hp_peer:f(1),
+    T1 = erlang:monotonic_time(nanosecond),
+    T1 - T0.
+`;
+
+function erlAvailable(): boolean {
+  try {
+    execFileSync("erl", ["-noshell", "-eval", "halt()."], { stdio: "ignore", timeout: 20_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const erlangPeer: Suite = {
+  name: "erlang-peer",
+  title: "Peer: Erlang/OTP hot code load + first call vs stage + enable",
+  async run(context): Promise<SuiteOutcome> {
+    const goal = 5;
+    const name = "Stage + enable without the signature check at least 5× faster than Erlang's hot code load + first call (ratio of medians)";
+    if (!erlAvailable()) {
+      const reason = "erl is not installed; install Erlang/OTP (Debian/Ubuntu: apt-get install -y erlang-base) and run `hotpatch bench --suite erlang-peer`";
+      return { distributions: [], figures: {}, targets: [skippedTarget(name, goal, "×", ">=", reason)], notes: [], skipped: true, reason };
+    }
+    const samples = 1000;
+    const image = await context.kvImage("v1");
+    const template = await context.kvPatch();
+    const ours = await timedApplies(context, GuestProcess.start(image), template, { mode: "sync", samples, skipSignature: true, label: "hotpatch, kvstore 1 fn, no signature check" });
+    const signed = await timedApplies(context, GuestProcess.start(image), template, { mode: "sync", samples, label: "hotpatch, kvstore 1 fn, with signature check" });
+
+    writeFileSync(join(context.scratch, "hp_bench.erl"), ERLANG_BENCH);
+    execFileSync("erlc", ["-o", context.scratch, join(context.scratch, "hp_bench.erl")], { stdio: "ignore" });
+    const output = execFileSync("erl", ["-noshell", "-pa", context.scratch, "-eval", `hp_bench:main(${samples}), halt().`], { encoding: "utf8", timeout: 300_000 });
+    const [release, list] = output.trim().split("\n");
+    const nanos = list.replace(/[[\]\s]/g, "").split(",").map(Number);
+    const erlang = summarize("Erlang/OTP: code:load_binary + first call", nanos, "µs");
+    const ratio = erlang.p50 / ours.endToEnd.p50;
+    return {
+      distributions: [erlang, ours.endToEnd, signed.endToEnd],
+      figures: {
+        "Erlang/OTP release": release,
+        "ratio Erlang ÷ hotpatch without signature check (medians)": roundTo(ratio),
+        "ratio Erlang ÷ hotpatch with signature check (medians)": roundTo(erlang.p50 / signed.endToEnd.p50),
+      },
+      targets: [target(name, goal, ratio, "×", ">=")],
+      notes: [
+        "Erlang: compile:forms builds N one-function modules ahead of time (different constants, so new bytes every load); each sample purges the old code (untimed), then times code:load_binary and the first call (erlang:monotonic_time).",
+        "hotpatch: each sample stages a package never seen before (sync compile) and enables it on the running kvstore, then reverts it (untimed).",
+      ],
+    };
+  },
+};

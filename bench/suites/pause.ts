@@ -1,0 +1,128 @@
+/**
+ * Suite 2 — pause at the safe point under load, for 1 and 100 functions.
+ *
+ * The targets are defined on the worker-thread process (the guest keeps
+ * serving while the control plane stages and prepares; the pause is the
+ * switch at a safe point). Until that process exists this suite measures
+ * the in-thread process, where the guest's thread itself enables the patch
+ * between two requests: its pause is the whole enable (the package was
+ * staged ahead of time), measured here under a steady request load.
+ */
+import { randomRequests } from "../../engine/guests/kvstore.ts";
+import type { Image } from "../../engine/image/build.ts";
+import { PatchLoader } from "../../engine/loader/loader.ts";
+import { type StagedPatch, stagePatch } from "../../engine/loader/stage.ts";
+import { GuestProcess } from "../../engine/process/process.ts";
+import type { BenchContext } from "../lib/context.ts";
+import { freshPackages, type PackageTemplate } from "../lib/fresh.ts";
+import { type Distribution, Recorder, skippedTarget, target } from "../lib/stats.ts";
+import type { Suite, SuiteOutcome } from "../lib/suite.ts";
+import { startWorker, workerDistribution, workerProcess } from "../lib/worker.ts";
+
+const PLUS = 100;
+
+export const pause: Suite = {
+  name: "pause",
+  title: "Pause at the safe point under load (1 and 100 functions)",
+  async run(context): Promise<SuiteOutcome> {
+    const samples = context.quick ? 1000 : 3000;
+    const requests = randomRequests(6, 5000);
+    const v1 = await context.kvImage("v1");
+    const plus = await context.kvPlusImage(PLUS);
+    const onePatch = await context.kvPatch();
+    const hundredPatch = await context.kvPlusPatch(PLUS, PLUS);
+    const inThread = async (image: Image, template: PackageTemplate, label: string) => {
+      const process = GuestProcess.start(image);
+      let next = 0;
+      const load = () => {
+        for (let i = 0; i < 10; i++) process.request(requests[next++ % requests.length]);
+      };
+      return inThreadPauses(context, process, template, samples, load, label);
+    };
+    const distributions = [
+      await inThread(v1, onePatch, "in-thread pause (enable between requests), kvstore, 1 fn"),
+      await inThread(plus, hundredPatch, `in-thread pause (enable between requests), kvstore + ${PLUS} fns, ${PLUS} fn`),
+    ];
+
+    const worker = workerProcess();
+    if (!worker.available) {
+      const [one, hundred] = distributions;
+      return {
+        distributions,
+        figures: { "worker process available": false },
+        targets: [
+          skippedTarget("Pause under load, one function: p99", 10, "µs", "<=", `${worker.reason}; in-thread the pause is the whole enable: p99 ${one.p99} µs`),
+          skippedTarget("Pause under load, 100 functions: p99", 30, "µs", "<=", `${worker.reason}; in-thread the pause is the whole enable: p99 ${hundred.p99} µs`),
+        ],
+        notes: NOTES,
+      };
+    }
+    const rate = 5000;
+    const one = await workerPauses(context, v1, onePatch, samples, rate, "worker pause at the safe point, kvstore, 1 fn");
+    const hundred = await workerPauses(context, plus, hundredPatch, samples, rate, `worker pause at the safe point, kvstore + ${PLUS} fns, ${PLUS} fn`);
+    distributions.push(one.pauses, one.latency, hundred.pauses, hundred.latency);
+    return {
+      distributions,
+      figures: {
+        "worker process available": true,
+        "worker load (requests/s, open loop)": rate,
+        "transitions not completed (1 fn)": one.incomplete,
+        "transitions not completed (100 fn)": hundred.incomplete,
+      },
+      targets: [
+        target("Pause under load, one function: p99", 10, one.pauses.p99 ?? Number.NaN, "µs", "<="),
+        target("Pause under load, 100 functions: p99", 30, hundred.pauses.p99 ?? Number.NaN, "µs", "<="),
+      ],
+      notes: [
+        ...NOTES,
+        "Worker: the supervisor posts the staged (already compiled) patch; the worker prepares it between requests and switches at a safe point; the pause is what the worker reports (pauseMicros: from leaving the request loop to re-entering it). Each sample applies a fresh package, then reverts it (not counted).",
+      ],
+    };
+  },
+};
+
+const NOTES = [
+  "In-thread, the guest cannot run while the loader enables a patch: the pause is the enable (link checks, instantiate, swap), with staging done ahead of time; 10 kvstore requests run between two enables.",
+  `The 100-function rows use kvstore v1 with ${PLUS} generated functions appended (it serves the same requests); the patch changes all ${PLUS}.`,
+];
+
+async function workerPauses(context: BenchContext, image: Image, template: PackageTemplate, samples: number, rate: number, label: string) {
+  const supervisor = await startWorker(image, rate);
+  const pauses = new Recorder(label);
+  let incomplete = 0;
+  let stopped: Awaited<ReturnType<typeof supervisor.stop>> | undefined;
+  try {
+    for (let done = 0; done < samples; done += 100) {
+      const staged = freshPackages(template, context.keys.privateKey, Math.min(100, samples - done)).map((p) => stagePatch(p.bytes, context.keys.trust));
+      for (const s of staged) {
+        const report = await supervisor.apply(s);
+        if (report.state !== "complete") {
+          incomplete++;
+          continue;
+        }
+        pauses.addNanos(report.pauseMicros * 1000);
+        await supervisor.revert(s.id);
+      }
+    }
+  } finally {
+    stopped = await supervisor.stop();
+  }
+  return { pauses: pauses.summary(), latency: workerDistribution(`${label}: request latency meanwhile`, stopped.latency), incomplete };
+}
+
+async function inThreadPauses(context: BenchContext, process: GuestProcess, template: PackageTemplate, samples: number, load: () => void, label: string): Promise<Distribution> {
+  const loader = new PatchLoader(process);
+  const pauses = new Recorder(label);
+  for (let done = 0; done < samples; done += 100) {
+    const staged: StagedPatch[] = freshPackages(template, context.keys.privateKey, Math.min(100, samples - done)).map((p) => stagePatch(p.bytes, context.keys.trust));
+    for (const s of staged) {
+      load();
+      const t0 = performance.now();
+      loader.enable(s);
+      pauses.addMillis(performance.now() - t0);
+      load();
+      loader.revert(s.id);
+    }
+  }
+  return pauses.summary();
+}

@@ -1,0 +1,42 @@
+/** `hotpatch clock show|advance <duration>`: the state's emulated clock, and what happens while it moves. */
+import type { Command } from "commander";
+import { advanceClock } from "../manage/auto-patch.ts";
+import { iso, storedClock } from "../manage/clock.ts";
+import { parseDuration } from "../manage/time-input.ts";
+import { type ManageOptions, stateOptions, withSession } from "./manage-options.ts";
+import { guarded, printJson, say } from "./output.ts";
+
+export function registerClock(program: Command, setExit: (code: number) => void): void {
+  const clock = program.command("clock").description("the emulated clock of a state file");
+  stateOptions(clock.command("show").description("print the state's clock"), false).action(
+    guarded(setExit, (options: ManageOptions) =>
+      withSession(options, (session, now) => {
+        const stored = storedClock(session.store);
+        if (options.json) printJson({ clock: iso(now), stored: stored !== undefined });
+        else say(options, `${iso(now)}${stored === undefined ? " (the real time: the state has no clock yet)" : ""}`);
+        return 0;
+      }),
+    ),
+  );
+  stateOptions(
+    clock
+      .command("advance")
+      .description("move the clock forward, running assessments and automatic installs due meanwhile")
+      .argument("<duration>", "ISO 8601 duration, e.g. P30D, PT12H"),
+  ).action(
+    guarded(setExit, (duration: string, options: ManageOptions) => {
+      const millis = parseDuration(duration);
+      return withSession(options, async (session, now) => {
+        const report = await advanceClock(session, now, new Date(now.getTime() + millis), (e) => {
+          if (!options.json && e.type === "Installation") say(options, `${e.at} ${e.vm}: automatic installation ${e.summary}`);
+        });
+        if (options.json) printJson(report);
+        else {
+          const assessments = report.events.filter((e) => e.type === "Assessment").length;
+          say(options, `clock ${report.from} → ${report.to}: ${assessments} assessment(s), ${report.events.length - assessments} installation(s)`);
+        }
+        return 0;
+      });
+    }),
+  );
+}

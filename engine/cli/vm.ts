@@ -1,0 +1,143 @@
+/** `hotpatch vm create|set|show|list`: emulated VMs and their patch settings. */
+import type { Command } from "commander";
+import { HotpatchError } from "../errors.ts";
+import { setClock } from "../manage/clock.ts";
+import { createVm, getVm, listVms, osBuildOf, setVm, type VmRecord } from "../manage/vm.ts";
+import { type ManageOptions, stateOptions, withSession } from "./manage-options.ts";
+import { guarded, printJson, say } from "./output.ts";
+
+interface VmOptions extends ManageOptions {
+  image: string;
+  host?: string;
+  patchMode?: string;
+  policySource?: string;
+  hotpatch?: string;
+  timezone?: string;
+  window?: string;
+  processes?: string;
+  scaleSet?: string;
+  containerBaseImage?: boolean;
+  customImage?: boolean;
+}
+
+export function registerVm(program: Command, setExit: (code: number) => void): void {
+  const vm = program.command("vm").description("create and configure emulated VMs");
+  const settings = (c: Command) =>
+    c
+      .option("--patch-mode <mode>", "AutomaticByPlatform | AutomaticByOS | Manual (Azure only)")
+      .option("--policy-source <source>", "GroupPolicy | WindowsUpdateClientSettings | SCONFIG | ThirdParty (Azure Stack HCI only)")
+      .option("--hotpatch <on|off>", "enable hotpatch (default: on for eligible Azure Edition images)")
+      .option("--timezone <IANA zone>", "the VM's time zone (default UTC)")
+      .option("--window <window>", 'install window: daily "22:00-06:00" (default) or weekly "Sun 02:00-06:00"')
+      .option("--processes <n>", "kvstore guest processes the VM runs (default 2)");
+
+  stateOptions(
+    settings(
+      vm
+        .command("create")
+        .description("create a VM from a marketplace image reference")
+        .argument("<name>", "the VM name")
+        .requiredOption("--image <urn>", "publisher:offer:sku[:version]")
+        .option("--host <host>", "azure (default) | azure-stack-hci")
+        .option("--scale-set <orchestration>", "create it in a scale set: Uniform | Flexible")
+        .option("--container-base-image", "the image is a container base image")
+        .option("--custom-image", "the image is a custom image"),
+    ),
+  ).action(
+    guarded(setExit, (name: string, options: VmOptions) =>
+      withSession(options, (session, now) => {
+        const created = session.store.tx(() => {
+          const record = createVm(
+            session.store,
+            {
+              name,
+              image: options.image,
+              host: options.host,
+              patchMode: options.patchMode,
+              policySource: options.policySource,
+              hotpatch: onOff(options.hotpatch),
+              timeZone: options.timezone,
+              window: options.window,
+              processes: count(options.processes),
+              scaleSet: options.scaleSet,
+              containerBaseImage: options.containerBaseImage,
+              customImage: options.customImage,
+            },
+            now,
+            session.unplanned,
+          );
+          setClock(session.store, now);
+          return record;
+        });
+        print(options, created);
+        return 0;
+      }),
+    ),
+  );
+
+  stateOptions(settings(vm.command("set").description("change a VM's patch settings").argument("<name>", "the VM name")), false).action(
+    guarded(setExit, (name: string, options: VmOptions) =>
+      withSession(options, (session) => {
+        const changed = session.store.tx(() =>
+          setVm(session.store, name, {
+            patchMode: options.patchMode,
+            policySource: options.policySource,
+            hotpatch: onOff(options.hotpatch),
+            timeZone: options.timezone,
+            window: options.window,
+            processes: count(options.processes),
+          }),
+        );
+        print(options, changed);
+        return 0;
+      }),
+    ),
+  );
+
+  stateOptions(vm.command("show").description("show a VM").argument("<name>", "the VM name"), false).action(
+    guarded(setExit, (name: string, options: ManageOptions) =>
+      withSession(options, (session) => {
+        print(options, getVm(session.store, name));
+        return 0;
+      }),
+    ),
+  );
+
+  stateOptions(vm.command("list").description("list the VMs"), false).action(
+    guarded(setExit, (options: ManageOptions) =>
+      withSession(options, (session) => {
+        const vms = listVms(session.store);
+        if (options.json) printJson({ vms: vms.map((v) => ({ ...v, osBuild: osBuildOf(v) })) });
+        else for (const v of vms) say(options, summary(v));
+        return 0;
+      }),
+    ),
+  );
+}
+
+function print(options: ManageOptions, vm: VmRecord): void {
+  if (options.json) printJson({ ...vm, osBuild: osBuildOf(vm) });
+  else {
+    say(options, summary(vm));
+    say(options, `  image ${vm.image} on ${vm.host}; ${vm.processes} kvstore process(es); window ${vm.window} ${vm.timeZone}`);
+  }
+}
+
+function summary(vm: VmRecord): string {
+  const orchestration = vm.patchMode ?? `policy ${vm.policySource}`;
+  return `${vm.name}: OS build ${osBuildOf(vm)}, hotpatch ${vm.hotpatch ? "on" : "off"}, ${orchestration}${vm.rebootPending ? ", reboot pending" : ""}`;
+}
+
+function onOff(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  const v = value.toLowerCase();
+  if (v === "on" || v === "true") return true;
+  if (v === "off" || v === "false") return false;
+  throw new HotpatchError("E_USAGE", `--hotpatch takes on or off, not ${value}`);
+}
+
+function count(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new HotpatchError("E_USAGE", `--processes takes a whole number, not ${value}`);
+  return Number(value);
+}

@@ -1,0 +1,156 @@
+/**
+ * Real artifacts of the catalog, built by the engine and cached on disk.
+ *
+ * Contracts:
+ * - A month's image is `buildImageFromPath` of its release source; a
+ *   hotpatch is `buildPatch(base = its baseline's image, target = its
+ *   source)`, signed with the catalog's key. The builder's verdict is final:
+ *   a hotpatch month that the builder classifies requires-baseline is an
+ *   error (E_REQUIRES_BASELINE: declare the month an unplanned baseline).
+ * - The cache lives in `<state folder>/artifacts/`, keyed by the SHA-256 of
+ *   the sources, of the engine code that builds them (engine/image, wasm,
+ *   builder, patch) and, for packages, the key id: a changed template or
+ *   builder never reuses a stale build. Files are written to a temporary name and renamed:
+ *   a killed process never leaves a half-written artifact.
+ * - The catalog's ed25519 key is created once per state file (meta) and is
+ *   the only key VM processes trust.
+ */
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildPatch } from "../builder/build-patch.ts";
+import { HotpatchError } from "../errors.ts";
+import { buildImageFromPath, type Image } from "../image/build.ts";
+import { keyId, TrustStore } from "../patch/keys.ts";
+import type { MonthId } from "./calendar.ts";
+import { RELEASE_FILE_NAME, releaseSource } from "./release-source.ts";
+import type { Store } from "./store.ts";
+
+export interface HotpatchArtifact {
+  kb: string;
+  package: Uint8Array;
+  functions: string[];
+}
+
+export class Artifacts {
+  readonly dir: string;
+  readonly trust: TrustStore;
+  private readonly privateKey: KeyObject;
+  private readonly keyId: string;
+  private readonly images = new Map<string, Promise<Image>>();
+  private readonly packages = new Map<string, Promise<HotpatchArtifact>>();
+
+  constructor(store: Store, dir?: string) {
+    this.dir = dir ?? join(store.path === ":memory:" ? join(process.cwd(), ".hotpatch") : dirname(store.path), "artifacts");
+    const { privateKey, publicKey } = catalogKey(store);
+    this.privateKey = privateKey;
+    this.keyId = keyId(publicKey);
+    this.trust = new TrustStore([publicKey]);
+  }
+
+  /** The image of a month's OS release (a baseline, or a cumulative image for VMs without hotpatch). */
+  image(month: MonthId, unplanned: readonly MonthId[]): Promise<Image> {
+    const source = this.source(month, unplanned);
+    let built = this.images.get(source.hash);
+    if (!built) {
+      built = this.buildImage(source);
+      this.images.set(source.hash, built);
+    }
+    return built;
+  }
+
+  /** The signed hotpatch of a month against its baseline. */
+  hotpatch(kb: string, month: MonthId, baselineMonth: MonthId, unplanned: readonly MonthId[]): Promise<HotpatchArtifact> {
+    const base = this.source(baselineMonth, unplanned);
+    const target = this.source(month, unplanned);
+    const cacheKey = `${kb}-${base.hash.slice(0, 16)}-${target.hash.slice(0, 16)}-${this.keyId.slice(0, 16)}`;
+    let built = this.packages.get(cacheKey);
+    if (!built) {
+      built = this.buildHotpatch(kb, cacheKey, baselineMonth, target, unplanned);
+      this.packages.set(cacheKey, built);
+    }
+    return built;
+  }
+
+  private source(month: MonthId, unplanned: readonly MonthId[]): { text: string; hash: string; path: string } {
+    const text = releaseSource(month, unplanned);
+    const hash = createHash("sha256").update(builderVersion()).update(text).digest("hex");
+    const path = join(this.dir, "src", hash.slice(0, 24), RELEASE_FILE_NAME);
+    if (!existsSync(path)) writeAtomically(path, text);
+    return { text, hash, path };
+  }
+
+  private async buildImage(source: { hash: string; path: string }): Promise<Image> {
+    const cached = join(this.dir, "images", `${source.hash.slice(0, 24)}.image.wasm`);
+    if (existsSync(cached)) return buildImageFromPath(cached);
+    const image = await buildImageFromPath(source.path);
+    writeAtomically(cached, image.bytes);
+    return image;
+  }
+
+  private async buildHotpatch(
+    kb: string,
+    cacheKey: string,
+    baselineMonth: MonthId,
+    target: { path: string },
+    unplanned: readonly MonthId[],
+  ): Promise<HotpatchArtifact> {
+    const file = join(this.dir, "packages", `${cacheKey}.hpk`);
+    const meta = `${file}.json`;
+    if (existsSync(file) && existsSync(meta)) {
+      return { kb, package: new Uint8Array(readFileSync(file)), functions: JSON.parse(readFileSync(meta, "utf8")) as string[] };
+    }
+    const base = await this.image(baselineMonth, unplanned);
+    const result = await buildPatch({ base, target: target.path, id: kb, key: this.privateKey, classification: "Security", title: `Hotpatch ${kb}` });
+    if (result.kind !== "hotpatch") {
+      throw new HotpatchError(
+        "E_REQUIRES_BASELINE",
+        `the release cannot be a hotpatch against baseline ${baselineMonth}: ${result.kind === "no-change" ? "no code changed" : result.reasons.join("; ")}`,
+        { patch: kb },
+      );
+    }
+    const functions = result.functions.map((f) => f.key);
+    writeAtomically(file, result.package);
+    writeAtomically(meta, JSON.stringify(functions));
+    return { kb, package: result.package, functions };
+  }
+}
+
+let builderHash: string | undefined;
+
+/** A hash of the engine code that turns sources into images and packages. */
+function builderVersion(): string {
+  if (builderHash === undefined) {
+    const hash = createHash("sha256");
+    for (const folder of ["image", "wasm", "builder", "patch"]) {
+      const dir = fileURLToPath(new URL(`../${folder}/`, import.meta.url));
+      for (const name of readdirSync(dir).sort()) if (name.endsWith(".ts")) hash.update(name).update(readFileSync(join(dir, name)));
+    }
+    builderHash = hash.digest("hex");
+  }
+  return builderHash;
+}
+
+/** The catalog's signing key, created on first use and kept in the state file. */
+function catalogKey(store: Store): { privateKey: KeyObject; publicKey: KeyObject } {
+  let pem = store.meta("catalog_private_key");
+  if (pem === undefined) {
+    const pair = generateKeyPairSync("ed25519");
+    pem = pair.privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+    store.setMeta("catalog_private_key", pem);
+  }
+  const privateKey = createPrivateKey(pem);
+  return { privateKey, publicKey: createPublicKey(privateKey) };
+}
+
+function writeAtomically(path: string, data: Uint8Array | string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    const temporary = `${path}.${process.pid}.tmp`;
+    writeFileSync(temporary, data);
+    renameSync(temporary, path);
+  } catch (error) {
+    throw new HotpatchError("E_IO", `cannot write an artifact: ${(error as Error).message}`, { path });
+  }
+}

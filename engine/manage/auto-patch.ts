@@ -1,0 +1,143 @@
+/**
+ * What happens while emulated time passes (`hotpatch clock advance`):
+ * periodic assessments and automatic patching (S7, S11).
+ *
+ * Contracts:
+ * - Every VM is assessed every ASSESSMENT_PERIOD (24 h) after its last
+ *   assessment (or its creation).
+ * - Automatic patching installs only Critical and Security updates, reboot
+ *   IfRequired, in the VM's install window, at most one run per window,
+ *   and only when such an update is available; the run may last until the
+ *   window closes (the maintenance window). Pending or failed updates are
+ *   retried in the next window. Who patches, and when:
+ *   - AutomaticByPlatform (the only availability-first mode): the VM's own
+ *     window (default off-peak 22:00-06:00 local);
+ *   - AutomaticByOS, and on Azure Stack HCI the GroupPolicy /
+ *     WindowsUpdateClientSettings / SCONFIG policy sources: Windows
+ *     Automatic Updates at its default scheduled time, 03:00-05:00 local;
+ *   - Manual, and the ThirdParty policy source: never (installs are on demand).
+ * - Events run in time order (assessment before install at the same
+ *   instant); each commits on its own, so an interrupted advance keeps what
+ *   it did. The clock ends at `to` (or later, if a run ends after it).
+ */
+import { assessVm, ASSESSMENT_PERIOD_MILLIS } from "./assess.ts";
+import { applicableUpdates } from "./catalog.ts";
+import { isAutoInstallable } from "./classification.ts";
+import { iso, setClock, storedClock } from "./clock.ts";
+import { type InstallResult, installUpdates, type Trigger } from "./install.ts";
+import type { Session } from "./session.ts";
+import { listVms, type VmRecord } from "./vm.ts";
+import { nextWindow, parseWindowSpec, type WindowSpec } from "./window-spec.ts";
+
+/** Windows Automatic Updates' default scheduled install time (local). */
+export const AUTOMATIC_UPDATES_WINDOW = "03:00-05:00";
+
+export interface AdvanceEvent {
+  at: string;
+  vm: string;
+  type: "Assessment" | "Installation";
+  summary: string;
+  installation?: InstallResult;
+}
+
+export interface AdvanceReport {
+  from: string;
+  to: string;
+  events: AdvanceEvent[];
+}
+
+/** The automatic patching of a VM: who installs and in which window; null when nothing installs automatically. */
+export function autoPatching(vm: VmRecord): { trigger: Trigger; window: WindowSpec } | null {
+  if (vm.host === "azure") {
+    if (vm.patchMode === "AutomaticByPlatform") return { trigger: "AutomaticByPlatform", window: parseWindowSpec(vm.window) };
+    if (vm.patchMode === "AutomaticByOS") return { trigger: "AutomaticByOS", window: parseWindowSpec(AUTOMATIC_UPDATES_WINDOW) };
+    return null;
+  }
+  if (vm.policySource === "ThirdParty" || vm.policySource === null) return null;
+  return { trigger: "PolicySource", window: parseWindowSpec(AUTOMATIC_UPDATES_WINDOW) };
+}
+
+/** Runs everything due from the state's clock (`from`) up to `to`. */
+export async function advanceClock(session: Session, from: Date, to: Date, onEvent: (e: AdvanceEvent) => void = () => {}): Promise<AdvanceReport> {
+  const { store } = session;
+  const events: AdvanceEvent[] = [];
+  const emit = (e: AdvanceEvent) => {
+    events.push(e);
+    onEvent(e);
+  };
+  let cursor = from;
+  for (;;) {
+    const next = nextEvent(session, cursor, to);
+    if (next === null) break;
+    cursor = next.at;
+    if (next.type === "Assessment") {
+      const result = assessVm(session, next.vm.name, next.at, "Periodic");
+      emit({ at: iso(next.at), vm: next.vm.name, type: "Assessment", summary: `${result.criticalAndSecurityPatchCount} critical/security, ${result.otherPatchCount} other` });
+      continue;
+    }
+    const { trigger } = autoPatching(next.vm)!;
+    const result = await installUpdates(
+      session,
+      next.vm.name,
+      { classifications: ["Critical", "Security"], reboot: "IfRequired", trigger, maxDurationMillis: next.windowEnd!.getTime() - next.at.getTime() },
+      next.at,
+    );
+    store.tx(() => store.putVm(next.vm.name, { ...store.vm<VmRecord>(next.vm.name)!, lastAutoWindow: iso(next.windowStart!) }));
+    emit({
+      at: iso(next.at),
+      vm: next.vm.name,
+      type: "Installation",
+      summary: `${result.status}: ${result.installedPatchCount} installed, ${result.pendingPatchCount} pending, ${result.failedPatchCount} failed, reboot ${result.rebootStatus}`,
+      installation: result,
+    });
+    cursor = new Date(Math.max(cursor.getTime(), Date.parse(result.endDateTime!)));
+  }
+  store.tx(() => {
+    const clock = storedClock(store);
+    setClock(store, clock !== undefined && clock > to ? clock : to);
+  });
+  return { from: iso(from), to: iso(to), events };
+}
+
+interface Due {
+  at: Date;
+  vm: VmRecord;
+  type: "Assessment" | "Installation";
+  windowStart?: Date;
+  windowEnd?: Date;
+}
+
+/** The earliest event at or after `cursor` and at or before `to`, or null. */
+function nextEvent(session: Session, cursor: Date, to: Date): Due | null {
+  let best: Due | null = null;
+  const consider = (due: Due) => {
+    if (due.at.getTime() > to.getTime()) return;
+    if (best === null || due.at < best.at || (due.at.getTime() === best.at.getTime() && due.type === "Assessment" && best.type !== "Assessment")) best = due;
+  };
+  for (const vm of listVms(session.store)) {
+    const last = Date.parse(vm.lastAssessmentAt ?? vm.createdAt);
+    const assessment = new Date(Math.max(cursor.getTime(), last + ASSESSMENT_PERIOD_MILLIS));
+    consider({ at: assessment, vm, type: "Assessment" });
+    // Looking past the VM's next assessment is useless: that event comes first and the search runs again after it.
+    const install = nextInstall(session, vm, cursor, assessment < to ? assessment : to);
+    if (install !== null) consider(install);
+  }
+  return best;
+}
+
+/** The first moment from `cursor` at which automatic patching would install something on `vm`. */
+function nextInstall(session: Session, vm: VmRecord, cursor: Date, to: Date): Due | null {
+  const auto = autoPatching(vm);
+  if (auto === null) return null;
+  let after = cursor;
+  while (after.getTime() <= to.getTime()) {
+    const window = nextWindow(after, vm.timeZone, auto.window);
+    const at = window.start > cursor ? window.start : cursor;
+    if (at.getTime() > to.getTime()) return null;
+    const used = vm.lastAutoWindow === iso(window.start);
+    const wanted = applicableUpdates(vm, session.installedUpdates(vm.name), at, session.unplanned).some((u) => isAutoInstallable(u.classification));
+    if (!used && wanted) return { at, vm, type: "Installation", windowStart: window.start, windowEnd: window.end };
+    after = window.end;
+  }
+  return null;
+}

@@ -1,0 +1,55 @@
+/**
+ * The source of each monthly OS release: the release-line template
+ * (assembly/kvstore/releases/kvstore.ts) with the month's revision and its
+ * zero-day fixes stamped in.
+ *
+ * Contracts:
+ * - The revision is the N of the month's OS build 20348.N (calendar.ts), in
+ *   a function body: consecutive months of one quarter differ in code only,
+ *   so the builder makes hotpatches of them.
+ * - Each zero-day fix (an unplanned baseline up to and including the month)
+ *   adds a mutable global that `zeroDayFixes()` updates: an unplanned month
+ *   adds state a running process has no storage for, so the builder refuses
+ *   it as a hotpatch (requires-baseline).
+ * - Every generated source is named `kvstore.ts` (function keys and any
+ *   file name AssemblyScript embeds stay the same across months).
+ */
+import { readFileSync } from "node:fs";
+import { KVSTORE_DIR } from "../guests/kvstore.ts";
+import { type MonthId, osBuildFor } from "./calendar.ts";
+
+export const RELEASE_TEMPLATE = `${KVSTORE_DIR}releases/kvstore.ts`;
+export const RELEASE_FILE_NAME = "kvstore.ts";
+
+const REVISION_LINE = "return 0; // @release-revision";
+const ZERO_DAY_LINE = "return 0; // @release-zero-day-fixes";
+const ZERO_DAY_GLOBALS = "// @release-zero-day-globals";
+
+let template: string | undefined;
+
+function readTemplate(): string {
+  template ??= readFileSync(RELEASE_TEMPLATE, "utf8");
+  for (const marker of [REVISION_LINE, ZERO_DAY_LINE, ZERO_DAY_GLOBALS]) {
+    if (!template.includes(marker)) throw new Error(`the release template ${RELEASE_TEMPLATE} lost its marker "${marker}"`);
+  }
+  return template;
+}
+
+/** The revision (N of 20348.N) a month's release reports through `osRevision()`. */
+export function revisionOf(month: MonthId): number {
+  return Number(osBuildFor(month).split(".")[1]);
+}
+
+/** The AssemblyScript source of a month's OS release. */
+export function releaseSource(month: MonthId, unplanned: readonly MonthId[]): string {
+  const globals = unplanned
+    .filter((m) => m <= month)
+    .sort()
+    .map((m) => `zeroDay${m.replace("-", "x")}`);
+  const declarations = globals.map((g) => `let ${g}: u32 = 0;`).join("\n");
+  const body = globals.map((g) => `${g} += 1; `).join("") + `return ${globals.length === 0 ? "0" : globals.join(" + ")};`;
+  return readTemplate()
+    .replace(REVISION_LINE, `return ${revisionOf(month)}; // @release-revision`)
+    .replace(ZERO_DAY_GLOBALS, `${ZERO_DAY_GLOBALS}\n${declarations}`)
+    .replace(ZERO_DAY_LINE, `${body} // @release-zero-day-fixes`);
+}

@@ -1,0 +1,126 @@
+/**
+ * A VM's running guest processes, in this OS process.
+ *
+ * Each CLI call is a new OS process, so a VM's processes are booted on demand
+ * as a real OS boots: every process starts from the VM's image, then the
+ * installed hotpatches of that image are re-applied in installation order.
+ * They then serve a seeded load, so that they hold state (keys, counters)
+ * that a hotpatch keeps and a reboot loses.
+ *
+ * Contracts:
+ * - `applyHotpatch` applies one package to every process live, all or
+ *   nothing: if one process refuses, the ones already patched are reverted.
+ * - `reboot` replaces every process by a fresh one of the given image (with
+ *   its hotpatches); it reports the measured downtime (wall-clock time from
+ *   stopping the old processes until the new ones serve) and the state lost.
+ */
+import { decodeStats, randomRequests, statsRequest } from "../guests/kvstore.ts";
+import type { Image } from "../image/build.ts";
+import { PatchLoader } from "../loader/loader.ts";
+import type { SwapProbe } from "../loader/swap.ts";
+import type { TrustStore } from "../patch/keys.ts";
+import { GuestProcess } from "../process/process.ts";
+
+/** Requests each process serves after boot (and per load round). */
+export const LOAD_REQUESTS = 300;
+
+export interface RunningProcess {
+  index: number;
+  process: GuestProcess;
+  loader: PatchLoader;
+}
+
+export interface RebootOutcome {
+  downtimeMillis: number;
+  /** Keys and requests the processes held before the reboot, all lost. */
+  stateLost: { keys: number; requests: number };
+}
+
+export class VmRuntime {
+  processes: RunningProcess[] = [];
+  private round = 0;
+
+  private constructor(
+    readonly vmName: string,
+    private readonly seed: number,
+    private readonly trust: TrustStore,
+    private readonly swapProbe?: SwapProbe,
+  ) {}
+
+  /** Boots `count` processes of `image` and re-applies `hotpatches` (packages, oldest first). */
+  static boot(options: {
+    vmName: string;
+    count: number;
+    image: Image;
+    hotpatches: readonly Uint8Array[];
+    trust: TrustStore;
+    seed: number;
+    swapProbe?: SwapProbe;
+  }): VmRuntime {
+    const runtime = new VmRuntime(options.vmName, options.seed, options.trust, options.swapProbe);
+    runtime.start(options.count, options.image, options.hotpatches);
+    return runtime;
+  }
+
+  /** Serves one round of the seeded load on every process. */
+  serveLoad(requests = LOAD_REQUESTS): void {
+    this.round += 1;
+    for (const p of this.processes) {
+      for (const r of randomRequests(this.seed + 1000 * this.round + p.index, requests)) p.process.request(r);
+    }
+  }
+
+  /** Keys and requests held by all processes now. */
+  totals(): { keys: number; requests: number } {
+    let keys = 0;
+    let requests = 0;
+    for (const p of this.processes) {
+      const stats = decodeStats(p.process.request(statsRequest()));
+      keys += stats.keys;
+      requests += stats.requests;
+    }
+    return { keys, requests };
+  }
+
+  /** Applies package `kb` live to every process; all or nothing. Returns the slowest apply time (µs). */
+  applyHotpatch(kb: string, bytes: Uint8Array): number {
+    const done: RunningProcess[] = [];
+    let slowest = 0;
+    try {
+      for (const p of this.processes) {
+        const started = performance.now();
+        p.loader.apply(bytes, this.trust);
+        slowest = Math.max(slowest, (performance.now() - started) * 1000);
+        done.push(p);
+      }
+    } catch (error) {
+      for (const p of done) p.loader.revert(kb);
+      throw error;
+    }
+    return Math.round(slowest);
+  }
+
+  /** Reverts a hotpatch live on every process. */
+  revertHotpatch(kb: string): void {
+    for (const p of this.processes) p.loader.revert(kb);
+  }
+
+  /** Restarts every process from `image` with `hotpatches` re-applied. */
+  reboot(image: Image, hotpatches: readonly Uint8Array[]): RebootOutcome {
+    const stateLost = this.totals();
+    const started = performance.now();
+    this.start(this.processes.length, image, hotpatches);
+    const downtimeMillis = performance.now() - started;
+    return { downtimeMillis: Math.round(downtimeMillis * 1000) / 1000, stateLost };
+  }
+
+  private start(count: number, image: Image, hotpatches: readonly Uint8Array[]): void {
+    this.processes = [];
+    for (let index = 0; index < count; index++) {
+      const process = GuestProcess.start(image, { seed: this.seed + index });
+      const loader = new PatchLoader(process, { now: () => 0, swapProbe: this.swapProbe });
+      for (const bytes of hotpatches) loader.apply(bytes, this.trust);
+      this.processes.push({ index, process, loader });
+    }
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * What one management command works with: the store, the catalog's
+ * artifacts and unplanned baselines, and the VMs' running processes
+ * (booted on first use, kept for the rest of the command).
+ *
+ * `installedUpdates` / `activeHotpatches` read the installed-update records
+ * that install.ts writes; `bootRuntime` starts a VM as a real OS boots: its
+ * image, then its active hotpatches in installation order.
+ */
+import type { SwapProbe } from "../loader/swap.ts";
+import { Artifacts } from "./artifacts.ts";
+import type { MonthId } from "./calendar.ts";
+import { type UpdateLine, unplannedMonths } from "./catalog.ts";
+import type { UpdateKind } from "./classification.ts";
+import type { HealthReport } from "./health.ts";
+import { VmRuntime } from "./runtime.ts";
+import type { Store } from "./store.ts";
+import type { VmRecord } from "./vm.ts";
+
+/** An installed update (table `installed`). */
+export interface InstalledUpdate {
+  kb: string;
+  month: MonthId;
+  line: UpdateLine;
+  title: string;
+  classification: string;
+  kind: UpdateKind;
+  baselineMonth: MonthId;
+  /** The image it boots into (baselines and cumulative updates). */
+  imageMonth: MonthId | null;
+  installedAt: string;
+  installedBy: string;
+  /** PendingReboot: installed with reboot Never, not running yet. */
+  state: "Installed" | "PendingReboot";
+  /** False once a newer baseline or cumulative image superseded it. */
+  active: boolean;
+  /** Health after the install (null while pending). */
+  health: HealthReport["status"] | null;
+  /** For the VM's original image: installed with the VM, not by an install run. */
+  preinstalled?: boolean;
+}
+
+export const INSTALLED_BY = "NT AUTHORITY\\SYSTEM";
+
+/** Fault points for experiments and tests (see README "Update management"). */
+export interface Faults {
+  /** Kill this OS process after an install run recorded InProgress. */
+  killDuringInstall?: boolean;
+  /** Passed to every loader: runs inside each slot swap. */
+  swapProbe?: SwapProbe;
+}
+
+export class Session {
+  readonly unplanned: MonthId[];
+  private artifactsValue?: Artifacts;
+  private readonly runtimes = new Map<string, VmRuntime>();
+
+  constructor(
+    readonly store: Store,
+    readonly options: { seed?: number; artifactsDir?: string; faults?: Faults } = {},
+  ) {
+    this.unplanned = unplannedMonths(store);
+  }
+
+  get seed(): number {
+    return this.options.seed ?? 2026;
+  }
+
+  get faults(): Faults {
+    return this.options.faults ?? {};
+  }
+
+  /** Created on first use (it may create the catalog key). */
+  get artifacts(): Artifacts {
+    this.artifactsValue ??= new Artifacts(this.store, this.options.artifactsDir);
+    return this.artifactsValue;
+  }
+
+  installedUpdates(vm: string): InstalledUpdate[] {
+    return this.store.installed<InstalledUpdate>(vm);
+  }
+
+  /** Hotpatches running on the VM's image, oldest first. */
+  activeHotpatches(vm: VmRecord): InstalledUpdate[] {
+    return this.installedUpdates(vm.name).filter((u) => u.kind === "hotpatch" && u.active && u.state === "Installed" && u.baselineMonth === vm.imageMonth);
+  }
+
+  async hotpatchPackages(vm: VmRecord): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    for (const u of this.activeHotpatches(vm)) out.push((await this.artifacts.hotpatch(u.kb, u.month, u.baselineMonth, this.unplanned)).package);
+    return out;
+  }
+
+  /** The VM's processes, booted on first use, then serving one round of load. */
+  async runtime(vm: VmRecord): Promise<VmRuntime> {
+    let runtime = this.runtimes.get(vm.name);
+    if (runtime === undefined) {
+      runtime = VmRuntime.boot({
+        vmName: vm.name,
+        count: vm.processes,
+        image: await this.artifacts.image(vm.imageMonth, this.unplanned),
+        hotpatches: await this.hotpatchPackages(vm),
+        trust: this.artifacts.trust,
+        seed: this.seed,
+        swapProbe: this.faults.swapProbe,
+      });
+      this.runtimes.set(vm.name, runtime);
+    }
+    runtime.serveLoad();
+    return runtime;
+  }
+
+  /** Forgets a VM's processes (the next `runtime` call boots them again). */
+  dropRuntime(name: string): void {
+    this.runtimes.delete(name);
+  }
+}

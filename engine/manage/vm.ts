@@ -1,0 +1,214 @@
+/**
+ * Emulated VMs: their configuration, the rules Azure applies to it, and the
+ * OS level they run.
+ *
+ * Contracts:
+ * - Hotpatch can be on only for an eligible image (eligibility.ts); it is on
+ *   by default when the image is eligible and hotpatch is its default (the
+ *   four Azure Edition SKUs). Refusals are E_NOT_ELIGIBLE with every reason.
+ * - On Azure a VM has a patch mode: default AutomaticByPlatform when hotpatch
+ *   is on (hotpatch requires it), else AutomaticByOS (the Windows default).
+ *   Switching between AutomaticByOS and Manual is refused (E_USAGE).
+ * - On Azure Stack HCI a VM has no patch mode but a policy source (required).
+ * - A scale set with Uniform orchestration and hotpatch on is refused.
+ * - A new VM boots the latest baseline released at its creation time; its
+ *   OS level (`osMonth`) then moves with installed updates (install.ts).
+ * - Validation happens before anything is written: a refused create or set
+ *   changes nothing.
+ */
+import { HotpatchError } from "../errors.ts";
+import { latestReleaseAt, type MonthId, osBuildFor, releaseFor } from "./calendar.ts";
+import { osUpdate } from "./catalog.ts";
+import { iso } from "./clock.ts";
+import { checkHotpatchEligibility, checkScaleSet, formatImageReference, type Orchestration, parseImageReference } from "./eligibility.ts";
+import { type Host, parseHost } from "./host.ts";
+import { orchestrationSource, type PatchMode, type PolicySource, parsePatchMode, validatePatchModeChange } from "./patch-mode.ts";
+import type { Store } from "./store.ts";
+import { validateTimeZone } from "./time-input.ts";
+import { formatWindowSpec, parseWindowSpec } from "./window-spec.ts";
+
+/** Our documented default install window: the off-peak hours 22:00-06:00 local. */
+export const DEFAULT_WINDOW = "22:00-06:00";
+export const DEFAULT_TIME_ZONE = "UTC";
+export const DEFAULT_PROCESSES = 2;
+export const MAX_PROCESSES = 16;
+
+export interface VmRecord {
+  name: string;
+  image: string;
+  host: Host;
+  patchMode: PatchMode | null;
+  policySource: PolicySource | null;
+  hotpatch: boolean;
+  timeZone: string;
+  /** Install window, see window-spec.ts. */
+  window: string;
+  /** Number of kvstore guest processes the VM runs. */
+  processes: number;
+  scaleSet: Orchestration | null;
+  containerBaseImage: boolean;
+  customImage: boolean;
+  createdAt: string;
+  /** The month whose image the processes boot (a baseline, or a cumulative image when hotpatch is off). */
+  imageMonth: MonthId;
+  /** The newest OS release whose content runs (image or hotpatch). */
+  osMonth: MonthId;
+  /** Installed with reboot Never: the image to boot at the next reboot. */
+  pendingImageMonth: MonthId | null;
+  rebootPending: boolean;
+  lastAssessmentAt: string | null;
+  /** Start of the last install window in which automatic patching ran (auto-patch.ts). */
+  lastAutoWindow: string | null;
+}
+
+export interface VmCreateRequest {
+  name: string;
+  image: string;
+  host?: string;
+  patchMode?: string;
+  policySource?: string;
+  hotpatch?: boolean;
+  timeZone?: string;
+  window?: string;
+  processes?: number;
+  scaleSet?: string;
+  containerBaseImage?: boolean;
+  customImage?: boolean;
+}
+
+export type VmChange = Partial<Pick<VmCreateRequest, "patchMode" | "policySource" | "hotpatch" | "timeZone" | "window" | "processes">>;
+
+const NAME = /^[A-Za-z][A-Za-z0-9-]{0,62}$/;
+
+export function getVm(store: Store, name: string): VmRecord {
+  const vm = store.vm<VmRecord>(name);
+  if (vm === undefined) throw new HotpatchError("E_UNKNOWN_VM", `no VM named "${name}" in ${store.path}`);
+  return vm;
+}
+
+export function listVms(store: Store): VmRecord[] {
+  return store.vms<VmRecord>();
+}
+
+export function osBuildOf(vm: VmRecord): string {
+  return osBuildFor(vm.osMonth);
+}
+
+/** Creates a VM at `now`; `unplanned` are the catalog's unplanned baselines. */
+export function createVm(store: Store, request: VmCreateRequest, now: Date, unplanned: readonly MonthId[]): VmRecord {
+  if (!NAME.test(request.name)) {
+    throw new HotpatchError("E_USAGE", `"${request.name}" is not a VM name (a letter, then letters, digits or '-', at most 63)`);
+  }
+  if (store.vm(request.name) !== undefined) throw new HotpatchError("E_VM_EXISTS", `a VM named "${request.name}" already exists`);
+  const image = parseImageReference(request.image);
+  const host = parseHost(request.host ?? "azure");
+  const eligibility = checkHotpatchEligibility(image, {
+    host,
+    containerBaseImage: request.containerBaseImage,
+    customImage: request.customImage,
+  });
+  // An explicit patch mode other than AutomaticByPlatform turns the default off (hotpatch requires it on Azure).
+  const modeAllows = host !== "azure" || request.patchMode === undefined || parsePatchMode(request.patchMode) === "AutomaticByPlatform";
+  const hotpatch = request.hotpatch ?? (eligibility.hotpatchDefault && modeAllows);
+  if (hotpatch && !eligibility.eligible) refuse(request.name, eligibility.reasons);
+  const release = latestReleaseAt(now, unplanned);
+  if (release === undefined) throw new HotpatchError("E_USAGE", `no release exists yet at ${iso(now)}`);
+  const vm: VmRecord = {
+    name: request.name,
+    image: formatImageReference(image),
+    host,
+    patchMode: null,
+    policySource: null,
+    hotpatch,
+    timeZone: validateTimeZone(request.timeZone ?? DEFAULT_TIME_ZONE),
+    window: formatWindowSpec(parseWindowSpec(request.window ?? DEFAULT_WINDOW)),
+    processes: checkProcesses(request.processes ?? DEFAULT_PROCESSES),
+    scaleSet: null,
+    containerBaseImage: request.containerBaseImage === true,
+    customImage: request.customImage === true,
+    createdAt: iso(now),
+    imageMonth: release.baselineMonth,
+    osMonth: release.baselineMonth,
+    pendingImageMonth: null,
+    rebootPending: false,
+    lastAssessmentAt: null,
+    lastAutoWindow: null,
+  };
+  applyOrchestration(vm, request.patchMode, request.policySource, true);
+  if (request.scaleSet !== undefined) {
+    const verdict = checkScaleSet({ orchestration: request.scaleSet as Orchestration, image, hotpatch });
+    if (!verdict.allowed) refuse(request.name, verdict.reasons);
+    vm.scaleSet = request.scaleSet as Orchestration;
+  }
+  store.tx(() => {
+    store.putVm(vm.name, vm);
+    const baseline = osUpdate(releaseFor(vm.imageMonth, unplanned));
+    store.addInstalled(vm.name, baseline.kb, {
+      ...baseline,
+      kind: "baseline",
+      imageMonth: baseline.month,
+      installedAt: vm.createdAt,
+      installedBy: "NT AUTHORITY\\SYSTEM",
+      state: "Installed",
+      active: true,
+      health: "Healthy",
+      preinstalled: true,
+    });
+  });
+  return vm;
+}
+
+/** Changes a VM's settings; the result must satisfy the same rules as a new VM. */
+export function setVm(store: Store, name: string, change: VmChange): VmRecord {
+  const vm = { ...getVm(store, name) };
+  if (change.timeZone !== undefined) vm.timeZone = validateTimeZone(change.timeZone);
+  if (change.window !== undefined) vm.window = formatWindowSpec(parseWindowSpec(change.window));
+  if (change.processes !== undefined) vm.processes = checkProcesses(change.processes);
+  if (change.hotpatch !== undefined) vm.hotpatch = change.hotpatch;
+  applyOrchestration(vm, change.patchMode, change.policySource, false);
+  if (vm.hotpatch) {
+    const eligibility = checkHotpatchEligibility(vm.image, {
+      host: vm.host,
+      containerBaseImage: vm.containerBaseImage,
+      customImage: vm.customImage,
+      patchMode: vm.patchMode ?? undefined,
+    });
+    if (!eligibility.eligible) refuse(name, eligibility.reasons);
+    if (vm.scaleSet === "Uniform") refuse(name, checkScaleSet({ orchestration: "Uniform", image: vm.image, hotpatch: true }).reasons);
+  }
+  store.putVm(vm.name, vm);
+  return vm;
+}
+
+/** Sets patch mode / policy source per host; `creating` allows the defaults. */
+function applyOrchestration(vm: VmRecord, patchMode: string | undefined, policySource: string | undefined, creating: boolean): void {
+  if (vm.host === "azure-stack-hci") {
+    if (patchMode !== undefined) {
+      throw new HotpatchError("E_USAGE", "patch modes apply to Azure VMs; on Azure Stack HCI orchestration comes from --policy-source");
+    }
+    if (creating || policySource !== undefined) vm.policySource = orchestrationSource(vm.host, policySource).source as PolicySource;
+    return;
+  }
+  orchestrationSource(vm.host, policySource); // refuses a policy source on Azure
+  if (patchMode === undefined) {
+    if (creating) vm.patchMode = vm.hotpatch ? "AutomaticByPlatform" : "AutomaticByOS";
+    return;
+  }
+  const mode = parsePatchMode(patchMode);
+  validatePatchModeChange(vm.patchMode ?? mode, mode);
+  if (vm.hotpatch && mode !== "AutomaticByPlatform") {
+    refuse(vm.name, [`the patch mode is ${mode}, but hotpatch on Azure requires AutomaticByPlatform`]);
+  }
+  vm.patchMode = mode;
+}
+
+function checkProcesses(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PROCESSES) {
+    throw new HotpatchError("E_USAGE", `--processes must be a whole number from 1 to ${MAX_PROCESSES}, not ${n}`);
+  }
+  return n;
+}
+
+function refuse(name: string, reasons: string[]): never {
+  throw new HotpatchError("E_NOT_ELIGIBLE", `VM ${name} cannot run hotpatch: ${reasons.join("; ")}`);
+}

@@ -1,0 +1,92 @@
+/**
+ * Live counters of a worker process, shared between the worker (the only
+ * writer while it runs) and the control plane (readers), without tearing.
+ *
+ * The counters live in a SharedArrayBuffer that the control plane owns, so
+ * they survive a crashed worker. Writes follow a sequence lock: the writer
+ * makes `seq` odd, updates fields, makes it even again; a reader copies all
+ * fields and retries until it saw the same even `seq` before and after. A
+ * snapshot is therefore always one state the writer left between two
+ * updates: `served + failed + inFlight` never disagrees with `generated`.
+ *
+ * Word 0 is not under the lock: it is the wake-up flag the control plane
+ * raises (and `Atomics.notify`s) after posting a control message.
+ *
+ * Ownership: the worker writes while it is alive; after the supervisor has
+ * terminated it, the supervisor becomes the writer (to count the request
+ * that was in flight as failed).
+ */
+
+const FIELDS = [
+  "generated", // requests produced by the load generator (also: index of the next request)
+  "served", // requests that returned a response
+  "failed", // requests that trapped or ran past their deadline
+  "inFlight", // 1 while a request runs
+  "started", // requests started; advances with every request (the watchdog's heartbeat)
+  "patchLevel", // number of installed patches
+  "transitions", // completed transitions (apply or revert)
+  "safepoints", // calls of env.safepoint
+  "restarts", // restarts by the supervisor
+] as const;
+
+export type MetricName = (typeof FIELDS)[number];
+export type MetricsSnapshot = Record<MetricName, number>;
+
+const WAKE = 0;
+const SEQ = 1;
+const BASE = 2;
+
+export class SharedMetrics {
+  readonly buffer: SharedArrayBuffer;
+  private readonly words: Int32Array;
+
+  constructor(buffer?: SharedArrayBuffer) {
+    this.buffer = buffer ?? new SharedArrayBuffer((BASE + FIELDS.length) * 4);
+    this.words = new Int32Array(this.buffer);
+  }
+
+  /** Applies `change` to the fields as one update (writer side). */
+  update(change: (set: (name: MetricName, value: number) => void, get: (name: MetricName) => number) => void): void {
+    Atomics.add(this.words, SEQ, 1);
+    change(
+      (name, value) => Atomics.store(this.words, BASE + FIELDS.indexOf(name), value),
+      (name) => Atomics.load(this.words, BASE + FIELDS.indexOf(name)),
+    );
+    Atomics.add(this.words, SEQ, 1);
+  }
+
+  /** One consistent copy of every field (reader side; retries while a write is in progress). */
+  snapshot(): MetricsSnapshot {
+    for (let attempt = 0; ; attempt++) {
+      const before = Atomics.load(this.words, SEQ);
+      // A writer terminated mid-update leaves `seq` odd for ever: `recover` first.
+      if (before % 2 === 1 && attempt < 1_000_000) continue;
+      const out = {} as MetricsSnapshot;
+      FIELDS.forEach((name, i) => {
+        out[name] = Atomics.load(this.words, BASE + i);
+      });
+      if (Atomics.load(this.words, SEQ) === before) return out;
+    }
+  }
+
+  /** After the writer was terminated: closes an update it left open, so readers stop waiting. */
+  recover(): void {
+    if (Atomics.load(this.words, SEQ) % 2 === 1) Atomics.add(this.words, SEQ, 1);
+  }
+
+  /** Control plane: raise the wake flag after posting a message, so a sleeping or busy worker looks. */
+  wake(): void {
+    Atomics.store(this.words, WAKE, 1);
+    Atomics.notify(this.words, WAKE);
+  }
+
+  /** Worker: lowers the flag; true if it was raised (then drain the port). Lower first, then drain. */
+  takeWake(): boolean {
+    return Atomics.exchange(this.words, WAKE, 0) !== 0;
+  }
+
+  /** Worker: sleeps until woken or `ms` pass. */
+  sleep(ms: number): void {
+    if (ms > 0) Atomics.wait(this.words, WAKE, 0, ms);
+  }
+}

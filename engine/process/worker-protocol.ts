@@ -1,0 +1,94 @@
+/**
+ * The messages between the control plane (main thread) and a worker process
+ * (engine/process/worker-main.ts). Control messages travel on a dedicated
+ * MessagePort that the worker polls with `receiveMessageOnPort` at safe
+ * points, after the control plane raised the wake flag (metrics.ts); the
+ * worker's own messages arrive on the control plane's event loop.
+ */
+import type { MessagePort } from "node:worker_threads";
+import { HotpatchError } from "../errors.ts";
+import type { LinkMap } from "../image/linkmap.ts";
+import type { StagedPatch } from "../loader/stage.ts";
+import type { StallPolicy } from "../loader/transition.ts";
+import type { LoadSpec } from "../load/generator.ts";
+import type { ProcessState } from "./process.ts";
+
+export interface TransitionSpec {
+  timeoutMs: number;
+  onStall: StallPolicy;
+}
+
+export type ControlMessage =
+  | ({ type: "apply"; id: number; staged: StagedPatch } & TransitionSpec)
+  | ({ type: "revert"; id: number; patch: string } & TransitionSpec)
+  | { type: "force" | "reverse" | "release" }
+  | { type: "snapshot" | "stop"; id: number };
+
+export interface SerializedError {
+  code: HotpatchError["code"];
+  message: string;
+  context: HotpatchError["context"];
+}
+
+/** What a finished transition reports. `atIndex`: requests started before the switch. */
+export interface TransitionReport {
+  state: "complete" | "reversed" | "failed" | "refused";
+  kind: "enable" | "disable";
+  patch: string;
+  forced: boolean;
+  activeAtSwitch: string[];
+  blockedBy?: string;
+  blockedChecks: number;
+  atIndex: number;
+  /** True when the switch happened inside `env.safepoint`, during request `atIndex - 1`. */
+  midRequest: boolean;
+  /** From leaving the request loop for the switch to re-entering it. */
+  pauseMicros: number;
+  /** Receiving and instantiating the code page (enable only), while requests kept flowing. */
+  prepareMicros: number;
+  /** Installed patches after the transition, oldest first (cumulative patches replace older ones). */
+  installed: string[];
+  error?: SerializedError;
+}
+
+/** Histograms travel encoded (hdr-histogram-js, compressed base64), in microseconds. */
+export interface WorkerReport {
+  latency: string;
+  pauses: string;
+  installed: string[];
+  state?: ProcessState;
+}
+
+export type WorkerMessage =
+  | { type: "ready"; installed: string[] }
+  | { type: "transition"; id: number; report: TransitionReport }
+  | { type: "log"; line: string }
+  | { type: "held"; index: number }
+  | { type: "snapshot" | "stopped"; id: number; report: WorkerReport }
+  | { type: "crashed"; index: number; error: SerializedError };
+
+/** What a worker is started with (its `workerData`). */
+export interface WorkerConfig {
+  module: WebAssembly.Module;
+  linkMap: LinkMap;
+  /** Installed patches, oldest first: re-applied before the first request is served. */
+  patches: StagedPatch[];
+  load: LoadSpec;
+  /** Index of the first request to generate (after a restart: the one after the failed request). */
+  startIndex: number;
+  metrics: SharedArrayBuffer;
+  port: MessagePort;
+  /** Fault point for tests: request `holdAt` stops at its first safe point until a `release` message. */
+  holdAt?: number;
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof HotpatchError) return { code: error.code, message: error.message, context: error.context };
+  return { code: "E_GUEST_TRAP", message: error instanceof Error ? error.message : String(error), context: {} };
+}
+
+export function deserializeError(error: SerializedError): HotpatchError {
+  const out = new HotpatchError(error.code, "", error.context);
+  out.message = error.message;
+  return out;
+}

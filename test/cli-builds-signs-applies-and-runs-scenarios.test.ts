@@ -1,0 +1,138 @@
+/**
+ * The command line end to end, as a person would use it: real child
+ * processes of `bin/hotpatch.mjs`, real files in a temporary folder.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "vitest";
+import { HEARTBLEED_REQUEST, kvstoreVersion } from "../engine/guests/kvstore.ts";
+
+const run = promisify(execFile);
+const CLI = resolve("bin/hotpatch.mjs");
+
+async function hotpatch(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { maxBuffer: 1 << 24 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "hotpatch-cli-"));
+  const keys = await hotpatch("keys", "generate", "--out", join(dir, "keys"), "--json");
+  expect(keys.code).toBe(0);
+});
+
+describe("hotpatch CLI", () => {
+  it("prints help listing its commands", async () => {
+    const help = await hotpatch("--help");
+    expect(help.code).toBe(0);
+    for (const verb of ["keys", "image", "patch", "run", "demo"]) expect(help.stdout).toContain(verb);
+  });
+
+  it("builds an image and reports its build id as one JSON document", async () => {
+    const out = join(dir, "v1.image.wasm");
+    const result = await hotpatch("image", "build", kvstoreVersion("v1"), "-o", out, "--json");
+    expect(result.code).toBe(0);
+    const summary = JSON.parse(result.stdout);
+    expect(summary.buildId).toMatch(/^[0-9a-f]{24}$/);
+    expect(summary.functions).toBeGreaterThan(100);
+    expect((await stat(out)).size).toBe(summary.bytes);
+  });
+
+  it("builds a signed hotpatch and exits 3 with reasons for a change that needs a baseline", async () => {
+    const kb = join(dir, "kb1.hpk");
+    const ok = await hotpatch("patch", "build", "--base", kvstoreVersion("v1"), "--target", kvstoreVersion("v2"), "--id", "KB5036001", "--key", join(dir, "keys/private.pem"), "-o", kb, "--json");
+    expect(ok.code).toBe(0);
+    const built = JSON.parse(ok.stdout);
+    expect(built).toMatchObject({ id: "KB5036001", kind: "hotpatch", reasons: [] });
+    expect(built.functions.map((f: { key: string }) => f.key)).toEqual(["handleEcho"]);
+    expect((await stat(kb)).size).toBeGreaterThan(100);
+
+    const refused = join(dir, "refused.hpk");
+    const baseline = await hotpatch("patch", "build", "--base", kvstoreVersion("v1"), "--target", resolve("test/fixtures/kvstore/newglobal.ts"), "--id", "KB5036009", "--key", join(dir, "keys/private.pem"), "-o", refused, "--json");
+    expect(baseline.code).toBe(3);
+    const verdict = JSON.parse(baseline.stdout);
+    expect(verdict.kind).toBe("requires-baseline");
+    expect(verdict.reasons.join(" ")).toMatch(/mutable global/);
+    await expect(stat(refused)).rejects.toThrow();
+  });
+
+  it("reports errors as JSON with a stable code and a non-zero exit", async () => {
+    const result = await hotpatch("image", "build", join(dir, "missing.wasm"), "-o", join(dir, "x.wasm"), "--json");
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout).error.code).toBe("E_IO");
+    const usage = await hotpatch("patch", "build", "--json");
+    expect(usage.code).toBe(2);
+    expect(JSON.parse(usage.stdout).error.code).toBe("E_USAGE");
+  });
+
+  it("runs a scenario: one JSON line per step, failures reported and expected errors tolerated", async () => {
+    const kb = join(dir, "kb1.hpk");
+    const scenario = {
+      image: kvstoreVersion("v1"),
+      trust: ["keys/public.pem"],
+      seed: 7,
+      steps: [
+        { call: "requestCount", expect: 0 },
+        { request: Buffer.from(HEARTBLEED_REQUEST).toString("hex") },
+        { apply: kb },
+        { request: Buffer.from(HEARTBLEED_REQUEST).toString("hex"), expect: "02" },
+        { call: "lastError", returns: "string", expect: "malformed request" },
+        { write: { at: "global:input", hex: "04" } },
+        { read: { at: "global:input", len: 1 }, expect: "04" },
+        { apply: kb, expectError: true },
+        { restart: true },
+        { call: "requestCount", expect: 0 },
+        { request: Buffer.from(HEARTBLEED_REQUEST).toString("hex"), expect: "02" },
+        { revert: "KB5036001" },
+        { revert: "KB5036001", expectError: true },
+        { state: true },
+      ],
+    };
+    const path = join(dir, "scenario.json");
+    await writeFile(path, JSON.stringify(scenario));
+    const result = await hotpatch("run", path);
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(scenario.steps.length);
+    expect(lines[1].result.length).toBeGreaterThan(2000); // the leak: 1,281 bytes as hex
+    expect(lines[2]).toMatchObject({ op: "apply", ok: true, result: { id: "KB5036001", functions: ["handleEcho"] } });
+    expect(lines[7]).toMatchObject({ ok: false, expectError: true, error: { code: "E_ALREADY_APPLIED" } });
+    expect(lines[8].result).toEqual({ restarted: true, reapplied: ["KB5036001"] });
+    expect(lines[12].error.code).toBe("E_NOT_APPLIED");
+    expect(lines[13].result.patches).toEqual([]);
+  });
+
+  it("fails the run when a step fails unexpectedly, and goes on with the next step", async () => {
+    const path = join(dir, "failing.json");
+    await writeFile(path, JSON.stringify({ image: kvstoreVersion("v1"), steps: [{ call: "noSuchFunction" }, { call: "requestCount", expect: 0 }] }));
+    const result = await hotpatch("run", path);
+    expect(result.code).toBe(1);
+    const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ ok: false, error: { code: "E_NO_EXPORT" } });
+    expect(lines[1]).toMatchObject({ ok: true, result: 0 });
+  });
+
+  it("runs the demo and prints its measured facts as JSON", async () => {
+    const result = await hotpatch("demo", "--json");
+    expect(result.code).toBe(0);
+    const facts = JSON.parse(result.stdout);
+    expect(facts.exploit.before.leaked).toBe(true);
+    expect(facts.exploit.before.secret).toContain("ADMIN-TOKEN");
+    expect(facts.exploit.after.leaked).toBe(false);
+    expect(facts.restarted).toBe(false);
+    expect(facts.countersContinued).toBe(true);
+    expect(facts.revert.exploitWorksAgain).toBe(true);
+    expect(facts.applyMicros).toBeGreaterThan(0);
+    expect(result.stderr).toContain("Applied live");
+  });
+});

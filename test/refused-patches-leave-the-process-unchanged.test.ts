@@ -1,0 +1,323 @@
+/**
+ * Every way the loader refuses a patch, each with its stable error code, a
+ * message that names the patch (and the function where there is one), and
+ * proof that the running process did not change: the same slot entries
+ * (compared with ===), the same memory digest and the same globals.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { type ErrorCode, HotpatchError } from "../engine/errors.ts";
+import { HEARTBLEED_REQUEST, kvstoreVersion, printableRuns, Status } from "../engine/guests/kvstore.ts";
+import type { Image } from "../engine/image/build.ts";
+import type { PatchLoader } from "../engine/loader/loader.ts";
+import { decodePackage, encodePackage, type FunctionReplacement, type PatchManifest, resignPackage } from "../engine/patch/format.ts";
+import type { GuestProcess } from "../engine/process/process.ts";
+import { hotpatch, kvImage, signingKeys, snapshot, startProcess } from "./guest-fixtures.ts";
+import { funcType, I32, leb, name, SECTION, section, unreachableBody, vec, wasmModule } from "./wasm-bytes.ts";
+
+const keys = signingKeys();
+const stranger = signingKeys();
+let v1: Image;
+let kb: Awaited<ReturnType<typeof hotpatch>>;
+/** v2 → v3: a genuine patch, but for the v2 image. */
+let kbForV2: Awaited<ReturnType<typeof hotpatch>>;
+let realCode: Uint8Array;
+let echoSlot: number;
+
+beforeAll(async () => {
+  v1 = await kvImage("v1");
+  kb = await hotpatch(v1, kvstoreVersion("v2"), "KB5036301", keys.privateKey);
+  kbForV2 = await hotpatch(await kvImage("v2"), kvstoreVersion("v3"), "KB5036399", keys.privateKey);
+  realCode = decodePackage(kb.package).code;
+  echoSlot = v1.linkMap.functions.find((f) => f.key === "handleEcho")!.slot;
+});
+
+/** Runs `action`, which must throw a HotpatchError, and proves the process and the loader unchanged. */
+function refusal(process: GuestProcess, loader: PatchLoader, action: () => unknown): HotpatchError {
+  const before = snapshot(process);
+  const installed = loader.installed().map((p) => p.id);
+  const active = loader.activePatches();
+  let thrown: unknown;
+  try {
+    action();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(HotpatchError);
+  const after = snapshot(process);
+  expect(after.entries.length).toBe(before.entries.length);
+  const moved = after.entries.map((entry, slot) => (entry === before.entries[slot] ? -1 : slot)).filter((slot) => slot >= 0);
+  expect(moved).toEqual([]);
+  expect(after.state.memoryDigest).toBe(before.state.memoryDigest);
+  expect(after.state).toEqual(before.state);
+  expect(loader.installed().map((p) => p.id)).toEqual(installed);
+  expect(loader.activePatches()).toEqual(active);
+  return thrown as HotpatchError;
+}
+
+function expectCode(error: HotpatchError, code: ErrorCode, ...named: string[]): void {
+  expect(error.code).toBe(code);
+  expect(error.message.startsWith(`${code}: `)).toBe(true);
+  for (const text of named) expect(error.message).toContain(text);
+}
+
+/** The v1 process still has the bug: the exploit leaks (for refusals of the fix). */
+function stillLeaks(process: GuestProcess): void {
+  const response = process.request(HEARTBLEED_REQUEST);
+  expect(response[0]).toBe(Status.OK);
+  expect(printableRuns(response).some((run) => run.includes("ADMIN-TOKEN="))).toBe(true);
+}
+
+/** KB's manifest under another id, superseding nothing, with `edit` applied to its one function; signed by the trusted key. */
+function crafted(id: string, code: Uint8Array, edit: (fn: FunctionReplacement) => void = () => {}): Uint8Array {
+  const manifest: PatchManifest = structuredClone(kb.manifest);
+  manifest.id = id;
+  manifest.supersedes = []; // stacks on KB rather than replacing it (the default for a higher KB number)
+  edit(manifest.functions[0]);
+  return encodePackage({ manifest, code }, keys.privateKey, { validate: false });
+}
+
+// Hand-assembled code pages. Each one exports `fn:<slot>` as the manifest says.
+const MEMORY_IMPORT = [...name("hotpatch"), ...name("memory"), 0x02, 0x00, 0x01];
+const identityBody = () => [...leb(4), 0x00, 0x20, 0x00, 0x0b]; // local.get 0
+
+/** i32.const with a non-negative value below 2^27 (its unsigned LEB is also valid signed LEB). */
+function i32Const(value: number): number[] {
+  const bytes = leb(value);
+  if ((bytes[bytes.length - 1] & 0x40) !== 0) throw new Error(`i32.const ${value} needs a sign-aware encoding`);
+  return [0x41, ...bytes];
+}
+
+/** A valid handleEcho replacement plus an active data segment that would write "PWNED" into `output`. */
+function codeWithData(slot: number, address: number): Uint8Array<ArrayBuffer> {
+  const payload = [...new TextEncoder().encode("PWNED")];
+  return wasmModule(
+    section(SECTION.type, vec([funcType([I32], [I32])])),
+    section(SECTION.import, vec([MEMORY_IMPORT])),
+    section(SECTION.function, vec([[0]])),
+    section(SECTION.export, vec([[...name(`fn:${slot}`), 0x00, 0]])),
+    section(SECTION.code, vec([identityBody()])),
+    section(SECTION.data, vec([[0x00, ...i32Const(address), 0x0b, ...leb(payload.length), ...payload]])),
+  );
+}
+
+/** A valid handleEcho replacement plus a start function that would store a word into `output`. */
+function codeWithStart(slot: number, address: number): Uint8Array<ArrayBuffer> {
+  const store = [0x00, ...i32Const(address), ...i32Const(0x0bad), 0x36, 0x02, 0x00, 0x0b]; // i32.store align=4
+  return wasmModule(
+    section(SECTION.type, vec([funcType([I32], [I32]), funcType([], [])])),
+    section(SECTION.import, vec([MEMORY_IMPORT])),
+    section(SECTION.function, vec([[0], [1]])),
+    section(SECTION.export, vec([[...name(`fn:${slot}`), 0x00, 0]])),
+    section(SECTION.start, leb(1)),
+    section(SECTION.code, vec([identityBody(), [...leb(store.length), ...store]])),
+  );
+}
+
+/** A replacement that imports a host function no process provides. */
+function codeWithForeignImport(slot: number): Uint8Array<ArrayBuffer> {
+  return wasmModule(
+    section(SECTION.type, vec([funcType([], []), funcType([I32], [I32])])),
+    section(SECTION.import, vec([[...name("env"), ...name("launchMissiles"), 0x00, 0]])),
+    section(SECTION.function, vec([[1]])),
+    section(SECTION.export, vec([[...name(`fn:${slot}`), 0x00, 1]])), // function 0 is the import
+    section(SECTION.code, vec([unreachableBody()])),
+  );
+}
+
+/** A replacement of type ()->i32 (handleEcho is (i32)->i32). */
+function codeOfSignatureVoidToI32(slot: number): Uint8Array<ArrayBuffer> {
+  const body = [0x00, ...i32Const(7), 0x0b];
+  return wasmModule(
+    section(SECTION.type, vec([funcType([], [I32])])),
+    section(SECTION.function, vec([[0]])),
+    section(SECTION.export, vec([[...name(`fn:${slot}`), 0x00, 0]])),
+    section(SECTION.code, vec([[...leb(body.length), ...body]])),
+  );
+}
+
+/** Well-formed sections, but a body that leaves no i32 for its (i32)->i32 type: does not validate. */
+function codeThatDoesNotValidate(slot: number): Uint8Array<ArrayBuffer> {
+  return wasmModule(
+    section(SECTION.type, vec([funcType([I32], [I32])])),
+    section(SECTION.function, vec([[0]])),
+    section(SECTION.export, vec([[...name(`fn:${slot}`), 0x00, 0]])),
+    section(SECTION.code, vec([[...leb(2), 0x00, 0x0b]])),
+  );
+}
+
+describe("refusals at staging: the package itself", () => {
+  it("refuses a package with a flipped code byte and the old signature with E_SIGNATURE naming the patch", () => {
+    const { process, loader } = startProcess(v1);
+    const bytes = kb.package.slice();
+    const decoded = decodePackage(bytes);
+    const codeEnd = decoded.signedBytes.length;
+    bytes[codeEnd - 1] ^= 0x01; // last byte of the code page, inside the signed region
+    expect(decodePackage(bytes).keyId).toBe(decoded.keyId);
+    const error = refusal(process, loader, () => loader.apply(bytes, keys.trust));
+    expectCode(error, "E_SIGNATURE", "patch KB5036301");
+    stillLeaks(process);
+  });
+
+  it("refuses a manifest redirected to another slot under the old signature with E_SIGNATURE", () => {
+    const { process, loader } = startProcess(v1);
+    const bytes = kb.package.slice();
+    const from = Buffer.from(`"slot":${echoSlot}`);
+    const to = Buffer.from(`"slot":${echoSlot + 1}`);
+    expect(to.length).toBe(from.length);
+    const at = Buffer.from(bytes).indexOf(from);
+    expect(at).toBeGreaterThan(0);
+    bytes.set(to, at);
+    expect((decodePackage(bytes).manifest.functions as { slot: number }[])[0].slot).toBe(echoSlot + 1);
+    const error = refusal(process, loader, () => loader.apply(bytes, keys.trust));
+    expectCode(error, "E_SIGNATURE", "patch KB5036301");
+  });
+
+  it("refuses a package signed by a key the process does not trust with E_UNTRUSTED_KEY", () => {
+    const { process, loader } = startProcess(v1);
+    const foreign = resignPackage(kb.package, stranger.privateKey);
+    expect(() => decodePackage(foreign)).not.toThrow();
+    const error = refusal(process, loader, () => loader.apply(foreign, keys.trust));
+    expectCode(error, "E_UNTRUSTED_KEY", "patch KB5036301");
+    stillLeaks(process);
+  });
+
+  it("refuses a truncated package with E_FORMAT naming the patch", () => {
+    const { process, loader } = startProcess(v1);
+    const truncated = kb.package.subarray(0, kb.package.length - 10);
+    const error = refusal(process, loader, () => loader.apply(truncated, keys.trust));
+    expectCode(error, "E_FORMAT", "patch KB5036301", "truncated");
+  });
+
+  it("refuses a properly signed package of an unknown format version with E_FORMAT", () => {
+    const { process, loader } = startProcess(v1);
+    const bytes = kb.package.slice();
+    bytes[4] = 2; // u16 format version
+    const resigned = resignPackage(bytes, keys.privateKey);
+    // The version is read before the manifest, whose layout it defines: no patch id is known yet.
+    const error = refusal(process, loader, () => loader.apply(resigned, keys.trust));
+    expectCode(error, "E_FORMAT", "version 2 is not supported");
+  });
+
+  it("refuses a signed code page that carries a data segment with E_FORMAT, before it can write memory", () => {
+    const { process, loader } = startProcess(v1);
+    const output = Number(process.exportedGlobal("output"));
+    const code = codeWithData(echoSlot, output);
+    expect(() => new WebAssembly.Module(code)).not.toThrow();
+    const error = refusal(process, loader, () => loader.apply(crafted("KB5036302", code), keys.trust));
+    expectCode(error, "E_FORMAT", "patch KB5036302", "data segment");
+    expect(Buffer.from(process.read(output, 5)).toString("latin1")).not.toBe("PWNED");
+  });
+
+  it("refuses a signed code page with a start function with E_FORMAT", () => {
+    const { process, loader } = startProcess(v1);
+    const code = codeWithStart(echoSlot, Number(process.exportedGlobal("output")));
+    expect(() => new WebAssembly.Module(code)).not.toThrow();
+    const error = refusal(process, loader, () => loader.apply(crafted("KB5036303", code), keys.trust));
+    expectCode(error, "E_FORMAT", "patch KB5036303", "start function");
+  });
+
+  it("refuses a manifest whose signature differs from the code page's export with E_SLOT_SIGNATURE naming the function", () => {
+    const { process, loader } = startProcess(v1);
+    const bytes = crafted("KB5036304", realCode, (fn) => {
+      fn.signature = "(i32,i32)->i32";
+    });
+    const error = refusal(process, loader, () => loader.apply(bytes, keys.trust));
+    expectCode(error, "E_SLOT_SIGNATURE", "patch KB5036304", "function handleEcho", "(i32)->i32", "(i32,i32)->i32");
+  });
+
+  it("refuses a code page that is not valid WebAssembly with E_COMPILE", () => {
+    const { process, loader } = startProcess(v1);
+    const error = refusal(process, loader, () => loader.apply(crafted("KB5036305", codeThatDoesNotValidate(echoSlot)), keys.trust));
+    expectCode(error, "E_COMPILE", "patch KB5036305");
+  });
+});
+
+describe("refusals at link time: the patch against this process", () => {
+  it("refuses a patch built for another image with E_TARGET_MISMATCH naming both builds", () => {
+    const { process, loader } = startProcess(v1);
+    expect(kbForV2.manifest.target.buildId).not.toBe(v1.linkMap.buildId);
+    const error = refusal(process, loader, () => loader.apply(kbForV2.package, keys.trust));
+    expectCode(error, "E_TARGET_MISMATCH", "patch KB5036399", kbForV2.manifest.target.buildId, v1.linkMap.buildId);
+    stillLeaks(process);
+  });
+
+  it("refuses a replacement whose signature differs from the slot's with E_SLOT_SIGNATURE naming function and slot", () => {
+    const { process, loader } = startProcess(v1);
+    const bytes = crafted("KB5036306", codeOfSignatureVoidToI32(echoSlot), (fn) => {
+      fn.signature = "()->i32";
+    });
+    const error = refusal(process, loader, () => loader.apply(bytes, keys.trust));
+    expectCode(error, "E_SLOT_SIGNATURE", "patch KB5036306", "function handleEcho", `slot ${echoSlot}`, "(i32)->i32", "()->i32");
+    stillLeaks(process);
+  });
+
+  it("refuses a slot beyond the slot table with E_SLOT naming the function and the slot", () => {
+    const { process, loader } = startProcess(v1);
+    const size = v1.linkMap.slots.size;
+    expect(process.slots.length).toBe(size);
+    const bytes = crafted("KB5036307", realCode, (fn) => {
+      fn.slot = size;
+    });
+    const error = refusal(process, loader, () => loader.apply(bytes, keys.trust));
+    expectCode(error, "E_SLOT", "patch KB5036307", "function handleEcho", `slot ${size}`);
+  });
+
+  it("refuses a slot that holds another function with E_SLOT", () => {
+    const { process, loader } = startProcess(v1);
+    const handle = v1.linkMap.functions.find((f) => f.key === "handle")!;
+    expect(handle.signature).toBe("(i32)->i32");
+    const bytes = crafted("KB5036308", realCode, (fn) => {
+      fn.slot = handle.slot;
+    });
+    const error = refusal(process, loader, () => loader.apply(bytes, keys.trust));
+    expectCode(error, "E_SLOT", "patch KB5036308", "function handleEcho", `slot ${handle.slot}`, "holds handle");
+  });
+
+  it("refuses a code page importing what the process does not provide with E_LINK naming the import", () => {
+    const { process, loader } = startProcess(v1);
+    const error = refusal(process, loader, () => loader.apply(crafted("KB5036309", codeWithForeignImport(echoSlot)), keys.trust));
+    expectCode(error, "E_LINK", "patch KB5036309", "env.launchMissiles");
+    stillLeaks(process);
+  });
+});
+
+describe("refusals of the patch stack", () => {
+  it("refuses to apply an installed patch again with E_ALREADY_APPLIED", () => {
+    const { process, loader } = startProcess(v1);
+    loader.apply(kb.package, keys.trust);
+    const error = refusal(process, loader, () => loader.apply(kb.package, keys.trust));
+    expectCode(error, "E_ALREADY_APPLIED", "patch KB5036301");
+    expect(loader.installed().map((p) => p.id)).toEqual(["KB5036301"]);
+  });
+
+  it("refuses to revert a patch that is not on top of its function with E_NOT_ON_TOP naming the function and the patch above", () => {
+    const { process, loader } = startProcess(v1);
+    const original = process.slotEntries();
+    loader.apply(kb.package, keys.trust);
+    loader.apply(crafted("KB5036310", realCode), keys.trust); // the same fix again, on top
+    const error = refusal(process, loader, () => loader.revert("KB5036301"));
+    expectCode(error, "E_NOT_ON_TOP", "patch KB5036301", "function handleEcho", "KB5036310");
+    expect(loader.activePatches()).toEqual(new Map([[echoSlot, "KB5036310"]]));
+    // In the right order both come off, back to the image's own entries.
+    loader.revert("KB5036310");
+    loader.revert("KB5036301");
+    expect(process.slotEntries().filter((entry, slot) => entry !== original[slot]).length).toBe(0);
+  });
+
+  it("refuses to revert a patch that is not installed, or no longer, with E_NOT_APPLIED", () => {
+    const { process, loader } = startProcess(v1);
+    expectCode(
+      refusal(process, loader, () => loader.revert("KB5036301")),
+      "E_NOT_APPLIED",
+      "patch KB5036301",
+    );
+    loader.apply(kb.package, keys.trust);
+    loader.revert("KB5036301");
+    expectCode(
+      refusal(process, loader, () => loader.revert("KB5036301")),
+      "E_NOT_APPLIED",
+      "patch KB5036301",
+    );
+    stillLeaks(process);
+  });
+});

@@ -1,0 +1,36 @@
+/** `hotpatch stress --json`: one JSON object with exactly the documented fields, from a real worker run. */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { main } from "../engine/cli/main.ts";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+async function run(argv: string[]): Promise<{ code: number; stdout: string }> {
+  let stdout = "";
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+    stdout += chunk.toString();
+    return true;
+  });
+  vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+  const code = await main(argv);
+  vi.restoreAllMocks();
+  return { code, stdout };
+}
+
+describe("hotpatch stress", () => {
+  it("prints requests, failures, flips, pauses, latencies and the reference check", async () => {
+    const { code, stdout } = await run(["stress", "--rate", "2000", "--duration", "0.5", "--flips", "5", "--seed", "3", "--json"]);
+    const result = JSON.parse(stdout);
+    expect(Object.keys(result)).toEqual(["requests", "failed", "lost", "applies", "reverts", "pause", "latency", "finalStateMatches"]);
+    expect(result).toMatchObject({ requests: 1000, failed: 0, lost: 0, applies: 5, reverts: 5, finalStateMatches: true });
+    for (const key of ["pause", "latency"]) expect(Object.keys(result[key])).toEqual(["p50", "p99", "max"]);
+    expect(code).toBe(0);
+  });
+
+  it("refuses a guest that is not a folder of assembly/ with E_USAGE", async () => {
+    const { code, stdout } = await run(["stress", "--guest", "../etc", "--rate", "10", "--duration", "1", "--flips", "1", "--json"]);
+    expect(JSON.parse(stdout).error.code).toBe("E_USAGE");
+    expect(code).toBe(2);
+  });
+});
