@@ -11,8 +11,7 @@
 import { HotpatchError } from "../errors.ts";
 import type { PatchManifest } from "../patch/format.ts";
 import type { GuestProcess } from "../process/process.ts";
-import { DATA_SECTION } from "../wasm/codepage.ts";
-import { NEW_OBJECT_MODULE, parseNewObjectImport } from "../wasm/relocate.ts";
+import { DATA_SECTION, NEW_OBJECT_MODULE, parseNewObjectImport } from "../wasm/patch-abi.ts";
 import type { PatchArena } from "./arena.ts";
 
 export const DATA_IMPORT_MODULE = NEW_OBJECT_MODULE;

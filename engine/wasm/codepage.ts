@@ -23,6 +23,7 @@ import {
   withModule,
 } from "./binaryen.ts";
 import { SLOT_TABLE } from "./instrument.ts";
+import { DATA_SECTION } from "./patch-abi.ts";
 import { appendCustomSection } from "./sections.ts";
 
 export interface CodePageSpec {
@@ -40,7 +41,6 @@ export interface CodePageSpec {
   data?: Uint8Array;
 }
 
-export const DATA_SECTION = "hotpatch.data";
 
 const NAMESPACE = "hotpatch";
 const importName = (exportName: string) => exportName.slice(`${NAMESPACE}:`.length);

@@ -12,6 +12,7 @@
  */
 import { HotpatchError } from "../errors.ts";
 import { binaryen, dataSegments, definedFunctions, emitModule, globals, withModule } from "./binaryen.ts";
+import { NEW_OBJECT_MODULE, newObjectImport } from "./patch-abi.ts";
 import { walk } from "./walk.ts";
 
 export interface ScannedSegment {
@@ -34,15 +35,6 @@ export type PointerTarget = { absolute: number } | { object: number; offset: num
 
 /** binaryen.js's Const accessors (missing from its type declarations). */
 const Const = (binaryen as unknown as { Const: { getValueI32(e: number): number; setValueI32(e: number, v: number): void } }).Const;
-
-export const NEW_OBJECT_MODULE = "patch";
-/** Import name of the address of new object `index` (+ `offset`), e.g. `obj3` or `obj3+20`. */
-export const newObjectImport = (index: number, offset = 0) => (offset === 0 ? `obj${index}` : `obj${index}+${offset}`);
-
-export function parseNewObjectImport(name: string): { object: number; offset: number } | undefined {
-  const m = /^obj(\d+)(?:\+(\d+))?$/.exec(name);
-  return m ? { object: Number(m[1]), offset: Number(m[2] ?? 0) } : undefined;
-}
 
 export function scanPointers(a: Uint8Array, b: Uint8Array, delta: number, name: string): PointerScan {
   return withModule(a, (ma) =>
