@@ -66,6 +66,17 @@ describe("corpus pairs that need a baseline", () => {
   }
 });
 
+describe("a change that only start-up code reaches", () => {
+  it("refuses kvstore base → rotate-token: installSecret ran at start-up and never runs again", async () => {
+    const result = await build(corpus("kvstore/rotate-token.ts"), await image(corpus("kvstore/base.ts")));
+    expect(result.kind).toBe("requires-baseline");
+    expect(result.functions.map((f) => f.key)).toEqual(["installSecret"]);
+    expect(result.reasons).toEqual([
+      "function installSecret runs only at start-up, which already happened in a running process: the change would never take effect",
+    ]);
+  });
+});
+
 describe("corpus pairs that are no change", () => {
   it("finds no change when only comments and blank lines change", async () => {
     const result = await build(calcCorpus("comments"));

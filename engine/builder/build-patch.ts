@@ -17,7 +17,7 @@ import { buildImage, buildImageFromPath, type GuestModule, type Image, isImage, 
 import { MEMORY_BASE } from "../image/compile-as.ts";
 import { encodePackage, type PatchManifest } from "../patch/format.ts";
 import { extractCodePage } from "../wasm/codepage.ts";
-import { readersOfGlobals } from "../wasm/describe.ts";
+import { reachableAfterStartup, readersOfGlobals } from "../wasm/describe.ts";
 import { relocatePointers } from "../wasm/relocate.ts";
 import { classify, type FunctionChange } from "./classify.ts";
 import { type DataPlan, layoutOf, planStaticData } from "./static-data.ts";
@@ -56,7 +56,7 @@ export async function buildPatch(request: PatchBuildRequest): Promise<PatchBuild
   const target = buildImage(relocated, slotPlanOf(base.linkMap));
   const keyOf = keyFunction(guest.namePrefix);
   const classification = classify(base.linkMap, target.linkMap, { relocated: plan !== undefined });
-  const reasons = [...classification.reasons, ...(plan?.reasons ?? [])];
+  const reasons = [...classification.reasons, ...(plan?.reasons ?? []), ...startupOnlyChanges(classification.changes, target, keyOf)];
   const changes = withReadersOfChangedConstants(classification.changes, classification.changedConstants, target, keyOf);
   if (reasons.length > 0) return { kind: "requires-baseline", id: request.id, functions: changes, reasons, base };
   if (changes.length === 0) return { kind: "no-change", id: request.id, functions: [], reasons: [], base };
@@ -127,4 +127,15 @@ function withReadersOfChangedConstants(
       newFingerprint: f.fingerprint,
     }));
   return [...changes, ...extra].sort((a, b) => a.slot - b.slot);
+}
+
+/** A changed function that only start-up code reaches would never run again in a running process. */
+function startupOnlyChanges(changes: FunctionChange[], target: Image, keyOf: (name: string) => string): string[] {
+  const keyBySlot = new Map(target.linkMap.functions.map((f) => [f.slot, f.key]));
+  const live = reachableAfterStartup(target.module, keyOf, keyBySlot);
+  // The start function itself is reported by classify ("the module's start-up code changes").
+  const isStart = (key: string) => key === target.linkMap.start || key.startsWith("start:");
+  return changes
+    .filter((c) => !live.has(c.key) && !isStart(c.key))
+    .map((c) => `function ${c.key} runs only at start-up, which already happened in a running process: the change would never take effect`);
 }

@@ -159,3 +159,49 @@ export function readersOfGlobals(moduleBytes: Uint8Array, keyOf: (name: string) 
   });
   return readers;
 }
+
+/**
+ * Which functions (by key) can run after start-up: everything reachable from
+ * the exports and from function-pointer tables, following calls through slots
+ * and direct calls. A function reachable only from the start function has
+ * already run its last time in a running process.
+ */
+export function reachableAfterStartup(moduleBytes: Uint8Array, keyOf: (name: string) => string, keyBySlot: ReadonlyMap<number, string>): Set<string> {
+  return withModule(moduleBytes, (module) => {
+    const calls = new Map<string, Set<string>>();
+    for (const fn of definedFunctions(module)) {
+      const out = calls.get(keyOf(fn.name)) ?? new Set<string>();
+      walk(fn.body, (expr) => {
+        const id = binaryen.getExpressionId(expr);
+        if (id === binaryen.CallId) {
+          out.add(keyOf((binaryen.getExpressionInfo(expr) as binaryen.CallInfo).target));
+        } else if (id === binaryen.CallIndirectId) {
+          const info = binaryen.getExpressionInfo(expr) as binaryen.CallIndirectInfo & { table: string };
+          const target = info.target;
+          if (info.table === SLOT_TABLE && binaryen.getExpressionId(target) === binaryen.ConstId) {
+            const key = keyBySlot.get((binaryen.getExpressionInfo(target) as binaryen.ConstInfo).value as number);
+            if (key) out.add(key);
+          } else {
+            out.add("*"); // through a function pointer: any function in a table may run
+          }
+        }
+      });
+      calls.set(keyOf(fn.name), out);
+    }
+    const roots = [
+      ...exports(module).filter((e) => e.kind === "function" && !e.name.startsWith("hotpatch:")).map((e) => keyOf(e.value)),
+      ...elementSegments(module)
+        .filter((s) => s.table !== SLOT_TABLE)
+        .flatMap((s) => s.functions.map(keyOf)),
+    ];
+    const seen = new Set<string>();
+    const stack = [...roots];
+    while (stack.length > 0) {
+      const key = stack.pop()!;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      for (const next of calls.get(key) ?? []) if (next !== "*") stack.push(next);
+    }
+    return seen;
+  });
+}

@@ -155,11 +155,11 @@ export function serialize(expr: number, options: SerializeOptions): string {
       if (id === binaryen.MemoryInitId && field === "offset") continue;
       fields.push(`${field}=${renderField(field, value, options)}`);
     }
-    // abort(message, file, line, column): moved source lines are not changes.
+    // abort(message, file, line, column): a moved line or a renamed source file is not a change.
     const isAbort = id === binaryen.CallId && options.abortName !== undefined && info.target === options.abortName;
     parts.push(`(${fields.join(" ")}`);
     childrenOf(node).forEach((child, i) => {
-      visit(child.expr, isAbort && (i === 2 || i === 3));
+      visit(child.expr, isAbort && i >= 1 && i <= 3);
     });
     parts.push(")");
   };
