@@ -7,7 +7,7 @@
  * exceptions, atomics) makes `childrenOf` throw an UnsupportedExpression: the
  * builder then refuses to analyse that function rather than guess.
  */
-import { binaryen } from "./binaryen.ts";
+import { binaryen, typeName } from "./binaryen.ts";
 
 export class UnsupportedExpression extends Error {}
 
@@ -139,6 +139,18 @@ export interface SerializeOptions {
 /** A canonical text of an expression tree: kinds, scalar fields and keys, no type indices. */
 export function serialize(expr: number, options: SerializeOptions): string {
   const parts: string[] = [];
+  // Branch labels are renamed by order of first use: their names carry counters
+  // (`__inlined_func$f$208`) that shift when unrelated code is inlined elsewhere.
+  const labels = new Map<string, string>();
+  const label = (name: string) => {
+    let canonical = labels.get(name);
+    if (canonical === undefined) {
+      canonical = `L${labels.size}`;
+      labels.set(name, canonical);
+    }
+    return canonical;
+  };
+  const isLabelled = (id: number) => id === binaryen.BlockId || id === binaryen.LoopId || id === binaryen.BreakId || id === binaryen.SwitchId;
   const visit = (node: number, masked: boolean) => {
     if (masked) {
       parts.push("(masked)");
@@ -146,13 +158,23 @@ export function serialize(expr: number, options: SerializeOptions): string {
     }
     const id = binaryen.getExpressionId(node);
     const info = expressionInfo(node);
-    const fields: string[] = [expressionKind(node), `t${info.type}`];
+    // Types are rendered by name: binaryen's ids of composite types are heap
+    // pointers, which differ from one process to the next.
+    const fields: string[] = [expressionKind(node), `t:${typeText(info.type as number)}`];
     for (const [field, value] of Object.entries(info)) {
       // A Const's `value` is its number, not a child expression: it must count.
       if (field === "id" || field === "type" || (CHILD_FIELDS.has(field) && id !== binaryen.ConstId)) continue;
       if (id === binaryen.CallIndirectId && field === "target") continue;
       if ((id === binaryen.TableGetId || id === binaryen.TableSetId) && field === "index") continue;
       if (id === binaryen.MemoryInitId && field === "offset") continue;
+      if (isLabelled(id) && (field === "name" || field === "defaultName") && typeof value === "string") {
+        fields.push(`${field}=${label(value)}`);
+        continue;
+      }
+      if (id === binaryen.SwitchId && field === "names" && Array.isArray(value)) {
+        fields.push(`${field}=[${value.map((n) => label(String(n))).join(",")}]`);
+        continue;
+      }
       fields.push(`${field}=${renderField(field, value, options)}`);
     }
     // abort(message, file, line, column): a moved line or a renamed source file is not a change.
@@ -176,7 +198,15 @@ function expressionInfo(expr: number): Record<string, unknown> {
   }
 }
 
+/** Fields whose value is a binaryen type id. */
+const TYPE_FIELDS = new Set(["params", "results", "valueType"]);
+
+function typeText(type: number): string {
+  return binaryen.expandType(type).map(typeName).join(",");
+}
+
 function renderField(field: string, value: unknown, options: SerializeOptions): string {
+  if (TYPE_FIELDS.has(field) && typeof value === "number") return typeText(value);
   if (typeof value === "string" && (field === "target" || field === "name" || field === "table" || field === "func")) {
     return options.keyOf(value);
   }
