@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   E_CRASHED: "the process crashed (a trap or a request past its deadline) while the operation was pending",
   // Scenarios
   E_EXPECTATION: "a scenario step's result differs from what it expected",
+  E_FAULT_INJECTED: "a fault plan made this operation fail on purpose (engine/faults/)",
   // Update management (engine/manage/)
   E_UNKNOWN_VM: "no VM of that name exists in the state file",
   E_VM_EXISTS: "a VM of that name already exists",

@@ -1,21 +1,10 @@
 /** `hotpatch stress --json`: one JSON object with exactly the documented fields, from a real worker run. */
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { main } from "../engine/cli/main.ts";
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+import { describe, expect, it } from "vitest";
+import { runCli } from "./cli-in-process.ts";
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string }> {
-  let stdout = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-  const code = await main(argv);
-  vi.restoreAllMocks();
-  return { code, stdout };
+  const { status, stdout } = await runCli(argv);
+  return { code: status, stdout };
 }
 
 describe("hotpatch stress", () => {

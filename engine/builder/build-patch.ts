@@ -15,6 +15,7 @@ import type { KeyObject } from "node:crypto";
 import { HotpatchError } from "../errors.ts";
 import { buildImage, buildImageFromPath, type GuestModule, type Image, isImage, keyFunction, loadGuest, slotPlanOf } from "../image/build.ts";
 import { MEMORY_BASE } from "../image/compile-as.ts";
+import type { ImageMode } from "../image/linkmap.ts";
 import { encodePackage, type PatchManifest } from "../patch/format.ts";
 import { extractCodePage } from "../wasm/codepage.ts";
 import { reachableAfterStartup, readersOfGlobals } from "../wasm/describe.ts";
@@ -37,6 +38,8 @@ export interface PatchBuildRequest {
    * empty list: none — the patch stacks on top of others per function.
    */
   supersedes?: string[];
+  /** The image mode of a base given as a source or plain `.wasm` (default `slots`); an image keeps its own. */
+  mode?: ImageMode;
 }
 
 export type PatchBuildResult =
@@ -47,13 +50,14 @@ export type PatchBuildResult =
 export const codePageExportName = (slot: number) => `fn:${slot}`;
 
 export async function buildPatch(request: PatchBuildRequest): Promise<PatchBuildResult> {
-  const base = typeof request.base === "string" ? await buildImageFromPath(request.base) : request.base;
+  const base = typeof request.base === "string" ? await buildImageFromPath(request.base, { mode: request.mode }) : request.base;
   const guest = await loadGuest(request.target, { sameLayoutAs: base.linkMap.static });
   if (isImage(guest)) {
     throw new HotpatchError("E_USAGE", "the target must be a source or a plain .wasm, not an image", { path: request.target, patch: request.id });
   }
   const { relocated, plan } = placeStaticData(guest, base);
-  const target = buildImage(relocated, slotPlanOf(base.linkMap));
+  // Built in the base's mode, with its slots: unchanged functions get exactly the base's optimised bodies.
+  const target = buildImage(relocated, slotPlanOf(base.linkMap), { mode: base.linkMap.mode ?? "slots" });
   const keyOf = keyFunction(guest.namePrefix);
   const classification = classify(base.linkMap, target.linkMap, { relocated: plan !== undefined });
   const reasons = [...classification.reasons, ...(plan?.reasons ?? []), ...startupOnlyChanges(classification.changes, target, keyOf)];
@@ -68,6 +72,7 @@ export async function buildPatch(request: PatchBuildRequest): Promise<PatchBuild
     memoryExport: base.linkMap.memory.export,
     foldGlobals: new Set(classification.changedConstants),
     data: plan?.blob,
+    callerSlots: base.linkMap.slots.callers ? new Set(base.linkMap.functions.map((f) => f.slot)) : undefined,
   });
   const manifest: PatchManifest = {
     format: 1,

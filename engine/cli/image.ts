@@ -3,7 +3,15 @@ import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
 import { buildImageFromPath } from "../image/build.ts";
+import { IMAGE_MODES, type ImageMode } from "../image/linkmap.ts";
 import { guarded, printJson, say } from "./output.ts";
+
+/** `--mode slots|inline` (engine/image/build.ts); undefined stays undefined (the default, `slots`). */
+export function parseImageMode(text: string | undefined): ImageMode | undefined {
+  if (text === undefined) return undefined;
+  if (!(IMAGE_MODES as readonly string[]).includes(text)) throw new HotpatchError("E_USAGE", `--mode must be one of ${IMAGE_MODES.join(", ")}, not ${text}`);
+  return text as ImageMode;
+}
 
 export function registerImage(program: Command, setExit: (code: number) => void): void {
   const image = program.command("image").description("build and inspect hotpatch-enabled images");
@@ -12,11 +20,12 @@ export function registerImage(program: Command, setExit: (code: number) => void)
     .description("instrument an AssemblyScript source or a .wasm so every function is patchable")
     .argument("<input>", "an AssemblyScript source (.ts) or a WebAssembly module (.wasm)")
     .requiredOption("-o, --out <file>", "where to write the image (a .wasm with a link map section)")
+    .option("--mode <slots|inline>", "slots (default): no function is inlined into another; inline: optimise with inlining first, patch every changed caller", "slots")
     .option("--json", "print the link map summary as JSON")
     .action(
-      guarded(setExit, async (input: string, options: { out: string; json?: boolean }) => {
+      guarded(setExit, async (input: string, options: { out: string; mode?: string; json?: boolean }) => {
         const started = performance.now();
-        const built = await buildImageFromPath(input);
+        const built = await buildImageFromPath(input, { mode: parseImageMode(options.mode) });
         try {
           await writeFile(options.out, built.bytes);
         } catch (error) {
@@ -27,6 +36,7 @@ export function registerImage(program: Command, setExit: (code: number) => void)
           out: options.out,
           buildId: linkMap.buildId,
           source: linkMap.source,
+          mode: linkMap.mode ?? "slots",
           functions: linkMap.functions.length,
           slots: linkMap.slots,
           globals: linkMap.globals.length,
@@ -35,7 +45,7 @@ export function registerImage(program: Command, setExit: (code: number) => void)
         };
         if (options.json) printJson(summary);
         else {
-          say(options, `image ${options.out}: build ${linkMap.buildId}, ${summary.functions} functions in ${linkMap.slots.size} slots`);
+          say(options, `image ${options.out}: build ${linkMap.buildId} (${summary.mode} mode), ${summary.functions} functions in ${linkMap.slots.size} slots`);
           say(options, `  (${linkMap.slots.size - linkMap.slots.firstFree} spare), ${summary.globals} globals, ${summary.bytes} bytes`);
         }
         return 0;

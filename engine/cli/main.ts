@@ -9,6 +9,8 @@ import { registerAssess } from "./assess.ts";
 import { registerCatalog } from "./catalog.ts";
 import { registerClock } from "./clock.ts";
 import { registerDemo } from "./demo.ts";
+import { registerExperiment } from "./experiment.ts";
+import { registerFuzz } from "./fuzz.ts";
 import { registerGetHotFix } from "./get-hotfix.ts";
 import { registerHistory } from "./history.ts";
 import { registerImage } from "./image.ts";
@@ -18,6 +20,7 @@ import { EXIT_USAGE, reportError } from "./output.ts";
 import { registerPatch } from "./patch.ts";
 import { registerRun } from "./run.ts";
 import { registerSchedule } from "./schedule.ts";
+import { registerSimulate } from "./simulate.ts";
 import { registerStatus } from "./status.ts";
 import { registerStress } from "./stress.ts";
 import { registerUninstall } from "./uninstall.ts";
@@ -43,8 +46,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerGetHotFix(program, setExit);
   registerClock(program, setExit);
   registerUninstall(program, setExit);
+  registerSimulate(program, setExit);
   registerBench(program, setExit);
   registerStress(program, setExit);
+  registerExperiment(program, setExit);
+  registerFuzz(program, setExit);
   return program;
 }
 

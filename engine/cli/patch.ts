@@ -6,6 +6,7 @@ import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { buildPatch } from "../builder/build-patch.ts";
 import { HotpatchError } from "../errors.ts";
+import { parseImageMode } from "./image.ts";
 import { loadPrivateKey } from "../patch/keys.ts";
 import { EXIT_REQUIRES_BASELINE, guarded, printJson, say } from "./output.ts";
 
@@ -18,6 +19,7 @@ interface PatchBuildOptions {
   title?: string;
   classification: string;
   supersedes?: string;
+  mode?: string;
   json?: boolean;
 }
 
@@ -44,10 +46,12 @@ export function registerPatch(program: Command, setExit: (code: number) => void)
     .option("--title <text>", "a title for the update")
     .option("--classification <name>", "the update's classification", "Security")
     .option("--supersedes <KB,...|none>", "installed hotpatches this one replaces (default: all of the same baseline with lower KB numbers)")
+    .option("--mode <slots|inline>", "image mode of a --base given as a source or .wasm (an image keeps its own)")
     .option("--json", "print the result as JSON")
     .action(
       guarded(setExit, async (options: PatchBuildOptions) => {
         if (!/^KB\d+$/.test(options.id)) throw new HotpatchError("E_USAGE", `--id must look like KB5036001, not ${options.id}`);
+        const mode = parseImageMode(options.mode);
         const key = loadPrivateKey(options.key);
         const result = await buildPatch({
           base: options.base,
@@ -57,6 +61,7 @@ export function registerPatch(program: Command, setExit: (code: number) => void)
           title: options.title,
           classification: options.classification,
           supersedes: parseSupersedes(options.supersedes),
+          mode,
         });
         const functions = result.functions.map((f) => ({ key: f.key, slot: f.slot, change: f.change, signature: f.signature }));
         const summary = { id: result.id, kind: result.kind === "no-change" ? "hotpatch" : result.kind, functions, reasons: result.reasons };

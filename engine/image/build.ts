@@ -3,7 +3,20 @@
  * `.wasm` ("bring your own wasm").
  *
  * Stages: compile (AssemblyScript only) → instrument (slots and trampolines) →
- * optimise → describe → link map. A foreign module's memory, data and globals
+ * optimise → describe → link map.
+ *
+ * Two modes (recorded in the link map; patches are built in their base's mode):
+ * - `slots` (default): instrument, then optimise. Every call between two
+ *   functions goes through a slot and no body is ever inlined into another,
+ *   so replacing one slot replaces the function everywhere.
+ * - `inline` (kpatch's approach): optimise first, with asc -O3's inlining
+ *   limits, then instrument, then optimise again (which inlines the
+ *   trampolines). Functions the optimiser inlined have no slot of their own;
+ *   their code lives in their callers' optimised bodies. A change to such a
+ *   function changes those bodies, so the patch builder, which compares
+ *   optimised bodies, patches every caller whose body changed. Calls that were
+ *   not inlined still go through slots. Faster steady state; patches may carry
+ *   more functions. A foreign module's memory, data and globals
  * are never moved: instrumentation only adds a table, exports and functions,
  * so every address and global value of the original stays valid.
  */
@@ -17,7 +30,7 @@ import { readModuleSummary } from "../wasm/sections.ts";
 import { contentHash, layoutOf, type StaticLayout } from "../builder/static-data.ts";
 import { type PointerScan, scanPointers } from "../wasm/relocate.ts";
 import { compileAssemblyScript, MEMORY_BASE, PATCH_ARENA_START } from "./compile-as.ts";
-import { buildIdOf, decodeImage, encodeImage, type LinkMap } from "./linkmap.ts";
+import { buildIdOf, decodeImage, encodeImage, type ImageMode, type LinkMap } from "./linkmap.ts";
 
 export interface Image {
   /** The instrumented module (what a process instantiates). */
@@ -92,10 +105,15 @@ export function isImage(value: GuestModule | Image): value is Image {
   return "linkMap" in value;
 }
 
-/** Builds an image from a source, a plain `.wasm`, or returns an image file as it is. */
-export async function buildImageFromPath(path: string): Promise<Image> {
+export interface ImageOptions {
+  /** Default `slots`. */
+  mode?: ImageMode;
+}
+
+/** Builds an image from a source, a plain `.wasm`, or returns an image file as it is (whatever its mode). */
+export async function buildImageFromPath(path: string, options: ImageOptions = {}): Promise<Image> {
   const guest = await loadGuest(path);
-  return isImage(guest) ? guest : buildImage(guest);
+  return isImage(guest) ? guest : buildImage(guest, undefined, options);
 }
 
 export function keyFunction(namePrefix: string): (name: string) => string {
@@ -114,10 +132,12 @@ export function keyFunction(namePrefix: string): (name: string) => string {
  * functions keep the base's slots: used by the patch builder so that target
  * and base bodies are directly comparable.
  */
-export function buildImage(guest: GuestModule, plan?: SlotPlan): Image {
+export function buildImage(guest: GuestModule, plan?: SlotPlan, options: ImageOptions = {}): Image {
+  const mode = options.mode ?? "slots";
   const hasNames = WebAssembly.Module.customSections(new WebAssembly.Module(guest.wasm as BufferSource), "name").length > 0;
   const keyOf = keyFunction(guest.namePrefix);
   return withModule(guest.wasm, (module) => {
+    if (mode === "inline") optimize(module, { inlining: "asc" });
     const result = instrument(module, keyOf, plan);
     optimize(module);
     const invalid = validationError(module);
@@ -130,7 +150,8 @@ export function buildImage(guest: GuestModule, plan?: SlotPlan): Image {
       format: 1,
       buildId: buildIdOf(moduleBytes),
       source: { kind: guest.kind, name: guest.name, namePrefix: guest.namePrefix, names: hasNames },
-      slots: { table: SLOT_TABLE, size: result.tableSize, firstFree: plan?.firstFree ?? result.functions.length },
+      slots: { table: SLOT_TABLE, size: result.tableSize, firstFree: plan?.firstFree ?? result.functions.length, callers: result.callers },
+      mode,
       functions: result.functions.map((f) => {
         const slot = fingerprintBySlot.get(f.slot);
         if (!slot) throw new Error(`internal: slot ${f.slot} of ${f.name} vanished during optimisation`);

@@ -16,6 +16,9 @@ import { appendCustomSection, stripCustomSection } from "../wasm/sections.ts";
 export const LINK_MAP_SECTION = "hotpatch.linkmap";
 export const LINK_MAP_FORMAT = 1;
 
+export type ImageMode = "slots" | "inline";
+export const IMAGE_MODES: readonly ImageMode[] = ["slots", "inline"];
+
 export interface LinkedFunction {
   /** Name-independent identity: the name without the entry file's prefix, or the index name of a nameless module. */
   key: string;
@@ -47,7 +50,20 @@ export interface LinkMap {
     /** Whether the module had a name section (functions match by name) or not (by index). */
     names: boolean;
   };
-  slots: { table: string; size: number; firstFree: number };
+  /**
+   * `callers`: the image exports a non-counting caller of every slot
+   * (`hotpatch:call:<k>`), which code pages import instead of the slot table.
+   * Absent in images built before callers existed.
+   */
+  slots: { table: string; size: number; firstFree: number; callers?: boolean };
+  /**
+   * How the image was optimised (engine/image/build.ts): `slots` (default;
+   * instrument, then optimise: no function body is ever inlined into another)
+   * or `inline` (optimise with inlining, then instrument: a change to an
+   * inlined function is delivered by patching every function whose optimised
+   * body changed). Absent means `slots`.
+   */
+  mode?: ImageMode;
   functions: LinkedFunction[];
   globals: LinkedGlobal[];
   memory: { export: string | null };

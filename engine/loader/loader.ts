@@ -20,6 +20,7 @@
  * placement, so a refused patch leaves table and memory exactly as they were.
  */
 import { HotpatchError } from "../errors.ts";
+import * as faults from "../faults/plan.ts";
 import type { PatchManifest } from "../patch/format.ts";
 import type { TrustStore } from "../patch/keys.ts";
 import type { GuestProcess } from "../process/process.ts";
@@ -248,6 +249,7 @@ export class PatchLoader {
     const data = placeData(this.process, this.arena, staged.manifest, staged.code, dataImports);
     try {
       const imports = data ? { ...this.process.codePageImports, [DATA_IMPORT_MODULE]: data.imports } : this.process.codePageImports;
+      faults.hit("instantiate", { patch: staged.id });
       const instance = new WebAssembly.Instance(staged.code, imports);
       const writes = staged.manifest.functions.map((fn) => ({ slot: fn.slot, entry: instance.exports[fn.export] as SlotEntry }));
       return { writes, data };

@@ -11,6 +11,7 @@
  * E_COMPILE.
  */
 import { HotpatchError } from "../errors.ts";
+import * as faults from "../faults/plan.ts";
 import { decodePackage, type PatchManifest, validateManifest, verifyPackage } from "../patch/format.ts";
 import type { TrustStore } from "../patch/keys.ts";
 import { exportedFunctionSignature, formatSignature, type ModuleSummary, readModuleSummary } from "../wasm/sections.ts";
@@ -53,11 +54,14 @@ export async function stagePatchAsync(bytes: Uint8Array, trust: TrustStore, opti
 }
 
 function checkPackage(bytes: Uint8Array, trust: TrustStore, options: StageOptions) {
+  faults.hit("package.read");
   const decoded = decodePackage(bytes);
+  faults.hit("signature.verify");
   if (!options.skipSignature) verifyPackage(decoded, trust);
   const manifest = validateManifest(decoded.manifest);
   const summary = readModuleSummary(decoded.code, { patch: manifest.id });
   checkCodePageShape(summary, manifest);
+  faults.hit("compile", { patch: manifest.id });
   return { decoded, manifest, summary };
 }
 

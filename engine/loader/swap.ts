@@ -6,6 +6,8 @@
  * a completed swap is atomic for the guest. If a `set` throws half-way, the
  * entries already written are put back before the error propagates.
  */
+import * as faults from "../faults/plan.ts";
+
 /** A slot table entry: an exported WebAssembly function, or empty. */
 export type SlotEntry = ((...args: never[]) => unknown) | null;
 
@@ -26,6 +28,7 @@ export function swapSlots(table: WebAssembly.Table, writes: readonly SlotWrite[]
       table.set(w.slot, w.entry as never);
       written++;
       probe?.(written, writes.length);
+      faults.hit("swap", { written, total: writes.length });
     }
   } catch (error) {
     for (let i = written - 1; i >= 0; i--) table.set(writes[i].slot, previous[i] as never);

@@ -25,6 +25,7 @@
  * every further call returns that same result.
  */
 import { HotpatchError } from "../errors.ts";
+import * as faults from "../faults/plan.ts";
 import type { Activity } from "../process/activity.ts";
 import type { InstalledPatch, PatchLoader, PreparedPatch } from "./loader.ts";
 import type { StagedPatch } from "./stage.ts";
@@ -108,6 +109,7 @@ export class Transition {
     const busy = this.activity.active(this.targets);
     if (busy.length === 0) return this.switch(false, []);
     this.blockedChecks++;
+    faults.hit("transition.wait", { patch: this.patch, blockedBy: busy[0] });
     if (this.blockedBy === undefined) {
       this.blockedBy = busy[0];
       this.log(`blocked: function ${busy[0]} is active`);

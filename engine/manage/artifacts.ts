@@ -10,13 +10,19 @@
  * - The cache lives in `<state folder>/artifacts/`, keyed by the SHA-256 of
  *   the sources, of the engine code that builds them (engine/image, wasm,
  *   builder, patch) and, for packages, the key id: a changed template or
- *   builder never reuses a stale build. Files are written to a temporary name and renamed:
- *   a killed process never leaves a half-written artifact.
+ *   builder never reuses a stale build; a process whose engine files changed on disk after
+ *   it loaded them writes no build to the cache. Files are written to a temporary name and
+ *   renamed: a killed process never leaves a half-written artifact.
  * - The catalog's ed25519 key is created once per state file (meta) and is
- *   the only key VM processes trust.
+ *   the only key VM processes trust. A throw-away state (`:memory:`, as
+ *   `hotpatch simulate` uses) may take it from a key file kept beside the
+ *   cache instead (`useCatalogKeyFile`), so its packages are cached too.
+ * - `defects` (fault injection, release-source.ts) stamps a defect into the
+ *   sources of the given months; the cache keys follow the sources, so a
+ *   defective build never stands in for a sound one.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildPatch } from "../builder/build-patch.ts";
@@ -24,8 +30,10 @@ import { HotpatchError } from "../errors.ts";
 import { buildImageFromPath, type Image } from "../image/build.ts";
 import { keyId, TrustStore } from "../patch/keys.ts";
 import type { MonthId } from "./calendar.ts";
-import { RELEASE_FILE_NAME, releaseSource } from "./release-source.ts";
+import { RELEASE_FILE_NAME, type ReleaseDefect, releaseSource } from "./release-source.ts";
 import type { Store } from "./store.ts";
+
+const CATALOG_KEY = "catalog_private_key";
 
 export interface HotpatchArtifact {
   kb: string;
@@ -41,7 +49,11 @@ export class Artifacts {
   private readonly images = new Map<string, Promise<Image>>();
   private readonly packages = new Map<string, Promise<HotpatchArtifact>>();
 
-  constructor(store: Store, dir?: string) {
+  constructor(
+    store: Store,
+    dir?: string,
+    private readonly defects: Readonly<Record<MonthId, ReleaseDefect>> = {},
+  ) {
     this.dir = dir ?? join(store.path === ":memory:" ? join(process.cwd(), ".hotpatch") : dirname(store.path), "artifacts");
     const { privateKey, publicKey } = catalogKey(store);
     this.privateKey = privateKey;
@@ -74,8 +86,8 @@ export class Artifacts {
   }
 
   private source(month: MonthId, unplanned: readonly MonthId[]): { text: string; hash: string; path: string } {
-    const text = releaseSource(month, unplanned);
-    const hash = createHash("sha256").update(builderVersion()).update(text).digest("hex");
+    const text = releaseSource(month, unplanned, this.defects[month]);
+    const hash = createHash("sha256").update(BUILDER_HASH).update(text).digest("hex");
     const path = join(this.dir, "src", hash.slice(0, 24), RELEASE_FILE_NAME);
     if (!existsSync(path)) writeAtomically(path, text);
     return { text, hash, path };
@@ -117,34 +129,72 @@ export class Artifacts {
   }
 }
 
-let builderHash: string | undefined;
+/**
+ * A hash of the engine code that turns sources into images and packages,
+ * read from disk when this module is evaluated: right after that code was
+ * loaded, so a cache entry is keyed by the code that built it even while
+ * the engine's files are being edited by someone else (a hash taken later
+ * could describe newer files than the code running).
+ */
+const BUILDER_HASH = hashBuilderCode();
 
-/** A hash of the engine code that turns sources into images and packages. */
-function builderVersion(): string {
-  if (builderHash === undefined) {
-    const hash = createHash("sha256");
-    for (const folder of ["image", "wasm", "builder", "patch"]) {
-      const dir = fileURLToPath(new URL(`../${folder}/`, import.meta.url));
-      for (const name of readdirSync(dir).sort()) if (name.endsWith(".ts")) hash.update(name).update(readFileSync(join(dir, name)));
-    }
-    builderHash = hash.digest("hex");
+function hashBuilderCode(): string {
+  const hash = createHash("sha256");
+  for (const folder of ["image", "wasm", "builder", "patch"]) {
+    const dir = fileURLToPath(new URL(`../${folder}/`, import.meta.url));
+    for (const name of readdirSync(dir).sort()) if (name.endsWith(".ts")) hash.update(name).update(readFileSync(join(dir, name)));
   }
-  return builderHash;
+  return hash.digest("hex");
 }
 
 /** The catalog's signing key, created on first use and kept in the state file. */
 function catalogKey(store: Store): { privateKey: KeyObject; publicKey: KeyObject } {
-  let pem = store.meta("catalog_private_key");
+  let pem = store.meta(CATALOG_KEY);
   if (pem === undefined) {
     const pair = generateKeyPairSync("ed25519");
     pem = pair.privateKey.export({ format: "pem", type: "pkcs8" }).toString();
-    store.setMeta("catalog_private_key", pem);
+    store.setMeta(CATALOG_KEY, pem);
   }
   const privateKey = createPrivateKey(pem);
   return { privateKey, publicKey: createPublicKey(privateKey) };
 }
 
+/**
+ * Makes `store` sign with the key in `file` (PKCS#8 PEM), creating the file on
+ * first use; concurrent first uses agree on one key (the file is created by
+ * a hard link, which fails if another process created it first). Call before
+ * the store's artifacts are first used; a store that has a key keeps it.
+ */
+export function useCatalogKeyFile(store: Store, file: string): void {
+  if (store.meta(CATALOG_KEY) !== undefined) return;
+  if (!existsSync(file)) {
+    const pem = generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+    const temporary = `${file}.${process.pid}.tmp`;
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(temporary, pem, { mode: 0o600 });
+      linkSync(temporary, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
+        throw new HotpatchError("E_IO", `cannot write the catalog key: ${(error as Error).message}`, { path: file });
+      }
+    } finally {
+      if (existsSync(temporary)) unlinkSync(temporary);
+    }
+  }
+  try {
+    store.setMeta(CATALOG_KEY, createPrivateKey(readFileSync(file, "utf8")).export({ format: "pem", type: "pkcs8" }).toString());
+  } catch (error) {
+    throw new HotpatchError("E_KEY", `cannot read the catalog key: ${(error as Error).message}`, { path: file });
+  }
+}
+
 function writeAtomically(path: string, data: Uint8Array | string): void {
+  // Engine files edited since this process loaded them: what it builds would be cached under a
+  // key that no longer describes the code that built it, so it stays in memory only.
+  if (path.endsWith(".wasm") || path.includes(".hpk")) {
+    if (hashBuilderCode() !== BUILDER_HASH) return;
+  }
   try {
     mkdirSync(dirname(path), { recursive: true });
     const temporary = `${path}.${process.pid}.tmp`;

@@ -19,6 +19,7 @@
  */
 import { createHash } from "node:crypto";
 import { HotpatchError, isHotpatchError } from "../errors.ts";
+import * as faults from "../faults/plan.ts";
 import { type ApplicableUpdate, applicableUpdates, findUpdate } from "./catalog.ts";
 import { AUTO_INSTALL_CLASSIFICATIONS, type Classification } from "./classification.ts";
 import { iso, setClock } from "./clock.ts";
@@ -284,7 +285,8 @@ export async function installUpdates(session: Session, vmName: string, request: 
   finishCounts(result);
   result.endDateTime = iso(at());
   result.osBuild = osBuildOf(vm);
-  store.tx(() => {
+  commitOrReboot(session, vmName, () => {
+    faults.hit("install.db-write", { vm: vmName });
     for (const r of newRecords) store.addInstalled(vmName, r.kb, r);
     if (rebooted) {
       for (const u of session.installedUpdates(vmName)) if (u.state === "PendingReboot") store.updateInstalled(vmName, u.kb, { ...u, state: "Installed", health: result.health?.status ?? null });
@@ -309,6 +311,20 @@ export async function installUpdates(session: Session, vmName: string, request: 
     setClock(store, at());
   });
   return result;
+}
+
+/**
+ * The final write of a run. If it fails nothing of the run is recorded, so the
+ * live processes (which may already run its hotpatches) no longer match the
+ * records: forget them, and the next command boots them from the records.
+ */
+function commitOrReboot(session: Session, vmName: string, write: () => void): void {
+  try {
+    session.store.tx(write);
+  } catch (error) {
+    session.dropRuntime(vmName);
+    throw error;
+  }
 }
 
 function historyEntry(run: InstallResult, u: ApplicableUpdate, now: Date): HistoryEntry {

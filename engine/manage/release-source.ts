@@ -13,6 +13,13 @@
  *   it as a hotpatch (requires-baseline).
  * - Every generated source is named `kvstore.ts` (function keys and any
  *   file name AssemblyScript embeds stay the same across months).
+ * - A defect (fault injection for tests and experiments only; the catalog
+ *   never ships one by itself) is a code change, so a defective hotpatch
+ *   month still builds as a hotpatch:
+ *   - "traps": `handle` traps (`unreachable`) on every DEFECT_TRAP_EVERY-th
+ *     request a process serves, as a crash bug would;
+ *   - "wrong-revision": `osRevision()` reports the month's revision + 1, as
+ *     a mislabelled build would.
  */
 import { readFileSync } from "node:fs";
 import { KVSTORE_DIR } from "../guests/kvstore.ts";
@@ -24,12 +31,18 @@ export const RELEASE_FILE_NAME = "kvstore.ts";
 const REVISION_LINE = "return 0; // @release-revision";
 const ZERO_DAY_LINE = "return 0; // @release-zero-day-fixes";
 const ZERO_DAY_GLOBALS = "// @release-zero-day-globals";
+const REQUEST_COUNT_LINE = "  requests++;\n";
+
+/** A defect stamped into a release (fault injection; see the contract above). */
+export type ReleaseDefect = "traps" | "wrong-revision";
+export const RELEASE_DEFECTS: readonly ReleaseDefect[] = ["traps", "wrong-revision"];
+export const DEFECT_TRAP_EVERY = 50;
 
 let template: string | undefined;
 
 function readTemplate(): string {
   template ??= readFileSync(RELEASE_TEMPLATE, "utf8");
-  for (const marker of [REVISION_LINE, ZERO_DAY_LINE, ZERO_DAY_GLOBALS]) {
+  for (const marker of [REVISION_LINE, ZERO_DAY_LINE, ZERO_DAY_GLOBALS, REQUEST_COUNT_LINE]) {
     if (!template.includes(marker)) throw new Error(`the release template ${RELEASE_TEMPLATE} lost its marker "${marker}"`);
   }
   return template;
@@ -40,16 +53,19 @@ export function revisionOf(month: MonthId): number {
   return Number(osBuildFor(month).split(".")[1]);
 }
 
-/** The AssemblyScript source of a month's OS release. */
-export function releaseSource(month: MonthId, unplanned: readonly MonthId[]): string {
+/** The AssemblyScript source of a month's OS release (with `defect` stamped in, if given). */
+export function releaseSource(month: MonthId, unplanned: readonly MonthId[], defect?: ReleaseDefect): string {
   const globals = unplanned
     .filter((m) => m <= month)
     .sort()
     .map((m) => `zeroDay${m.replace("-", "x")}`);
   const declarations = globals.map((g) => `let ${g}: u32 = 0;`).join("\n");
   const body = globals.map((g) => `${g} += 1; `).join("") + `return ${globals.length === 0 ? "0" : globals.join(" + ")};`;
+  const revision = revisionOf(month) + (defect === "wrong-revision" ? 1 : 0);
+  const request = defect === "traps" ? `${REQUEST_COUNT_LINE}  if (requests % ${DEFECT_TRAP_EVERY} == 0) unreachable(); // @release-defect\n` : REQUEST_COUNT_LINE;
   return readTemplate()
-    .replace(REVISION_LINE, `return ${revisionOf(month)}; // @release-revision`)
+    .replace(REVISION_LINE, `return ${revision}; // @release-revision`)
     .replace(ZERO_DAY_GLOBALS, `${ZERO_DAY_GLOBALS}\n${declarations}`)
-    .replace(ZERO_DAY_LINE, `${body} // @release-zero-day-fixes`);
+    .replace(ZERO_DAY_LINE, `${body} // @release-zero-day-fixes`)
+    .replace(REQUEST_COUNT_LINE, request);
 }

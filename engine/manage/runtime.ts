@@ -13,7 +13,12 @@
  * - `reboot` replaces every process by a fresh one of the given image (with
  *   its hotpatches); it reports the measured downtime (wall-clock time from
  *   stopping the old processes until the new ones serve) and the state lost.
+ * - `serveLoad` never throws for a guest failure (a trap or abort while
+ *   serving): it counts the failed requests in `failedRequests` and goes on
+ *   with the next request, as a service manager would; the health check
+ *   (health.ts) is what judges a VM.
  */
+import { isHotpatchError } from "../errors.ts";
 import { decodeStats, randomRequests, statsRequest } from "../guests/kvstore.ts";
 import type { Image } from "../image/build.ts";
 import { PatchLoader } from "../loader/loader.ts";
@@ -38,6 +43,9 @@ export interface RebootOutcome {
 
 export class VmRuntime {
   processes: RunningProcess[] = [];
+  /** Load requests served, and those that failed with a guest trap or abort, since the VM first booted. */
+  servedRequests = 0;
+  failedRequests = 0;
   private round = 0;
 
   private constructor(
@@ -66,18 +74,34 @@ export class VmRuntime {
   serveLoad(requests = LOAD_REQUESTS): void {
     this.round += 1;
     for (const p of this.processes) {
-      for (const r of randomRequests(this.seed + 1000 * this.round + p.index, requests)) p.process.request(r);
+      for (const r of randomRequests(this.seed + 1000 * this.round + p.index, requests)) {
+        this.servedRequests += 1;
+        try {
+          p.process.request(r);
+        } catch (error) {
+          if (!isHotpatchError(error)) throw error;
+          this.failedRequests += 1;
+        }
+      }
     }
   }
 
-  /** Keys and requests held by all processes now. */
+  /** Keys and requests held by all processes now (a process whose STATS request fails twice counts as none). */
   totals(): { keys: number; requests: number } {
     let keys = 0;
     let requests = 0;
     for (const p of this.processes) {
-      const stats = decodeStats(p.process.request(statsRequest()));
-      keys += stats.keys;
-      requests += stats.requests;
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          const stats = decodeStats(p.process.request(statsRequest()));
+          keys += stats.keys;
+          requests += stats.requests;
+          break;
+        } catch (error) {
+          if (!isHotpatchError(error)) throw error;
+          this.failedRequests += 1;
+        }
+      }
     }
     return { keys, requests };
   }

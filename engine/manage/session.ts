@@ -13,6 +13,7 @@ import type { MonthId } from "./calendar.ts";
 import { type UpdateLine, unplannedMonths } from "./catalog.ts";
 import type { UpdateKind } from "./classification.ts";
 import type { HealthReport } from "./health.ts";
+import type { ReleaseDefect } from "./release-source.ts";
 import { VmRuntime } from "./runtime.ts";
 import type { Store } from "./store.ts";
 import type { VmRecord } from "./vm.ts";
@@ -48,6 +49,8 @@ export interface Faults {
   killDuringInstall?: boolean;
   /** Passed to every loader: runs inside each slot swap. */
   swapProbe?: SwapProbe;
+  /** Months whose releases the catalog builds with a defect (release-source.ts). */
+  defectiveReleases?: Readonly<Record<MonthId, ReleaseDefect>>;
 }
 
 export class Session {
@@ -72,7 +75,7 @@ export class Session {
 
   /** Created on first use (it may create the catalog key). */
   get artifacts(): Artifacts {
-    this.artifactsValue ??= new Artifacts(this.store, this.options.artifactsDir);
+    this.artifactsValue ??= new Artifacts(this.store, this.options.artifactsDir, this.faults.defectiveReleases);
     return this.artifactsValue;
   }
 

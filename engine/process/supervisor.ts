@@ -16,7 +16,8 @@
  * reference.ts) needs to reproduce the final state.
  */
 import { performance } from "node:perf_hooks";
-import { HotpatchError } from "../errors.ts";
+import { asHotpatchError, HotpatchError } from "../errors.ts";
+import * as faults from "../faults/plan.ts";
 import type { LinkMap } from "../image/linkmap.ts";
 import type { LoadSpec } from "../load/generator.ts";
 import type { StagedPatch } from "../loader/stage.ts";
@@ -56,6 +57,9 @@ export interface StopReport {
   state: ProcessState;
   installed: string[];
 }
+
+/** Attempts to start a restarted process with its patches before starting it without them. */
+export const RESTART_ATTEMPTS = 3;
 
 export const DEFAULT_TRANSITION: TransitionSpec = { timeoutMs: 1000, onStall: "reverse" };
 
@@ -115,6 +119,11 @@ export class Supervisor {
     this.worker.send({ type: "reverse" });
   }
 
+  /** Restarts the process now, as after a crash (the request in flight counts as failed): for damage a revert cannot undo. */
+  restartNow(reason: string): Promise<void> {
+    return this.crash(-1, new HotpatchError("E_CRASHED", `restart requested by the control plane: ${reason}`));
+  }
+
   /** Releases a request held at the `holdAt` fault point. */
   release(): void {
     this.worker.send({ type: "release" });
@@ -158,7 +167,10 @@ export class Supervisor {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.waiters.set(id, { resolve: resolve as (v: never) => void, reject, staged });
-      this.worker.send(message(id));
+      // During a restart the old worker is gone: post to the new one once it serves.
+      const send = () => this.waiters.has(id) && this.worker.send(message(id));
+      if (this.restarting) this.restarting.then(send, send);
+      else send();
     });
   }
 
@@ -212,9 +224,13 @@ export class Supervisor {
   /** Restarts the process; `index` is the failed request (or -1 when unknown: read from the metrics). */
   private crash(index: number, error: HotpatchError): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    this.restarting ??= this.restart(index, error).finally(() => {
-      this.restarting = undefined;
-    });
+    this.restarting ??= this.restart(index, error)
+      .catch((failure) => {
+        this.transcript.push(`the process could not be restarted: ${asHotpatchError(failure, "E_CRASHED").message}`);
+      })
+      .finally(() => {
+        this.restarting = undefined;
+      });
     return this.restarting;
   }
 
@@ -235,7 +251,22 @@ export class Supervisor {
     for (const waiter of pending) {
       waiter.reject(new HotpatchError("E_CRASHED", `the process crashed (${error.message}) and was restarted; the operation did not complete`));
     }
-    await this.launch(before.generated);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        faults.hit("restart", { attempt });
+        await this.launch(before.generated);
+        break;
+      } catch (failure) {
+        // A failed start must not take the host down (nobody awaits a restart): retry, and after
+        // RESTART_ATTEMPTS failures boot the image without its patches, as a machine boots its last known good.
+        const reason = asHotpatchError(failure, "E_CRASHED").message;
+        this.transcript.push(`restart attempt ${attempt} failed: ${reason}`);
+        if (attempt >= RESTART_ATTEMPTS && this.installedStaged.length > 0) {
+          this.transcript.push(`starting without patches (${this.installed().join(", ")} removed)`);
+          this.installedStaged = [];
+        } else if (attempt >= 2 * RESTART_ATTEMPTS) throw failure;
+      }
+    }
     this.transcript.push(`process restarted at request ${before.generated} with ${this.installed().join(", ") || "no patches"}`);
   }
 

@@ -23,6 +23,8 @@ import { performance } from "node:perf_hooks";
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import * as hdr from "hdr-histogram-js";
 import { HotpatchError } from "../errors.ts";
+import { probeHealth } from "../faults/health.ts";
+import * as faults from "../faults/plan.ts";
 import { dueAt, requestAt } from "../load/generator.ts";
 import { PatchLoader } from "../loader/loader.ts";
 import { Transition, type TransitionRequest, type TransitionResult } from "../loader/transition.ts";
@@ -208,6 +210,7 @@ class WorkerLoop {
     this.pending = undefined;
     const report = { ...this.blankReport(result.kind, result.patch), state: result.state, prepareMicros };
     if (result.state === "complete") {
+      faults.hit("after-swap", { patch: result.patch });
       this.pauses.recordValue(Math.max(1, Math.round(pauseMicros)));
       this.metrics.update((set, get) => {
         set("patchLevel", this.loader.installed().length);
@@ -249,6 +252,7 @@ class WorkerLoop {
       pauses: hdr.encodeIntoCompressedBase64(this.pauses),
       installed: this.installed(),
       state: withState ? this.process.state() : undefined,
+      health: probeHealth(this.process, this.loader),
     };
   }
 

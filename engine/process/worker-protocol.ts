@@ -7,6 +7,7 @@
  */
 import type { MessagePort } from "node:worker_threads";
 import { HotpatchError } from "../errors.ts";
+import type { ProcessHealth } from "../faults/health.ts";
 import type { LinkMap } from "../image/linkmap.ts";
 import type { StagedPatch } from "../loader/stage.ts";
 import type { StallPolicy } from "../loader/transition.ts";
@@ -57,6 +58,8 @@ export interface WorkerReport {
   pauses: string;
   installed: string[];
   state?: ProcessState;
+  /** Memory size, static-data digest and slot audit (engine/faults/health.ts). */
+  health?: ProcessHealth;
 }
 
 export type WorkerMessage =

@@ -56,8 +56,27 @@ export function validationError(module: BinaryenModule): string | undefined {
   return module.validate() ? undefined : "binaryen validation failed (details were printed to stderr)";
 }
 
-/** Runs binaryen's -O3 pipeline with pinned settings (deterministic output). */
-export function optimize(module: BinaryenModule): void {
+/** binaryen's inlining limits: its defaults, and the ones `asc -O3` uses (AssemblyScript's Module.optimize). */
+const DEFAULT_INLINING = { alwaysInlineMaxSize: 2, flexibleInlineMaxSize: 20, oneCallerInlineMaxSize: -1, loops: false };
+const ASC_O3_INLINING = { alwaysInlineMaxSize: 12, flexibleInlineMaxSize: 70, oneCallerInlineMaxSize: 200, loops: true };
+
+/**
+ * Runs binaryen's -O3 pipeline with pinned settings (deterministic output).
+ * `inlining: "asc"` uses asc -O3's more generous inlining limits (image
+ * mode `inline`); the default keeps binaryen's.
+ */
+export function optimize(module: BinaryenModule, options: { inlining?: "default" | "asc" } = {}): void {
+  const inlining = options.inlining === "asc" ? ASC_O3_INLINING : DEFAULT_INLINING;
+  const b = binaryen as unknown as {
+    setAlwaysInlineMaxSize(n: number): void;
+    setFlexibleInlineMaxSize(n: number): void;
+    setOneCallerInlineMaxSize(n: number): void;
+    setAllowInliningFunctionsWithLoops(on: boolean): void;
+  };
+  b.setAlwaysInlineMaxSize(inlining.alwaysInlineMaxSize);
+  b.setFlexibleInlineMaxSize(inlining.flexibleInlineMaxSize);
+  b.setOneCallerInlineMaxSize(inlining.oneCallerInlineMaxSize);
+  b.setAllowInliningFunctionsWithLoops(inlining.loops);
   binaryen.setOptimizeLevel(3);
   binaryen.setShrinkLevel(0);
   binaryen.setDebugInfo(true);

@@ -13,7 +13,8 @@
 import { HotpatchError } from "../errors.ts";
 import {
   type BinaryenModule,
-  type binaryen,
+  binaryen,
+  definedFunctions,
   elementSegments,
   emitModule,
   exports,
@@ -22,9 +23,10 @@ import {
   validationError,
   withModule,
 } from "./binaryen.ts";
-import { SLOT_TABLE } from "./instrument.ts";
+import { callerExportName, SLOT_TABLE } from "./instrument.ts";
 import { DATA_SECTION } from "./patch-abi.ts";
 import { appendCustomSection } from "./sections.ts";
+import { childrenOf, UnsupportedExpression } from "./walk.ts";
 
 export interface CodePageSpec {
   /** The slots to carry and the export name each body gets. */
@@ -39,6 +41,13 @@ export interface CodePageSpec {
   foldGlobals?: ReadonlySet<string>;
   /** New static objects' bytes, carried in a `hotpatch.data` custom section. */
   data?: Uint8Array;
+  /**
+   * Slots for which the base image exports a caller (`hotpatch:call:<k>`).
+   * Calls to them become calls of the imported callers instead of
+   * `call_indirect` through an imported slot table. Undefined for images built
+   * before callers existed: the code page then imports the slot table.
+   */
+  callerSlots?: ReadonlySet<number>;
 }
 
 
@@ -68,12 +77,80 @@ export function extractCodePage(targetModule: Uint8Array, keyOf: (name: string) 
     for (const { impl, exportName } of carried) module.addFunctionExport(impl, exportName);
     // Drops every body, trampoline and import the carried functions do not reach.
     module.runPasses(["remove-unused-module-elements"]);
+    if (spec.callerSlots && callSlotsThroughCallers(module, spec.callerSlots, implBySlot)) {
+      // The slot table (and anything only it kept) is no longer used.
+      module.runPasses(["remove-unused-module-elements"]);
+    }
 
     const invalid = validationError(module);
     if (invalid) throw new HotpatchError("E_BUILD", `the code page is invalid: ${invalid}`);
     const code = emitModule(module);
     return spec.data && spec.data.length > 0 ? appendCustomSection(code, DATA_SECTION, spec.data) : code;
   });
+}
+
+/**
+ * Rewrites every `call_indirect hotpatch:slots (i32.const k)` of the code page:
+ * - k has a caller in the base image → `call` of the imported `hotpatch.call:<k>`;
+ * - k is a spare slot (a new function of this patch) → a direct `call` of the
+ *   new function's body, which this code page carries (every function the base
+ *   lacks is part of every patch built against that base). Trade-off: a later
+ *   patch that replaces the new function through its slot does not reach this
+ *   code page's direct calls — but a later patch is built against the same
+ *   base, so it carries (and replaces) these callers as well.
+ * Activation counting is untouched: the inlined trampolines count around the
+ * call, whatever instruction makes it. Returns whether anything changed; a
+ * call with a non-constant slot keeps the imported table.
+ */
+function callSlotsThroughCallers(module: BinaryenModule, callerSlots: ReadonlySet<number>, implBySlot: ReadonlyMap<number, string>): boolean {
+  const api = binaryen as unknown as {
+    CallIndirect: { getTable(e: number): string; getParams(e: number): number; getResults(e: number): number; getTarget(e: number): number; getOperands(e: number): number[] };
+    Function: { setBody(f: number, body: number): void };
+  };
+  const imported = new Map<number, string>();
+  const callerOf = (slot: number, params: number, results: number) => {
+    let name = imported.get(slot);
+    if (!name) {
+      name = `hotpatch:call:${slot}`;
+      module.addFunctionImport(name, NAMESPACE, importName(callerExportName(slot)), params, results);
+      imported.set(slot, name);
+    }
+    return name;
+  };
+  let changed = false;
+  for (const fn of definedFunctions(module)) {
+    const rewrite = (expr: number): number | undefined => {
+      if (binaryen.getExpressionId(expr) !== binaryen.CallIndirectId || api.CallIndirect.getTable(expr) !== SLOT_TABLE) return undefined;
+      const target = api.CallIndirect.getTarget(expr);
+      if (binaryen.getExpressionId(target) !== binaryen.ConstId) return undefined;
+      const slot = binaryen.getExpressionInfo(target) as binaryen.ConstInfo;
+      const k = slot.value as number;
+      const params = api.CallIndirect.getParams(expr);
+      const results = api.CallIndirect.getResults(expr);
+      const operands = api.CallIndirect.getOperands(expr);
+      if (callerSlots.has(k)) return module.call(callerOf(k, params, results), operands, results);
+      const impl = implBySlot.get(k);
+      return impl ? module.call(impl, operands, results) : undefined;
+    };
+    // Children first, so a rewritten call's operands are already rewritten.
+    const visit = (expr: number): number | undefined => {
+      for (const child of childrenOf(expr)) {
+        const next = visit(child.expr);
+        if (next !== undefined) child.replace(next);
+      }
+      const next = rewrite(expr);
+      if (next !== undefined) changed = true;
+      return next;
+    };
+    try {
+      const root = visit(fn.body);
+      if (root !== undefined) api.Function.setBody(module.getFunction(fn.name) as unknown as number, root);
+    } catch (error) {
+      // An expression kind the walker does not know: that function keeps calling through the imported table.
+      if (!(error instanceof UnsupportedExpression)) throw error;
+    }
+  }
+  return changed;
 }
 
 function clearStart(module: BinaryenModule): void {

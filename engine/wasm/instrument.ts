@@ -20,6 +20,19 @@
  *
  * Functions that can reach the host's safepoint import get a counting
  * trampoline and an activation counter global (engine/wasm/activation.ts).
+ *
+ * Slot callers. Every slot k also gets an exported, non-counting caller
+ * `hotpatch:call:<k>` (`call_indirect hotpatch:slots k` with the slot's
+ * signature: the trampoline without the counting). Code pages call the
+ * running process's functions through these imported callers instead of
+ * importing the slot table: V8 registers every instance that imports a table
+ * with that table for as long as the table lives (even after the instance is
+ * unreachable), and every `table.set` then updates all of them — a swap
+ * slowed down by every code page ever applied, and a leak.
+ *
+ * The slot table is table 0 when the module imports no table: V8 reaches
+ * table 0 with fewer loads than any other table, and every patchable call
+ * goes through it.
  */
 import { HotpatchError } from "../errors.ts";
 import { countingCall, functionsReachingSafepoint } from "./activation.ts";
@@ -29,6 +42,10 @@ import { activeCounterName } from "./counters.ts";
 export const SLOT_TABLE = "hotpatch:slots";
 export const MEMORY_EXPORT = "hotpatch:memory";
 export const IMPL_SUFFIX = "@impl";
+/** Suffix of the non-counting slot caller of a counted function (other functions' trampolines are their callers). */
+export const CALLER_SUFFIX = "@call";
+/** The image's export of slot k's caller: code pages import it instead of the slot table. */
+export const callerExportName = (slot: number) => `hotpatch:call:${slot}`;
 export const tableExportName = (index: number) => `hotpatch:table:${index}`;
 export const globalExportName = (index: number) => `hotpatch:global:${index}`;
 
@@ -56,6 +73,8 @@ export interface InstrumentResult {
   /** Exported table name by table position. */
   tableExports: string[];
   memoryExported: boolean;
+  /** Whether every slot has an exported caller (`hotpatch:call:<k>`). */
+  callers: boolean;
 }
 
 /** Number of empty slots an image reserves for functions that patches add. */
@@ -96,15 +115,21 @@ export function instrument(module: BinaryenModule, keyOf: (name: string) => stri
       module.addGlobal(activeCounterName(fn.name), binaryen.i32, true, module.i32.const(0));
       const body = countingCall(module, activeCounterName(fn.name), call, fn.results, paramTypes.length);
       module.addFunction(fn.name, fn.params, fn.results, fn.results === binaryen.none ? [] : [fn.results], body);
+      const caller = fn.name + CALLER_SUFFIX;
+      if (taken.has(caller)) throw new HotpatchError("E_BUILD", `the module already has a function named ${caller}`, { function: fn.name });
+      const args2 = paramTypes.map((type, index) => module.local.get(index, type));
+      module.addFunction(caller, fn.params, fn.results, [], module.call_indirect(SLOT_TABLE, module.i32.const(slots[i]), args2, fn.params, fn.results));
+      module.addFunctionExport(caller, callerExportName(slots[i]));
     } else {
       module.addFunction(fn.name, fn.params, fn.results, [], call);
+      module.addFunctionExport(fn.name, callerExportName(slots[i]));
     }
     functions.push({ key: keys[i], name: fn.name, slot: slots[i] });
   });
 
   const originalTables = tables(module);
   const originalGlobals = globals(module);
-  module.addTable(SLOT_TABLE, effectivePlan.size, effectivePlan.size);
+  addSlotTable(module, originalTables, effectivePlan.size);
   addSlotSegments(module, functions);
   module.addTableExport(SLOT_TABLE, SLOT_TABLE);
 
@@ -120,7 +145,25 @@ export function instrument(module: BinaryenModule, keyOf: (name: string) => stri
   const memoryName = memoryInternalName(module);
   if (memoryName !== undefined) module.addMemoryExport(memoryName, MEMORY_EXPORT);
 
-  return { functions, tableSize: effectivePlan.size, globalExports, tableExports, memoryExported: memoryName !== undefined };
+  return { functions, tableSize: effectivePlan.size, globalExports, tableExports, memoryExported: memoryName !== undefined, callers: true };
+}
+
+/**
+ * Adds the slot table as table 0 when the module imports no table (defined
+ * tables are re-added after it under their own names, so segments, exports
+ * and instructions, which refer to tables by name, are unchanged).
+ */
+function addSlotTable(module: BinaryenModule, original: ReturnType<typeof tables>, size: number): void {
+  if (original.some((t) => t.imported)) {
+    module.addTable(SLOT_TABLE, size, size);
+    return;
+  }
+  const typed = binaryen as unknown as { _BinaryenTableGetType(table: number): number };
+  const info = original.map((t) => ({ ...t, type: typed._BinaryenTableGetType(module.getTable(t.name)) }));
+  for (const t of info) module.removeTable(t.name);
+  module.addTable(SLOT_TABLE, size, size);
+  const add = module.addTable as unknown as (name: string, initial: number, maximum: number, type: number) => number;
+  for (const t of info) add.call(module, t.name, t.initial, t.max ?? -1, t.type);
 }
 
 function assignSlots(keys: string[], plan: SlotPlan): number[] {

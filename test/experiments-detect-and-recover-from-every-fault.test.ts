@@ -1,0 +1,80 @@
+/**
+ * Every ready scenario of experiments/ on a live worker process: each fault
+ * fires, the engine detects it (refusal, crash, watchdog, latency, static
+ * digest, memory limit) within the scenario's bound, recovers as the
+ * scenario documents, and every invariant holds — no partial patch, no lost
+ * request or record, known-good behaviour after recovery, the host alive.
+ * Together they cover the worker-side fault points (after-swap,
+ * transition.wait, restart) and every faulty-patch kind.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "./cli-in-process.ts";
+import { EXPERIMENTS_DIR, listExperiments, readScenario, runExperiment } from "../engine/faults/experiment.ts";
+import { FAULTY_KINDS } from "../engine/faults/faulty-patches.ts";
+import { FAULT_POINT_NAMES } from "../engine/faults/points.ts";
+
+async function cli(argv: string[]): Promise<{ code: number; stdout: string }> {
+  const { status, stdout } = await runCli(argv);
+  return { code: status, stdout };
+}
+
+const scenarios = listExperiments();
+
+describe("the ready experiments", () => {
+  it("are at least 8, and together inject every fault point but the install's and every faulty-patch kind", () => {
+    expect(scenarios.length).toBeGreaterThanOrEqual(8);
+    const read = scenarios.map((p) => readScenario(p));
+    const points = new Set(read.flatMap((s) => (s.faults ?? []).map((f) => f.point)));
+    expect([...points].sort()).toEqual(FAULT_POINT_NAMES.filter((p) => p !== "install.db-write").sort());
+    const kinds = new Set(read.flatMap((s) => s.actions.flatMap((a) => (a.faulty ? [a.faulty] : []))));
+    expect([...kinds].sort()).toEqual(Object.keys(FAULTY_KINDS).sort());
+  });
+
+  for (const path of scenarios) {
+    const name = path.slice(EXPERIMENTS_DIR.length);
+    it(`${name}: the fault fires, is detected and recovered as documented, every invariant holds`, async () => {
+      const report = await runExperiment(path);
+      const failed = report.invariants.filter((i) => !i.ok).map((i) => `${i.name}: ${i.detail}`);
+      expect(failed).toEqual([]);
+      expect(report.ok).toBe(true);
+      expect(report.requests.lost).toBe(0);
+      for (const f of report.injected.faults) expect(f.fires).toBeGreaterThan(0);
+    });
+  }
+});
+
+describe("hotpatch experiment", () => {
+  it("lists the scenarios' paths as JSON", async () => {
+    const { code, stdout } = await cli(["experiment", "list", "--json"]);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual(scenarios);
+  });
+
+  it("runs a scenario and exits non-zero when an invariant fails (a fault that never fires, a wrong expectation)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hotpatch-experiment-"));
+    const path = join(dir, "never-fires.json");
+    writeFileSync(
+      path,
+      JSON.stringify({
+        name: "never-fires",
+        question: "Does a fault that never fires fail the run?",
+        seed: 3,
+        image: join(EXPERIMENTS_DIR, "../assembly/kvstore/v1.ts"),
+        load: { rate: 500, requests: 300 },
+        faults: [{ point: "after-swap", mode: "crash" }],
+        actions: [{ at: 50, apply: "KB5036106", faulty: "corrupt", expect: { outcome: "refused", code: "E_FORMAT" } }],
+      }),
+    );
+    const report = join(dir, "report.md");
+    const { code, stdout } = await cli(["experiment", "run", path, "--json", "--report", report]);
+    expect(code).toBe(1);
+    const result = JSON.parse(stdout);
+    expect(result.ok).toBe(false);
+    const failed = result.invariants.filter((i: { ok: boolean }) => !i.ok).map((i: { name: string }) => i.name);
+    expect(failed).toEqual(["fault-fired", "documented-behaviour"]);
+    expect(result.actions[0]).toMatchObject({ outcome: "refused", code: "E_SIGNATURE", detection: { by: "refusal" } });
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * Image mode `inline` (kpatch's approach): the optimiser inlines first, then
+ * every remaining function is made patchable, so a change to an inlined
+ * function is delivered by patching every function whose optimised body
+ * changed. Differential tests like the default mode's: a base process with
+ * state receives the patch and answers a seeded random stream exactly like a
+ * fresh target process. Also: code pages of both modes call the running
+ * process through its exported slot callers, never by importing the slot table.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildPatch } from "../engine/builder/build-patch.ts";
+import { calcVersion } from "../engine/guests/calc.ts";
+import { kvstoreVersion, Op } from "../engine/guests/kvstore.ts";
+import { buildImageFromPath, type Image } from "../engine/image/build.ts";
+import { decodePackage } from "../engine/patch/format.ts";
+import { GuestProcess } from "../engine/process/process.ts";
+import { readModuleSummary } from "../engine/wasm/sections.ts";
+import { calcCorpus, compareAnswers, type GuestName, logicalState, setupRequests, streamRequests } from "./corpus-fixtures.ts";
+import { signingKeys, startProcess } from "./guest-fixtures.ts";
+
+const keys = signingKeys();
+const inlineImages = new Map<string, Promise<Image>>();
+const inlineImage = (path: string) => {
+  let built = inlineImages.get(path);
+  if (!built) {
+    built = buildImageFromPath(path, { mode: "inline" });
+    inlineImages.set(path, built);
+  }
+  return built;
+};
+
+interface InlinePair {
+  name: string;
+  guest: GuestName;
+  base: string;
+  target: string;
+  /** Keys the inline-mode patch replaces. */
+  functions: string[];
+}
+
+const PAIRS: InlinePair[] = [
+  // handleEcho is inlined into handle: the fix reaches the process as a new handle.
+  { name: "kvstore v1 → v2 (Heartbleed fix in an inlined function)", guest: "kvstore", base: kvstoreVersion("v1"), target: kvstoreVersion("v2"), functions: ["handle"] },
+  { name: "calc register-bounds (a fix in a tiny inlined function)", guest: "calc", base: calcVersion("v1"), target: calcCorpus("register-bounds"), functions: ["execute"] },
+  { name: "calc gcd-native (a new helper; the caller that no longer inlines it takes a spare slot)", guest: "calc", base: calcVersion("v1"), target: calcCorpus("gcd-native"), functions: ["callNative", "execute"] },
+];
+
+describe("images built in inline mode", () => {
+  let v1: Image;
+  beforeAll(async () => {
+    v1 = await inlineImage(kvstoreVersion("v1"));
+  });
+
+  it("record their mode, keep every slot patchable and export a caller per slot", () => {
+    expect(v1.linkMap.mode).toBe("inline");
+    expect(v1.linkMap.slots.callers).toBe(true);
+    const process = GuestProcess.start(v1);
+    const namespace = process.codePageImports.hotpatch as Record<string, unknown>;
+    for (const f of v1.linkMap.functions) expect(typeof namespace[`call:${f.slot}`]).toBe("function");
+  });
+
+  it("give no change for comment-only edits (inlining counters in labels are not changes)", async () => {
+    const base = await inlineImage(calcVersion("v1"));
+    const built = await buildPatch({ base, target: calcCorpus("comments"), id: "KB5039001", key: keys.privateKey });
+    expect(built.kind).toBe("no-change");
+  });
+
+  PAIRS.forEach((pair, i) => {
+    it(`${pair.name}: the patched base answers 10,000 requests like a fresh target`, async () => {
+      const base = await inlineImage(pair.base);
+      const [built, fresh] = await Promise.all([
+        buildPatch({ base, target: pair.target, id: `KB50391${String(i + 10)}`, key: keys.privateKey }),
+        inlineImage(pair.target),
+      ]);
+      if (built.kind !== "hotpatch") throw new Error(`expected a hotpatch, got ${built.kind}: ${built.reasons.join("; ")}`);
+      expect(built.functions.map((f) => f.key).sort()).toEqual([...pair.functions].sort());
+
+      const { process: patched, loader } = startProcess(base);
+      const target = GuestProcess.start(fresh);
+      // No heartbeats before the patch: v1 and v2 answer over-declaring ones differently (and count errors differently).
+      const history = setupRequests(pair.guest, 9_001 + i, 400).filter((request) => pair.guest !== "kvstore" || request[0] !== Op.ECHO);
+      for (const request of history) for (const p of [patched, target]) p.request(request);
+      loader.apply(built.package, keys.trust);
+      const stream = streamRequests(pair.guest, 9_101 + i, 10_000);
+      expect(compareAnswers(patched, target, stream)).toEqual([]);
+      expect(logicalState(pair.guest, patched)).toEqual(logicalState(pair.guest, target));
+      // The stream reaches the change: the unpatched base answers it differently.
+      expect(compareAnswers(GuestProcess.start(base), GuestProcess.start(fresh), [...history, ...stream], 1)).not.toEqual([]);
+    });
+  });
+});
+
+describe("code pages of both modes", () => {
+  for (const mode of ["slots", "inline"] as const) {
+    it(`(${mode}) import slot callers and functions, never a table`, async () => {
+      const base = await buildImageFromPath(kvstoreVersion("v1"), { mode });
+      const built = await buildPatch({ base, target: kvstoreVersion("v2"), id: "KB5039200", key: keys.privateKey });
+      if (built.kind !== "hotpatch") throw new Error(`expected a hotpatch, got ${built.kind}`);
+      const imports = readModuleSummary(decodePackage(built.package).code).imports;
+      expect(imports.filter((i) => i.kind === "table")).toEqual([]);
+      if (mode === "slots") expect(imports.filter((i) => i.kind === "function").map((i) => i.name)).toEqual(["call:60", "call:70"]);
+    });
+  }
+});
