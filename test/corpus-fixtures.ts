@@ -92,6 +92,24 @@ export const HOTPATCH_PAIRS: HotpatchPair[] = [
     added: ["handleVersion"],
     data: true,
   },
+  {
+    name: "kvstore new-class: a new class (extended runtime type information, new GC visitors)",
+    guest: "kvstore",
+    base: KV_BASE,
+    target: corpus("kvstore/new-class.ts"),
+    functions: [
+      "~lib/rt/__typeinfo",
+      "~lib/rt/__visit_members",
+      "handleEcho",
+      "Tally#set:count",
+      "Tally#set:label",
+      "Tally#get:count",
+      "Tally~visit",
+      "Tally#constructor",
+    ],
+    added: ["Tally#set:count", "Tally#set:label", "Tally#get:count", "Tally~visit", "Tally#constructor"],
+    data: true,
+  },
 ];
 
 /**

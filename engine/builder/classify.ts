@@ -36,6 +36,15 @@ export interface ClassifyOptions {
   relocated: boolean;
 }
 
+/**
+ * AssemblyScript's runtime type table. New classes extend it: the patch
+ * carries the extended table as new static data and folds the pointer into
+ * every runtime function that reads it. The export of the running process
+ * keeps pointing at the old table; only the host-side loader reads it, for
+ * class ids it already knows.
+ */
+const RTTI_BASE = "~lib/rt/__rtti_base";
+
 /** Marks a function that the base image does not have (manifest `oldFingerprint`). */
 export const NEW_FUNCTION = "none";
 
@@ -60,7 +69,9 @@ export function classify(base: LinkMap, target: LinkMap, options: ClassifyOption
   const changedConstants = compareGlobals(base, target, reasons);
   const exportedGlobals = new Set(base.exports.filter((e) => e.kind === "global").map((e) => e.value));
   for (const key of changedConstants) {
-    if (exportedGlobals.has(key)) reasons.push(`the exported constant ${key} changes its value, which the host may have read`);
+    if (exportedGlobals.has(key) && key !== RTTI_BASE) {
+      reasons.push(`the exported constant ${key} changes its value, which the host may have read`);
+    }
   }
   compareList("import", base.imports.map(importText), target.imports.map(importText), reasons);
   compareList("export", base.exports.map(exportText), target.exports.map(exportText), reasons);

@@ -85,6 +85,8 @@ export function planStaticData(base: StaticLayout, target: StaticLayout, targetS
   const match = lcs(base.objects.map((o) => o.shape), target.objects.map((o) => o.shape));
   // match[t] = index of the base object that target object t reuses, or -1 (new).
   const resolveWith = (value: number): PointerTarget => {
+    // The end of static data (`__data_end`, the stack and heap above it) maps to the running end.
+    if (value >= target.dataEnd) return { absolute: base.dataEnd + (value - target.dataEnd) };
     const t = containing(target.objects, value);
     if (t < 0) return { absolute: value >= target.dataEnd ? base.dataEnd + (value - target.dataEnd) : value };
     const offset = value - target.objects[t].offset;

@@ -177,11 +177,12 @@ export function serialize(expr: number, options: SerializeOptions): string {
       }
       fields.push(`${field}=${renderField(field, value, options)}`);
     }
-    // abort(message, file, line, column): a moved line or a renamed source file is not a change.
+    // abort(message, file, line, column) only reports: a moved line, a renamed source file or a
+    // relocated message string is not a change (the call itself, and where it is, still count).
     const isAbort = id === binaryen.CallId && options.abortName !== undefined && info.target === options.abortName;
     parts.push(`(${fields.join(" ")}`);
     childrenOf(node).forEach((child, i) => {
-      visit(child.expr, isAbort && i >= 1 && i <= 3);
+      visit(child.expr, isAbort && i <= 3);
     });
     parts.push(")");
   };
