@@ -40,9 +40,18 @@ export interface AsCompileResult {
  * at another base to tell pointers from plain numbers (see static-data.ts).
  */
 export async function compileAssemblyScript(sourcePath: string, memoryBase = MEMORY_BASE): Promise<AsCompileResult> {
+  const entry = basename(resolve(sourcePath));
+  const wasm = await runAsc(sourcePath, ["--memoryBase", String(memoryBase), ...PINNED_ASC_OPTIONS]);
+  return { wasm, namePrefix: `${entry.slice(0, entry.length - extname(entry).length)}/` };
+}
+
+/**
+ * Runs asc on one entry file with the given options, in memory: the file's
+ * folder is the base folder, so names do not depend on the caller's path.
+ * Also used by benchmarks for plain (uninstrumented) builds.
+ */
+export async function runAsc(sourcePath: string, options: readonly string[]): Promise<Uint8Array> {
   const absolute = resolve(sourcePath);
-  const entry = basename(absolute);
-  const baseDir = dirname(absolute);
   const { default: asc } = await import("assemblyscript/asc");
   let wasm: Uint8Array | undefined;
   let diagnostics = "";
@@ -52,16 +61,10 @@ export async function compileAssemblyScript(sourcePath: string, memoryBase = MEM
       return true;
     },
   };
-  const { error } = await asc.main([entry, "--baseDir", baseDir, "--outFile", "out.wasm", "--memoryBase", String(memoryBase), ...PINNED_ASC_OPTIONS], {
+  const { error } = await asc.main([basename(absolute), "--baseDir", dirname(absolute), "--outFile", "out.wasm", ...options], {
     stdout: sink as never,
     stderr: sink as never,
-    readFile: async (name: string, dir: string) => {
-      try {
-        return await readFile(resolve(dir, name), "utf8");
-      } catch {
-        return null;
-      }
-    },
+    readFile: async (name: string, dir: string) => readFile(resolve(dir, name), "utf8").catch(() => null),
     writeFile: (name: string, contents: Uint8Array | string) => {
       if (name.endsWith(".wasm") && typeof contents !== "string") wasm = new Uint8Array(contents);
     },
@@ -71,5 +74,5 @@ export async function compileAssemblyScript(sourcePath: string, memoryBase = MEM
     const reason = (error?.message ?? "no output") + (diagnostics ? `\n${diagnostics.trim()}` : "");
     throw new HotpatchError("E_BUILD", `AssemblyScript compilation failed: ${reason}`, { path: sourcePath });
   }
-  return { wasm, namePrefix: `${entry.slice(0, entry.length - extname(entry).length)}/` };
+  return wasm;
 }
