@@ -53,12 +53,7 @@ export function registerVm(program: Command, setExit: (code: number) => void): v
               name,
               image: options.image,
               host: options.host,
-              patchMode: options.patchMode,
-              policySource: options.policySource,
-              hotpatch: onOff(options.hotpatch),
-              timeZone: options.timezone,
-              window: options.window,
-              processes: count(options.processes),
+              ...patchSettings(options),
               scaleSet: options.scaleSet,
               containerBaseImage: options.containerBaseImage,
               customImage: options.customImage,
@@ -79,14 +74,7 @@ export function registerVm(program: Command, setExit: (code: number) => void): v
     guarded(setExit, (name: string, options: VmOptions) =>
       withSession(options, (session) => {
         const changed = session.store.tx(() =>
-          setVm(session.store, name, {
-            patchMode: options.patchMode,
-            policySource: options.policySource,
-            hotpatch: onOff(options.hotpatch),
-            timeZone: options.timezone,
-            window: options.window,
-            processes: count(options.processes),
-          }),
+          setVm(session.store, name, patchSettings(options)),
         );
         print(options, changed);
         return 0;
@@ -140,4 +128,16 @@ function count(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new HotpatchError("E_USAGE", `--processes takes a whole number, not ${value}`);
   return Number(value);
+}
+
+/** The settings `vm create` and `vm set` share, from their options. */
+function patchSettings(options: VmOptions) {
+  return {
+    patchMode: options.patchMode,
+    policySource: options.policySource,
+    hotpatch: onOff(options.hotpatch),
+    timeZone: options.timezone,
+    window: options.window,
+    processes: count(options.processes),
+  };
 }
