@@ -108,8 +108,8 @@ describe("readModuleSummary on hand-assembled modules", () => {
     expect(summary.imports).toEqual([
       { module: "env", name: "add2", kind: "function", signature: { params: ["i32", "i32"], results: ["i32"] } },
       { module: "env", name: "log", kind: "function", signature: { params: ["i32"], results: [] } },
-      { module: "env", name: "table", kind: "table" },
-      { module: "env", name: "memory", kind: "memory" },
+      { module: "env", name: "table", kind: "table", limits: { min: 1, shared: false } },
+      { module: "env", name: "memory", kind: "memory", limits: { min: 1, max: 2, shared: false } },
       { module: "env", name: "g", kind: "global", global: { type: "i64", mutable: true } },
       { module: "env", name: "k", kind: "global", global: { type: "f32", mutable: false } },
       { module: "env", name: "err", kind: "tag", signature: { params: ["i32"], results: [] } },

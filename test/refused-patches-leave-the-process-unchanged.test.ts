@@ -68,11 +68,13 @@ function stillLeaks(process: GuestProcess): void {
 }
 
 /** KB's manifest under another id, superseding nothing, with `edit` applied to its one function; signed by the trusted key. */
-function crafted(id: string, code: Uint8Array, edit: (fn: FunctionReplacement) => void = () => {}): Uint8Array {
+function crafted(id: string, code: Uint8Array, edit: (fn: FunctionReplacement) => void = () => {}, editManifest: (m: PatchManifest) => void = () => {}): Uint8Array {
   const manifest: PatchManifest = structuredClone(kb.manifest);
   manifest.id = id;
   manifest.supersedes = []; // stacks on KB rather than replacing it (the default for a higher KB number)
+  if (code !== realCode) delete manifest.callers; // hand-assembled pages call no other slot
   edit(manifest.functions[0]);
+  editManifest(manifest);
   return encodePackage({ manifest, code }, keys.privateKey, { validate: false });
 }
 
@@ -271,6 +273,41 @@ describe("refusals at link time: the patch against this process", () => {
     });
     const error = refusal(process, loader, () => loader.apply(bytes, keys.trust));
     expectCode(error, "E_SLOT", "patch KB5036308", "function handleEcho", `slot ${handle.slot}`, "holds handle");
+  });
+
+  it("refuses a caller-table entry whose signature differs from its slot's with E_LINK naming the slot and both signatures", () => {
+    const { process, loader } = startProcess(v1);
+    const callers = kb.manifest.callers!;
+    expect(callers.length).toBeGreaterThan(0); // handleEcho calls other slots through its caller table
+    const bytes = crafted("KB5036311", realCode, undefined, (m) => {
+      m.callers![0].signature = "(f64)->f64";
+    });
+    const error = refusal(process, loader, () => loader.apply(bytes, keys.trust));
+    expectCode(error, "E_LINK", "patch KB5036311", `slot ${callers[0].slot}`, "(f64)->f64", callers[0].signature);
+    stillLeaks(process);
+  });
+
+  it("refuses a caller-table entry for a slot without a caller (a spare slot) with E_LINK naming the slot", () => {
+    const { process, loader } = startProcess(v1);
+    const spare = v1.linkMap.slots.firstFree;
+    const bytes = crafted("KB5036312", realCode, undefined, (m) => {
+      m.callers![0].slot = spare;
+    });
+    const error = refusal(process, loader, () => loader.apply(bytes, keys.trust));
+    expectCode(error, "E_LINK", "patch KB5036312", `slot ${spare}`, "no caller");
+    stillLeaks(process);
+  });
+
+  it("refuses at staging a manifest whose caller list does not match the code page's caller table with E_FORMAT", () => {
+    const { process, loader } = startProcess(v1);
+    const missing = crafted("KB5036313", realCode, undefined, (m) => {
+      delete m.callers;
+    });
+    expectCode(refusal(process, loader, () => loader.apply(missing, keys.trust)), "E_FORMAT", "patch KB5036313", "0 caller(s)", "patch.callers");
+    const extra = crafted("KB5036314", codeOfSignatureVoidToI32(echoSlot), undefined, (m) => {
+      m.callers = [{ slot: 0, signature: "()->()" }];
+    });
+    expectCode(refusal(process, loader, () => loader.apply(extra, keys.trust)), "E_FORMAT", "patch KB5036314", "1 caller(s)", "no caller table");
   });
 
   it("refuses a code page importing what the process does not provide with E_LINK naming the import", () => {

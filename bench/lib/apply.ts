@@ -17,6 +17,8 @@ export interface ApplyRun {
   enable: Distribution;
   endToEnd: Distribution;
   revert: Distribution;
+  /** Stage + enable + the first call of the patched code (when `firstCall` is given). */
+  withFirstCall?: Distribution;
   packageBytes: number;
 }
 
@@ -24,6 +26,10 @@ export interface ApplyOptions {
   mode: CompileMode;
   samples: number;
   skipSignature?: boolean;
+  /** Stage without the warm-up instantiation (see engine/loader/stage.ts). */
+  skipWarm?: boolean;
+  /** Called right after each enable, timed into `withFirstCall`: the first call of the new code. */
+  firstCall?: () => void;
   padding?: number;
   /** Label prefix of the distributions. */
   label: string;
@@ -35,11 +41,12 @@ const BATCH = 100;
 export async function timedApplies(context: BenchContext, process: GuestProcess, template: PackageTemplate, options: ApplyOptions): Promise<ApplyRun> {
   const loader = options.loader ?? new PatchLoader(process);
   const { trust } = context.keys;
-  const stageOptions = { skipSignature: options.skipSignature ?? false };
+  const stageOptions = { skipSignature: options.skipSignature ?? false, skipWarm: options.skipWarm ?? false };
   const stage = new Recorder(`${options.label} · stage`);
   const enable = new Recorder(`${options.label} · enable`);
   const endToEnd = new Recorder(`${options.label} · stage + enable`);
   const revert = new Recorder(`${options.label} · revert`);
+  const withFirstCall = new Recorder(`${options.label} · stage + enable + first call`);
   let packageBytes = 0;
   for (let done = 0; done < options.samples; done += BATCH) {
     const batch = freshPackages(template, context.keys.privateKey, Math.min(BATCH, options.samples - done), options.padding);
@@ -50,13 +57,23 @@ export async function timedApplies(context: BenchContext, process: GuestProcess,
       const t1 = performance.now();
       loader.enable(staged);
       const t2 = performance.now();
-      loader.revert(id);
+      options.firstCall?.();
       const t3 = performance.now();
+      loader.revert(id);
+      const t4 = performance.now();
       stage.addMillis(t1 - t0);
       enable.addMillis(t2 - t1);
       endToEnd.addMillis(t2 - t0);
-      revert.addMillis(t3 - t2);
+      if (options.firstCall) withFirstCall.addMillis(t3 - t0);
+      revert.addMillis(t4 - t3);
     }
   }
-  return { stage: stage.summary(), enable: enable.summary(), endToEnd: endToEnd.summary(), revert: revert.summary(), packageBytes };
+  return {
+    stage: stage.summary(),
+    enable: enable.summary(),
+    endToEnd: endToEnd.summary(),
+    revert: revert.summary(),
+    ...(options.firstCall ? { withFirstCall: withFirstCall.summary() } : {}),
+    packageBytes,
+  };
 }

@@ -65,7 +65,7 @@ export async function buildPatch(request: PatchBuildRequest): Promise<PatchBuild
   if (reasons.length > 0) return { kind: "requires-baseline", id: request.id, functions: changes, reasons, base };
   if (changes.length === 0) return { kind: "no-change", id: request.id, functions: [], reasons: [], base };
 
-  const code = extractCodePage(target.module, keyOf, {
+  const { code, callers } = extractCodePage(target.module, keyOf, {
     slots: changes.map((c) => ({ slot: c.slot, export: codePageExportName(c.slot) })),
     globalExports: new Map(base.linkMap.globals.map((g) => [g.key, g.export])),
     tableExports: base.linkMap.tables.map((t) => t.export),
@@ -90,6 +90,7 @@ export async function buildPatch(request: PatchBuildRequest): Promise<PatchBuild
       export: codePageExportName(c.slot),
     })),
     helpers: changes.filter((c) => c.change === "new").map((c) => c.key),
+    ...(callers.length > 0 ? { callers } : {}),
     ...(request.supersedes ? { supersedes: request.supersedes } : {}),
     ...(plan && plan.newObjects.length > 0
       ? { data: { size: plan.blob.length, objects: plan.newObjects.map((o) => o.blobOffset), relocations: plan.relocations } }

@@ -25,6 +25,7 @@ import type { PatchManifest } from "../patch/format.ts";
 import type { TrustStore } from "../patch/keys.ts";
 import type { GuestProcess } from "../process/process.ts";
 import { PatchArena } from "./arena.ts";
+import { CALLERS_IMPORT, slotCallerName } from "../wasm/patch-abi.ts";
 import { DATA_IMPORT_MODULE, type PlacedData, placeData, removeData } from "./data-placement.ts";
 import { stagePatch, type StagedPatch } from "./stage.ts";
 import { type SlotEntry, type SlotWrite, type SwapProbe, swapSlots } from "./swap.ts";
@@ -83,6 +84,8 @@ export class PatchLoader {
   private readonly swapProbe?: SwapProbe;
   /** Bumped by every change of stacks; a PreparedPatch from another generation is stale. */
   private generation = 0;
+  /** Signature of each slot of the image, by slot (built on first use). */
+  private slotSignatures: Map<number, string> | undefined;
 
   constructor(process: GuestProcess, options: LoaderOptions = {}) {
     this.process = process;
@@ -245,10 +248,12 @@ export class PatchLoader {
   private link(staged: StagedPatch, ignoring: ReadonlySet<string>): Linked {
     this.checkSlots(staged.manifest, ignoring);
     this.checkImports(staged);
-    const dataImports = staged.imports.filter((i) => i.module === DATA_IMPORT_MODULE).map((i) => i.name);
+    const dataImports = staged.imports.filter((i) => i.module === DATA_IMPORT_MODULE && i.name !== CALLERS_IMPORT).map((i) => i.name);
+    const callers = this.callerTable(staged.manifest);
     const data = placeData(this.process, this.arena, staged.manifest, staged.code, dataImports);
     try {
-      const imports = data ? { ...this.process.codePageImports, [DATA_IMPORT_MODULE]: data.imports } : this.process.codePageImports;
+      const perPatch = callers ? { ...data?.imports, [CALLERS_IMPORT]: callers } : data?.imports;
+      const imports = perPatch ? { ...this.process.codePageImports, [DATA_IMPORT_MODULE]: perPatch } : this.process.codePageImports;
       faults.hit("instantiate", { patch: staged.id });
       const instance = new WebAssembly.Instance(staged.code, imports);
       const writes = staged.manifest.functions.map((fn) => ({ slot: fn.slot, entry: instance.exports[fn.export] as SlotEntry }));
@@ -258,6 +263,36 @@ export class PatchLoader {
       const code = error instanceof WebAssembly.LinkError ? "E_LINK" : "E_INSTANTIATE";
       throw new HotpatchError(code, `the code page cannot be instantiated: ${(error as Error).message}`, { patch: staged.id });
     }
+  }
+
+  /**
+   * The patch's caller table: entry i is the image's exported caller of slot
+   * `callers[i].slot` (engine/wasm/codepage.ts). E_LINK when a slot has no
+   * caller or another signature than the manifest says — `call_indirect`
+   * would only find out when the call traps.
+   */
+  private callerTable(manifest: PatchManifest): WebAssembly.Table | undefined {
+    const callers = manifest.callers;
+    if (!callers || callers.length === 0) return undefined;
+    const namespace = this.process.codePageImports.hotpatch as Record<string, unknown>;
+    const table = new WebAssembly.Table({ element: "anyfunc", initial: callers.length, maximum: callers.length });
+    callers.forEach(({ slot, signature }, i) => {
+      const caller = namespace[slotCallerName(slot)];
+      const actual = this.signatureOfSlot(slot);
+      if (typeof caller !== "function" || actual === undefined) {
+        throw new HotpatchError("E_LINK", `the code page calls slot ${slot}, for which the process exports no caller`, { patch: manifest.id, slot });
+      }
+      if (actual !== signature) {
+        throw new HotpatchError("E_LINK", `the code page calls slot ${slot} as ${signature}, but the slot holds ${actual}`, { patch: manifest.id, slot });
+      }
+      table.set(i, caller as SlotEntry);
+    });
+    return table;
+  }
+
+  private signatureOfSlot(slot: number): string | undefined {
+    if (!this.slotSignatures) this.slotSignatures = new Map(this.process.linkMap.functions.map((f) => [f.slot, f.signature]));
+    return this.slotSignatures.get(slot);
   }
 
   private swap(writes: SlotWrite[], data: PlacedData | undefined): void {
@@ -345,6 +380,7 @@ export class PatchLoader {
     const imports = this.process.codePageImports;
     for (const imp of staged.imports) {
       if (imp.module === DATA_IMPORT_MODULE) {
+        if (imp.name === CALLERS_IMPORT) continue; // the caller table: stage checked it against the manifest
         if (!staged.manifest.data) {
           throw new HotpatchError("E_LINK", `the code page imports ${imp.module}.${imp.name} but carries no static data`, { patch: staged.id });
         }

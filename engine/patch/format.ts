@@ -60,6 +60,17 @@ export interface PatchManifest {
   supersedes?: string[];
   /** New static objects, carried in the code page's `hotpatch.data` custom section. */
   data?: PatchData;
+  /**
+   * The code page's caller table (`patch.callers`): entry i calls slot
+   * `callers[i].slot`, whose signature must be `callers[i].signature`. Absent
+   * when the code page calls no other slot.
+   */
+  callers?: CallerEntry[];
+}
+
+export interface CallerEntry {
+  slot: number;
+  signature: string;
 }
 
 export interface PatchData {
@@ -437,6 +448,16 @@ export function validateManifest(value: unknown): PatchManifest {
     });
   }
   if (value.data !== undefined) validateData(value.data, fail);
+  if (value.callers !== undefined) {
+    if (!Array.isArray(value.callers)) fail("callers", "must be an array");
+    (value.callers as unknown[]).forEach((entry, i) => {
+      const at = `callers[${i}]`;
+      if (!isObject(entry)) fail(at, "must be an object");
+      const { slot, signature } = entry as Fields;
+      if (typeof slot !== "number" || !Number.isInteger(slot) || slot < 0 || slot > MAX_U32) fail(`${at}.slot`, "must be a table index");
+      if (typeof signature !== "string" || !SIGNATURE_PATTERN.test(signature)) fail(`${at}.signature`, 'must be a signature such as "(i32)->()"');
+    });
+  }
   if (!Array.isArray(value.helpers)) fail("helpers", "must be an array");
   (value.helpers as unknown[]).forEach((helper, i) => {
     if (typeof helper !== "string" || helper === "") fail(`helpers[${i}]`, "must be a non-empty string");

@@ -6,7 +6,12 @@
  * function through the base's slot numbers. The code page is that module
  * reduced to the bodies of the slots being replaced, with everything else
  * imported from the running process (namespace `hotpatch`, see
- * GuestProcess.codePageImports): memory, tables, the slot table and globals.
+ * GuestProcess.codePageImports): memory, tables and globals. Calls to other
+ * slots go through the patch's own caller table (`patch.callers`, built by
+ * the loader from the image's exported slot callers), so a code page imports
+ * no functions of the process: V8 compiles a wrapper per imported function
+ * signature with every new module (~20–35 µs each), and a table shared by
+ * many instances slows every write to it (see callSlotsThroughCallers).
  * It has no data, no element segments and no start function, so instantiating
  * it changes nothing in the process; only the loader's swap does.
  */
@@ -19,12 +24,13 @@ import {
   emitModule,
   exports,
   globals,
+  signatureOf,
   tables,
   validationError,
   withModule,
 } from "./binaryen.ts";
-import { callerExportName, SLOT_TABLE } from "./instrument.ts";
-import { DATA_SECTION } from "./patch-abi.ts";
+import { SLOT_TABLE } from "./instrument.ts";
+import { CALLERS_IMPORT, DATA_SECTION, NEW_OBJECT_MODULE } from "./patch-abi.ts";
 import { appendCustomSection } from "./sections.ts";
 import { childrenOf, UnsupportedExpression } from "./walk.ts";
 
@@ -43,18 +49,26 @@ export interface CodePageSpec {
   data?: Uint8Array;
   /**
    * Slots for which the base image exports a caller (`hotpatch:call:<k>`).
-   * Calls to them become calls of the imported callers instead of
-   * `call_indirect` through an imported slot table. Undefined for images built
-   * before callers existed: the code page then imports the slot table.
+   * Calls to them go through the patch's caller table instead of an imported
+   * slot table. Undefined for images built before callers existed: the code
+   * page then imports the slot table.
    */
   callerSlots?: ReadonlySet<number>;
 }
 
+export interface CodePage {
+  code: Uint8Array;
+  /** The slot behind each entry of the caller table (`patch.callers`), with its signature; empty when the page calls no other slot. */
+  callers: { slot: number; signature: string }[];
+}
+
 
 const NAMESPACE = "hotpatch";
+/** The code page's name of its caller table. */
+const CALLERS_TABLE = "hotpatch:callers";
 const importName = (exportName: string) => exportName.slice(`${NAMESPACE}:`.length);
 
-export function extractCodePage(targetModule: Uint8Array, keyOf: (name: string) => string, spec: CodePageSpec): Uint8Array {
+export function extractCodePage(targetModule: Uint8Array, keyOf: (name: string) => string, spec: CodePageSpec): CodePage {
   return withModule(targetModule, (module) => {
     const implBySlot = new Map<number, string>();
     const segments = elementSegments(module);
@@ -77,7 +91,8 @@ export function extractCodePage(targetModule: Uint8Array, keyOf: (name: string) 
     for (const { impl, exportName } of carried) module.addFunctionExport(impl, exportName);
     // Drops every body, trampoline and import the carried functions do not reach.
     module.runPasses(["remove-unused-module-elements"]);
-    if (spec.callerSlots && callSlotsThroughCallers(module, spec.callerSlots, implBySlot)) {
+    const callers: CodePage["callers"] = [];
+    if (spec.callerSlots && callSlotsThroughCallers(module, spec.callerSlots, implBySlot, callers)) {
       // The slot table (and anything only it kept) is no longer used.
       module.runPasses(["remove-unused-module-elements"]);
     }
@@ -85,13 +100,19 @@ export function extractCodePage(targetModule: Uint8Array, keyOf: (name: string) 
     const invalid = validationError(module);
     if (invalid) throw new HotpatchError("E_BUILD", `the code page is invalid: ${invalid}`);
     const code = emitModule(module);
-    return spec.data && spec.data.length > 0 ? appendCustomSection(code, DATA_SECTION, spec.data) : code;
+    return { code: spec.data && spec.data.length > 0 ? appendCustomSection(code, DATA_SECTION, spec.data) : code, callers };
   });
 }
 
 /**
  * Rewrites every `call_indirect hotpatch:slots (i32.const k)` of the code page:
- * - k has a caller in the base image → `call` of the imported `hotpatch.call:<k>`;
+ * - k has a caller in the base image → `call_indirect patch.callers (i32.const i)`,
+ *   where entry i of the patch's caller table is the image's caller of slot k
+ *   (recorded in `callers`, in order; the manifest carries the list and the
+ *   loader fills the table). Each patch gets a table of its own: V8 slows
+ *   every write to a table by the number of instances that ever imported it
+ *   (and keeps those instances alive), and the caller table is never written
+ *   after it is filled;
  * - k is a spare slot (a new function of this patch) → a direct `call` of the
  *   new function's body, which this code page carries (every function the base
  *   lacks is part of every patch built against that base). Trade-off: a later
@@ -102,20 +123,25 @@ export function extractCodePage(targetModule: Uint8Array, keyOf: (name: string) 
  * call, whatever instruction makes it. Returns whether anything changed; a
  * call with a non-constant slot keeps the imported table.
  */
-function callSlotsThroughCallers(module: BinaryenModule, callerSlots: ReadonlySet<number>, implBySlot: ReadonlyMap<number, string>): boolean {
+function callSlotsThroughCallers(
+  module: BinaryenModule,
+  callerSlots: ReadonlySet<number>,
+  implBySlot: ReadonlyMap<number, string>,
+  callers: CodePage["callers"],
+): boolean {
   const api = binaryen as unknown as {
     CallIndirect: { getTable(e: number): string; getParams(e: number): number; getResults(e: number): number; getTarget(e: number): number; getOperands(e: number): number[] };
     Function: { setBody(f: number, body: number): void };
   };
-  const imported = new Map<number, string>();
-  const callerOf = (slot: number, params: number, results: number) => {
-    let name = imported.get(slot);
-    if (!name) {
-      name = `hotpatch:call:${slot}`;
-      module.addFunctionImport(name, NAMESPACE, importName(callerExportName(slot)), params, results);
-      imported.set(slot, name);
+  const entryOf = new Map<number, number>();
+  const callerEntry = (slot: number, params: number, results: number) => {
+    let entry = entryOf.get(slot);
+    if (entry === undefined) {
+      entry = callers.length;
+      callers.push({ slot, signature: signatureOf(params, results) });
+      entryOf.set(slot, entry);
     }
-    return name;
+    return entry;
   };
   let changed = false;
   for (const fn of definedFunctions(module)) {
@@ -128,7 +154,7 @@ function callSlotsThroughCallers(module: BinaryenModule, callerSlots: ReadonlySe
       const params = api.CallIndirect.getParams(expr);
       const results = api.CallIndirect.getResults(expr);
       const operands = api.CallIndirect.getOperands(expr);
-      if (callerSlots.has(k)) return module.call(callerOf(k, params, results), operands, results);
+      if (callerSlots.has(k)) return module.call_indirect(CALLERS_TABLE, module.i32.const(callerEntry(k, params, results)), operands, params, results);
       const impl = implBySlot.get(k);
       return impl ? module.call(impl, operands, results) : undefined;
     };
@@ -149,6 +175,11 @@ function callSlotsThroughCallers(module: BinaryenModule, callerSlots: ReadonlySe
       // An expression kind the walker does not know: that function keeps calling through the imported table.
       if (!(error instanceof UnsupportedExpression)) throw error;
     }
+  }
+  if (callers.length > 0) {
+    const t = module as unknown as { addTableImport(name: string, module: string, base: string): void; addTable(name: string, initial: number, maximum: number, type: number): number };
+    t.addTable(CALLERS_TABLE, callers.length, callers.length, binaryen.funcref);
+    t.addTableImport(CALLERS_TABLE, NEW_OBJECT_MODULE, CALLERS_IMPORT);
   }
   return changed;
 }

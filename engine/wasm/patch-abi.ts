@@ -7,8 +7,11 @@
 /** Custom section of a code page that carries its new static objects. */
 export const DATA_SECTION = "hotpatch.data";
 
-/** Import module of the addresses of a patch's new static objects. */
+/** Import module of what the loader provides per patch: the addresses of its new static objects and its caller table. */
 export const NEW_OBJECT_MODULE = "patch";
+
+/** Import name (module `patch`) of a code page's caller table: entry i calls the slot in the manifest's `callers[i]`. */
+export const CALLERS_IMPORT = "callers";
 
 /** Import name of the address of new object `index` (+ `offset`), e.g. `obj3` or `obj3+20`. */
 export const newObjectImport = (index: number, offset = 0) => (offset === 0 ? `obj${index}` : `obj${index}+${offset}`);
@@ -17,3 +20,6 @@ export function parseNewObjectImport(name: string): { object: number; offset: nu
   const m = /^obj(\d+)(?:\+(\d+))?$/.exec(name);
   return m ? { object: Number(m[1]), offset: Number(m[2] ?? 0) } : undefined;
 }
+
+/** Name, in the process's `hotpatch` namespace (GuestProcess.codePageImports), of the image's caller of slot `k` (exported as `hotpatch:call:<k>`, instrument.ts). */
+export const slotCallerName = (slot: number) => `call:${slot}`;

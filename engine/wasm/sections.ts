@@ -36,6 +36,14 @@ export interface ModuleImport {
   signature?: FuncSig;
   /** Present for global imports. */
   global?: { type: ValType; mutable: boolean };
+  /** Present for table and memory imports (64-bit limits are not reported). */
+  limits?: Limits;
+}
+
+export interface Limits {
+  min: number;
+  max?: number;
+  shared: boolean;
 }
 
 export interface ModuleExport {
@@ -206,15 +214,18 @@ class Reader {
     return types;
   }
 
-  limits(what: string): void {
+  /** Reads limits; undefined for 64-bit ones (skipped). */
+  limits(what: string): Limits | undefined {
     const at = this.pos;
     const flags = this.byte(`${what} limits`);
     if (flags > 0x0f) this.fail(`unknown ${what} limits flags 0x${hex(flags)}`, at);
     const is64 = (flags & 0x04) !== 0;
     const read = () => (is64 ? this.skipU64(`${what} limit`) : this.u32(`${what} limit`));
-    read();
-    if (flags & 0x01) read();
+    const min = read();
+    const max = flags & 0x01 ? read() : undefined;
     if (flags & 0x08) this.u32(`${what} page size`);
+    if (is64) return undefined;
+    return { min: min as number, ...(max === undefined ? {} : { max: max as number }), shared: (flags & 0x02) !== 0 };
   }
 
   /** A vector length, refusing counts that cannot fit in the rest of the section (one byte per entry minimum). */
@@ -395,10 +406,10 @@ function readImports(r: Reader, s: ModuleSummary): void {
         break;
       case "table":
         r.valType("table element type");
-        r.limits("table");
+        entry.limits = r.limits("table");
         break;
       case "memory":
-        r.limits("memory");
+        entry.limits = r.limits("memory");
         break;
       case "global": {
         const type = r.valType("global type");
