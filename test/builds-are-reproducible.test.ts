@@ -22,6 +22,13 @@ describe("building the same sources twice", () => {
     expect(Buffer.compare(second.bytes, first.bytes)).toBe(0);
   });
 
+  it("gives byte-identical images in inline mode too", async () => {
+    const first = await buildImageFromPath(calcVersion("v3"), { mode: "inline" });
+    const second = await buildImageFromPath(calcVersion("v3"), { mode: "inline" });
+    expect(second.linkMap.buildId).toBe(first.linkMap.buildId);
+    expect(Buffer.compare(second.bytes, first.bytes)).toBe(0);
+  });
+
   it("gives byte-identical packages with the same key", async () => {
     const build = () => buildPatch({ base: CALC_V1, target: calcVersion("v3"), id: "KB5038301", key: keys.privateKey });
     const first = await build();

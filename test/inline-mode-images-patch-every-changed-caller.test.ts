@@ -15,7 +15,9 @@ import { buildImageFromPath, type Image } from "../engine/image/build.ts";
 import { decodePackage } from "../engine/patch/format.ts";
 import { GuestProcess } from "../engine/process/process.ts";
 import { readModuleSummary } from "../engine/wasm/sections.ts";
-import { calcCorpus, compareAnswers, type GuestName, logicalState, setupRequests, streamRequests } from "./corpus-fixtures.ts";
+import { calcCorpus, compareAnswers, corpus, type GuestName, KV_BASE, logicalState, setupRequests, streamRequests } from "./corpus-fixtures.ts";
+
+const VISIT_GLOBALS = "~lib/rt/__visit_globals";
 import { signingKeys, startProcess } from "./guest-fixtures.ts";
 
 const keys = signingKeys();
@@ -43,6 +45,22 @@ const PAIRS: InlinePair[] = [
   { name: "kvstore v1 → v2 (Heartbleed fix in an inlined function)", guest: "kvstore", base: kvstoreVersion("v1"), target: kvstoreVersion("v2"), functions: ["handle"] },
   { name: "calc register-bounds (a fix in a tiny inlined function)", guest: "calc", base: calcVersion("v1"), target: calcCorpus("register-bounds"), functions: ["execute"] },
   { name: "calc gcd-native (a new helper; the caller that no longer inlines it takes a spare slot)", guest: "calc", base: calcVersion("v1"), target: calcCorpus("gcd-native"), functions: ["callNative", "execute"] },
+  // The runtime functions the compiler generates per program stay out of line: a new string or class patches them alone, not the library code that calls them.
+  { name: "calc message-text (a new string literal: the GC's root visitor changes)", guest: "calc", base: calcVersion("v1"), target: calcCorpus("message-text"), functions: ["handle", VISIT_GLOBALS] },
+  {
+    name: "calc v1 → v3 (cumulative: new helper, new message, longer message table)",
+    guest: "calc",
+    base: calcVersion("v1"),
+    target: calcVersion("v3"),
+    functions: ["callNative", "execute", "handle", VISIT_GLOBALS],
+  },
+  {
+    name: "kvstore new-class (a new class: the runtime type table and the GC's member visitor change)",
+    guest: "kvstore",
+    base: KV_BASE,
+    target: corpus("kvstore/new-class.ts"),
+    functions: ["handle", "~lib/rt/__typeinfo", "~lib/rt/__visit_members"],
+  },
 ];
 
 describe("images built in inline mode", () => {

@@ -17,8 +17,10 @@ import { buildImage, buildImageFromPath, type GuestModule, type Image, isImage, 
 import { MEMORY_BASE } from "../image/compile-as.ts";
 import type { ImageMode } from "../image/linkmap.ts";
 import { encodePackage, type PatchManifest } from "../patch/format.ts";
+import { callUnchangedThroughSlots } from "../wasm/closure.ts";
 import { extractCodePage } from "../wasm/codepage.ts";
 import { reachableAfterStartup, readersOfGlobals } from "../wasm/describe.ts";
+import { IMPL_SUFFIX } from "../wasm/instrument.ts";
 import { relocatePointers } from "../wasm/relocate.ts";
 import { classify, type FunctionChange } from "./classify.ts";
 import { type DataPlan, layoutOf, planStaticData } from "./static-data.ts";
@@ -65,7 +67,7 @@ export async function buildPatch(request: PatchBuildRequest): Promise<PatchBuild
   if (reasons.length > 0) return { kind: "requires-baseline", id: request.id, functions: changes, reasons, base };
   if (changes.length === 0) return { kind: "no-change", id: request.id, functions: [], reasons: [], base };
 
-  const { code, callers } = extractCodePage(target.module, keyOf, {
+  const { code, callers } = extractCodePage(throughUnchangedSlots(target, base), keyOf, {
     slots: changes.map((c) => ({ slot: c.slot, export: codePageExportName(c.slot) })),
     globalExports: new Map(base.linkMap.globals.map((g) => [g.key, g.export])),
     tableExports: base.linkMap.tables.map((t) => t.export),
@@ -111,6 +113,22 @@ function placeStaticData(guest: GuestModule, base: Image): { relocated: GuestMod
   const plan = planStaticData(layout, layoutOf(guest.pointers.segments, MEMORY_BASE), guest.pointers.segments);
   const wasm = relocatePointers(guest.wasm, guest.pointers, plan.resolve);
   return { relocated: { ...guest, wasm, pointers: undefined }, plan };
+}
+
+/**
+ * Inline mode: the target's direct calls of library code that did not change
+ * (same closure fingerprint as the base's: engine/wasm/closure.ts) go through
+ * the running process's slots, so the code page does not carry copies of it.
+ */
+function throughUnchangedSlots(target: Image, base: Image): Uint8Array {
+  if (target.linkMap.mode !== "inline") return target.module;
+  const before = new Map(base.linkMap.functions.map((f) => [f.key, f]));
+  const unchanged = new Map<string, number>();
+  for (const f of target.linkMap.functions) {
+    const old = before.get(f.key);
+    if (old && old.slot === f.slot && old.signature === f.signature && old.fingerprint === f.fingerprint) unchanged.set(f.name + IMPL_SUFFIX, f.slot);
+  }
+  return callUnchangedThroughSlots(target.module, unchanged);
 }
 
 /** A function that reads a constant whose value changes must be replaced even if its code did not change. */

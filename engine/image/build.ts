@@ -15,17 +15,22 @@
  *   their code lives in their callers' optimised bodies. A change to such a
  *   function changes those bodies, so the patch builder, which compares
  *   optimised bodies, patches every caller whose body changed. Calls that were
- *   not inlined still go through slots. Faster steady state; patches may carry
- *   more functions. A foreign module's memory, data and globals
+ *   not inlined go through slots, except calls of library code (`~lib/`,
+ *   isLibraryFunction), which go straight to the body as in a plain build;
+ *   a slot's fingerprint then also covers the library bodies its code reaches
+ *   (engine/wasm/closure.ts), so a change to library code patches every
+ *   function that calls it. Faster steady state; patches may carry more
+ *   functions. A foreign module's memory, data and globals
  * are never moved: instrumentation only adds a table, exports and functions,
  * so every address and global value of the original stays valid.
  */
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { HotpatchError } from "../errors.ts";
-import { dataSegments, emitModule, optimize, validationError, withModule } from "../wasm/binaryen.ts";
+import { dataSegments, emitModule, markNoInline, optimize, validationError, withModule } from "../wasm/binaryen.ts";
+import { closureFingerprints } from "../wasm/closure.ts";
 import { describeModule } from "../wasm/describe.ts";
-import { IMPL_SUFFIX, instrument, MEMORY_EXPORT, SLOT_TABLE, type SlotPlan } from "../wasm/instrument.ts";
+import { ENTRY_SUFFIX, IMPL_SUFFIX, instrument, MEMORY_EXPORT, SLOT_TABLE, type SlotPlan } from "../wasm/instrument.ts";
 import { readModuleSummary } from "../wasm/sections.ts";
 import { contentHash, layoutOf, type StaticLayout } from "../builder/static-data.ts";
 import { type PointerScan, scanPointers } from "../wasm/relocate.ts";
@@ -120,7 +125,7 @@ export function keyFunction(namePrefix: string): (name: string) => string {
   // AssemblyScript names the entry file's top-level code `start:<entry>`.
   const startName = `start:${namePrefix.slice(0, -1)}`;
   return (name) => {
-    const plain = name.endsWith(IMPL_SUFFIX) ? name.slice(0, -IMPL_SUFFIX.length) : name;
+    const plain = name.endsWith(IMPL_SUFFIX) ? name.slice(0, -IMPL_SUFFIX.length) : name.endsWith(ENTRY_SUFFIX) ? name.slice(0, -ENTRY_SUFFIX.length) : name;
     if (!namePrefix) return plain;
     if (plain === startName) return "start:~entry";
     return plain.startsWith(namePrefix) ? plain.slice(namePrefix.length) : plain;
@@ -137,14 +142,18 @@ export function buildImage(guest: GuestModule, plan?: SlotPlan, options: ImageOp
   const hasNames = WebAssembly.Module.customSections(new WebAssembly.Module(guest.wasm as BufferSource), "name").length > 0;
   const keyOf = keyFunction(guest.namePrefix);
   return withModule(guest.wasm, (module) => {
-    if (mode === "inline") optimize(module, { inlining: "asc" });
-    const result = instrument(module, keyOf, plan);
+    if (mode === "inline") {
+      markNoInline(module, PROGRAM_RUNTIME);
+      optimize(module, { inlining: "asc" });
+    }
+    const result = instrument(module, keyOf, plan, mode === "inline" ? { direct: isLibraryFunction, entries: true } : {});
     optimize(module);
     const invalid = validationError(module);
     if (invalid) throw new HotpatchError("E_BUILD", `instrumented module is invalid: ${invalid}`, { path: guest.name });
     const moduleBytes = emitModule(module);
     const description = describeModule(module, keyOf);
-    const fingerprintBySlot = new Map(description.slots.map((s) => [s.slot, s]));
+    const closures = mode === "inline" ? closureFingerprints(module, keyOf, description) : undefined;
+    const fingerprintBySlot = new Map(description.slots.map((s) => [s.slot, closures ? { ...s, fingerprint: closures.get(s.slot) ?? s.fingerprint } : s]));
     const globalsByName = new Map(description.globals.map((g) => [g.name, g]));
     const linkMap: LinkMap = {
       format: 1,
@@ -175,6 +184,26 @@ export function buildImage(guest: GuestModule, plan?: SlotPlan, options: ImageOp
     };
     return { module: moduleBytes, linkMap, bytes: encodeImage(moduleBytes, linkMap) };
   });
+}
+
+/**
+ * AssemblyScript runtime functions whose code depends on the program (its
+ * globals, classes and type table) rather than on the library alone: they
+ * change with ordinary edits (a new string literal, a new class), so in
+ * inline mode they are never inlined and never called directly, and a
+ * change to them stays a one-slot patch.
+ */
+const PROGRAM_RUNTIME = ["~lib/rt/__visit_globals", "~lib/rt/__visit_members", "~lib/rt/__typeinfo", "~lib/rt/__instanceof"];
+
+/**
+ * Inline mode: library code (AssemblyScript's `~lib/` standard library and
+ * runtime, except PROGRAM_RUNTIME) is called directly, not through slots, as
+ * in a plain build. It still has its slots (exports and code pages use them);
+ * a change to it reaches the process through every function that calls it
+ * directly (see closureFingerprints).
+ */
+export function isLibraryFunction(name: string): boolean {
+  return name.startsWith("~lib/") && !PROGRAM_RUNTIME.includes(name);
 }
 
 /** The slot plan of an image: patch builds against it keep its slots. */

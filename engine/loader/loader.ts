@@ -25,7 +25,7 @@ import type { PatchManifest } from "../patch/format.ts";
 import type { TrustStore } from "../patch/keys.ts";
 import type { GuestProcess } from "../process/process.ts";
 import { PatchArena } from "./arena.ts";
-import { CALLERS_IMPORT, slotCallerName } from "../wasm/patch-abi.ts";
+import { CALLERS_IMPORT, redirectFlagName, slotCallerName } from "../wasm/patch-abi.ts";
 import { DATA_IMPORT_MODULE, type PlacedData, placeData, removeData } from "./data-placement.ts";
 import { stagePatch, type StagedPatch } from "./stage.ts";
 import { type SlotEntry, type SlotWrite, type SwapProbe, swapSlots } from "./swap.ts";
@@ -86,6 +86,8 @@ export class PatchLoader {
   private generation = 0;
   /** Signature of each slot of the image, by slot (built on first use). */
   private slotSignatures: Map<number, string> | undefined;
+  /** The process's redirect flags by slot (inline-mode images; built on first use, dropped on reattach). */
+  private redirectFlags: Map<number, WebAssembly.Global> | undefined;
 
   constructor(process: GuestProcess, options: LoaderOptions = {}) {
     this.process = process;
@@ -175,12 +177,14 @@ export class PatchLoader {
     const writes = new Map<number, SlotEntry>();
     for (const f of record.functions) writes.set(f.slot, this.topIgnoring(f.slot, ignore).entry);
     for (const { prepared } of reinstated) for (const w of prepared.writes) writes.set(w.slot, w.entry);
+    const slotWrites = [...writes].map(([slot, entry]) => ({ slot, entry }));
     try {
-      swapSlots(this.process.slots, [...writes].map(([slot, entry]) => ({ slot, entry })), this.swapProbe);
+      swapSlots(this.process.slots, slotWrites, this.swapProbe);
     } catch (error) {
       for (const { prepared } of reinstated) removeData(this.process, this.arena, prepared.data);
       throw error;
     }
+    this.setRedirectFlags(slotWrites);
     for (const f of record.functions) this.stack(f.slot).pop();
     this.generation++;
     removeData(this.process, this.arena, record.data);
@@ -204,6 +208,7 @@ export class PatchLoader {
     const again = [...this.patches];
     this.process = process;
     this.arena = arenaOf(process);
+    this.redirectFlags = undefined;
     this.stacks.clear();
     this.patches.length = 0;
     this.generation++;
@@ -301,6 +306,31 @@ export class PatchLoader {
     } catch (error) {
       removeData(this.process, this.arena, data);
       throw error;
+    }
+    this.setRedirectFlags(writes);
+  }
+
+  /**
+   * Right after a swap, in the same synchronous step (no guest code runs in
+   * between): a written slot's redirect flag is 1 unless the slot holds the
+   * image's own function again, so host entries (`F@entry`, inline mode)
+   * never run the image's copy of a patched function.
+   */
+  private setRedirectFlags(writes: readonly SlotWrite[]): void {
+    if (!this.redirectFlags) {
+      const namespace = this.process.codePageImports.hotpatch as Record<string, unknown>;
+      const byKey = new Map(this.process.linkMap.globals.map((g) => [g.key, g.export]));
+      this.redirectFlags = new Map();
+      for (const f of this.process.linkMap.functions) {
+        const exportName = byKey.get(redirectFlagName(f.slot));
+        const flag = exportName ? namespace[exportName.slice("hotpatch:".length)] : undefined;
+        if (flag instanceof WebAssembly.Global) this.redirectFlags.set(f.slot, flag);
+      }
+    }
+    if (this.redirectFlags.size === 0) return;
+    for (const { slot, entry } of writes) {
+      const flag = this.redirectFlags.get(slot);
+      if (flag) flag.value = entry === this.stack(slot)[0].entry ? 0 : 1;
     }
   }
 

@@ -88,6 +88,21 @@ export function optimize(module: BinaryenModule, options: { inlining?: "default"
   module.optimize();
 }
 
+/** Marks the named functions (those the module defines) so that the optimiser never inlines them. */
+export function markNoInline(module: BinaryenModule, names: readonly string[]): void {
+  const present = new Set(definedFunctions(module).map((f) => f.name));
+  try {
+    for (const name of names) {
+      if (!present.has(name)) continue;
+      // binaryen's no-inline pass marks the functions matching its argument, a wildcard pattern (no `*` or `?` in these names).
+      binaryen.setPassArgument("no-inline", name);
+      module.runPasses(["no-inline"]);
+    }
+  } finally {
+    binaryen.clearPassArguments();
+  }
+}
+
 export function runPasses(module: BinaryenModule, passes: string[]): void {
   module.runPasses(passes);
 }

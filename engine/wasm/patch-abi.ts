@@ -23,3 +23,10 @@ export function parseNewObjectImport(name: string): { object: number; offset: nu
 
 /** Name, in the process's `hotpatch` namespace (GuestProcess.codePageImports), of the image's caller of slot `k` (exported as `hotpatch:call:<k>`, instrument.ts). */
 export const slotCallerName = (slot: number) => `call:${slot}`;
+
+/**
+ * Global (and key) of an image's redirect flag for slot `k` (image mode
+ * `inline`, engine/wasm/instrument.ts "Entries"): 1 while the slot holds
+ * anything but the image's own function. Set by the loader with every swap.
+ */
+export const redirectFlagName = (slot: number) => `hotpatch:redirect:${slot}`;
