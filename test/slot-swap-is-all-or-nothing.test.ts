@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { delRequest, HEARTBLEED_REQUEST, kvstoreVersion, Status } from "../engine/guests/kvstore.ts";
 import type { Image } from "../engine/image/build.ts";
 import { PatchLoader } from "../engine/loader/loader.ts";
+import { type SlotEntry, swapSlots } from "../engine/loader/swap.ts";
 import { GuestProcess } from "../engine/process/process.ts";
 import { hotpatch, kvImage, signingKeys, snapshot } from "./guest-fixtures.ts";
 
@@ -103,4 +104,22 @@ describe("the slot swap under injected faults", () => {
       expect(loader.installed()).toEqual([]);
     });
   }
+
+  it("puts back the entries the caller says the slots held when it passes them (no read-back)", () => {
+    const process = GuestProcess.start(v1);
+    const original = process.slotEntries();
+    const [a, b] = [3, 4];
+    const current = [original[a], original[b]] as SlotEntry[];
+    const writes = [
+      { slot: a, entry: original[b] as SlotEntry },
+      { slot: b, entry: original[a] as SlotEntry },
+    ];
+    const fail = (written: number) => {
+      if (written === 2) throw new InjectedFault("after 2 of 2");
+    };
+    expect(() => swapSlots(process.slots, writes, fail, current)).toThrow(InjectedFault);
+    expect(changedSlots(original, process.slotEntries())).toEqual([]);
+    expect(swapSlots(process.slots, writes, undefined, current)).toEqual(current);
+    expect(changedSlots(original, process.slotEntries())).toEqual([a, b]);
+  });
 });

@@ -6,10 +6,10 @@
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { decodeFromCompressedBase64 } from "hdr-histogram-js";
+import { decodeFromCompressedBase64, type Histogram } from "hdr-histogram-js";
 import type { Image } from "../../engine/image/build.ts";
 import type { Supervisor } from "../../engine/process/supervisor.ts";
-import { type Distribution, roundTo } from "./stats.ts";
+import { type Distribution, MIN_SAMPLES_FOR_P99, roundTo } from "./stats.ts";
 
 const ENGINE = fileURLToPath(new URL("../../engine/", import.meta.url));
 const REQUIRED = ["process/supervisor.ts", "process/worker-main.ts", "loader/transition.ts", "load/generator.ts"];
@@ -32,7 +32,27 @@ export async function startWorker(image: Image, rate: number, seed = 11): Promis
 
 /** A worker histogram (hdr-histogram-js, compressed base64, microseconds) as a distribution. */
 export function workerDistribution(label: string, encoded: string): Distribution {
-  const h = decodeFromCompressedBase64(encoded);
+  return histogramDistribution(label, decodeFromCompressedBase64(encoded));
+}
+
+/**
+ * Samples of one phase of a run: the worker's cumulative histogram at its
+ * end minus the one at its start (both from `Supervisor.snapshot`), added
+ * to `into` (phases of one kind interleaved with others add up).
+ */
+export function addPhase(into: Histogram | undefined, before: string, after: string): Histogram {
+  const phase = decodeFromCompressedBase64(after);
+  const start = decodeFromCompressedBase64(before);
+  phase.subtract(start);
+  start.destroy();
+  if (!into) return phase;
+  into.add(phase);
+  phase.destroy();
+  return into;
+}
+
+/** A histogram of microseconds as a distribution (p99 only from ≥ 1,000 samples); destroys the histogram. */
+export function histogramDistribution(label: string, h: Histogram): Distribution {
   const n = h.totalCount;
   const d: Distribution = {
     label,
@@ -41,7 +61,7 @@ export function workerDistribution(label: string, encoded: string): Distribution
     min: roundTo(h.minNonZeroValue),
     p50: roundTo(h.getValueAtPercentile(50)),
     p90: roundTo(h.getValueAtPercentile(90)),
-    p99: n >= 1000 ? roundTo(h.getValueAtPercentile(99)) : null,
+    p99: n >= MIN_SAMPLES_FOR_P99 ? roundTo(h.getValueAtPercentile(99)) : null,
     max: roundTo(h.maxValue),
     mean: roundTo(h.mean),
   };

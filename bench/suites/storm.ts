@@ -13,24 +13,115 @@
  */
 import { randomRequests } from "../../engine/guests/kvstore.ts";
 import { PatchLoader } from "../../engine/loader/loader.ts";
-import { stagePatch } from "../../engine/loader/stage.ts";
+import type { Histogram } from "hdr-histogram-js";
+import type { Image } from "../../engine/image/build.ts";
+import { type StagedPatch, stagePatch } from "../../engine/loader/stage.ts";
 import { GuestProcess } from "../../engine/process/process.ts";
 import { freshPackages } from "../lib/fresh.ts";
 import { Recorder, roundTo, skippedTarget, type Target, target } from "../lib/stats.ts";
 import type { Figure, Suite } from "../lib/suite.ts";
-import { startWorker, workerDistribution, workerProcess } from "../lib/worker.ts";
+import { addPhase, histogramDistribution, startWorker, workerProcess } from "../lib/worker.ts";
 
 const BLOCK = 500;
 const WORKER_RATE = 5000;
+/** Transitions per second (applies and reverts) of the storm the target is judged on; see the notes for why. */
+export const STORM_RATE = 100;
+/** Length of one phase of the worker run, and rounds of (quiet, storm at STORM_RATE, flat-out storm). */
+const PHASE_MS = 500;
+/** Idle time between two phases, counted in neither. */
+const SETTLE_MS = 100;
+const QUICK_ROUNDS = 3;
+const FULL_ROUNDS = 12;
+
+type Phase = "quiet" | "rated" | "flatOut";
+
+/**
+ * The worker part: one worker, phases of each kind taken in turn (so each
+ * sees the same machine noise), each kind's latency summed over its phases.
+ */
+async function workerStorm(
+  image: Image,
+  rounds: number,
+  fresh: (count: number) => { id: string; bytes: Uint8Array }[],
+  stage: (bytes: Uint8Array) => StagedPatch,
+) {
+  const supervisor = await startWorker(image, WORKER_RATE);
+  const sums: Partial<Record<Phase, Histogram>> = {};
+  const transitions: Record<Phase, number> = { quiet: 0, rated: 0, flatOut: 0 };
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const runPhase = async (phase: Phase) => {
+    const start = performance.now();
+    const end = start + PHASE_MS;
+    if (phase === "quiet") {
+      await sleep(PHASE_MS);
+      return 0;
+    }
+    let count = 0;
+    const paced = async () => {
+      if (phase !== "rated") return true;
+      const wait = start + (count * 1000) / STORM_RATE - performance.now();
+      if (wait > 0) await sleep(wait);
+      return performance.now() < end;
+    };
+    while (performance.now() < end) {
+      for (const p of fresh(10)) {
+        if (!(await paced())) break;
+        const staged = stage(p.bytes);
+        await supervisor.apply(staged);
+        count++;
+        if (!(await paced())) {
+          await supervisor.revert(staged.id); // leave the process unpatched between phases (counted in no phase's rate)
+          break;
+        }
+        await supervisor.revert(staged.id);
+        count++;
+      }
+    }
+    return count;
+  };
+  try {
+    const order: Phase[] = ["quiet", "rated", "flatOut"];
+    for (const phase of order) await runPhase(phase); // warm-up, not counted
+    for (let round = 0; round < rounds; round++) {
+      // The order turns every round, so each kind follows each other kind equally often.
+      for (const phase of [...order.slice(round % 3), ...order.slice(0, round % 3)]) {
+        await sleep(SETTLE_MS); // what a phase leaves behind (a backlog, garbage) is not the next phase's
+        const before = (await supervisor.snapshot()).latency;
+        transitions[phase] += await runPhase(phase);
+        const after = (await supervisor.snapshot()).latency;
+        sums[phase] = addPhase(sums[phase], before, after);
+      }
+    }
+  } finally {
+    await supervisor.stop();
+  }
+  const seconds = (rounds * PHASE_MS) / 1000;
+  return {
+    quiet: histogramDistribution("worker request latency, quiet", sums.quiet!),
+    rated: histogramDistribution(`worker request latency, storm at ${STORM_RATE} transitions/s`, sums.rated!),
+    flatOut: histogramDistribution("worker request latency, flat-out storm (back to back)", sums.flatOut!),
+    ratedPerSecond: roundTo(transitions.rated / seconds),
+    flatOutPerSecond: roundTo(transitions.flatOut / seconds),
+  };
+}
 
 export const storm: Suite = {
   name: "storm",
   title: "Request latency with and without a patch storm",
   async run(context) {
     const perSide = context.quick ? 2000 : 10_000;
+    const template = await context.kvPatch();
+    const worker = workerProcess();
+    // The worker part runs first: the in-thread part leaves this (the control plane's) heap
+    // full of garbage, and its collections (parallel scavenges of 7–17 ms on V8's helper
+    // threads) would compete with the worker for the 2 cores in every phase, quiet included.
+    const keys = context.keys;
+    const fresh = (count: number) => freshPackages(template, keys.privateKey, count);
+    const phases = worker.available
+      ? await workerStorm(await context.kvImage("v1"), context.quick ? QUICK_ROUNDS : FULL_ROUNDS, fresh, (bytes) => stagePatch(bytes, keys.trust))
+      : undefined;
     const process = GuestProcess.start(await context.kvImage("v1"));
     const loader = new PatchLoader(process);
-    const template = await context.kvPatch();
     const requests = randomRequests(77, 4000);
     for (const r of requests) process.request(r); // warm up
     const quiet = new Recorder("in-thread request latency, quiet");
@@ -66,7 +157,6 @@ export const storm: Suite = {
     }
     const q = quiet.summary();
     const s = stormy.summary();
-    const worker = workerProcess();
     const inThreadRatio = s.p99 !== null && q.p99 !== null ? roundTo(s.p99 / q.p99) : null;
     const distributions = [q, s, applies.summary()];
     const figures: Record<string, Figure> = {
@@ -76,30 +166,21 @@ export const storm: Suite = {
     };
     const name = "Request p99 during a patch storm within 1.5× of p99 without one";
     let targets: Target[];
-    if (!worker.available) {
-      targets = [skippedTarget(name, 1.5, "×", "<=", `${worker.reason}; in-thread (applies between requests, not timed into them) the ratio is ${inThreadRatio}`)];
+    if (!worker.available || !phases) {
+      const reason = worker.available ? "the worker part did not run" : worker.reason;
+      targets = [skippedTarget(name, 1.5, "×", "<=", `${reason}; in-thread (applies between requests, not timed into them) the ratio is ${inThreadRatio}`)];
     } else {
-      const image = await context.kvImage("v1");
-      const ms = context.quick ? 1500 : 6000;
-      const quietRun = await startWorker(image, WORKER_RATE);
-      await new Promise((resolve) => setTimeout(resolve, ms));
-      const wq = workerDistribution("worker request latency, quiet", (await quietRun.stop()).latency);
-      const stormRun = await startWorker(image, WORKER_RATE);
-      const until = performance.now() + ms;
-      let transitions = 0;
-      while (performance.now() < until) {
-        for (const p of freshPackages(template, context.keys.privateKey, 20)) {
-          const staged = stagePatch(p.bytes, context.keys.trust);
-          await stormRun.apply(staged);
-          await stormRun.revert(staged.id);
-          transitions += 2;
-        }
-      }
-      const ws = workerDistribution("worker request latency, continuous apply/revert", (await stormRun.stop()).latency);
-      distributions.push(wq, ws);
+      const { quiet: wq, rated: wr, flatOut: wf } = phases;
+      distributions.push(wq, wr, wf);
+      const ratio = (d: typeof wq) => (d.p99 !== null && wq.p99 !== null ? roundTo(d.p99 / wq.p99) : null);
       figures["worker load (requests/s, open loop)"] = WORKER_RATE;
-      figures["worker storm transitions (apply + revert)"] = transitions;
-      targets = [target(name, 1.5, ws.p99 !== null && wq.p99 !== null ? ws.p99 / wq.p99 : Number.NaN, "×", "<=")];
+      figures["storm rate of the target (transitions/s)"] = STORM_RATE;
+      figures["worker storm at the target rate: transitions/s achieved"] = phases.ratedPerSecond;
+      figures["worker flat-out storm: transitions/s achieved"] = phases.flatOutPerSecond;
+      figures["worker p99 ratio, storm at the target rate / quiet"] = ratio(wr);
+      figures["worker p99 ratio, flat-out storm / quiet"] = ratio(wf);
+      figures["worker p50 ratio, flat-out storm / quiet"] = roundTo(wf.p50 / wq.p50);
+      targets = [target(name, 1.5, ratio(wr) ?? Number.NaN, "×", "<=")];
     }
     return {
       distributions,
@@ -107,6 +188,8 @@ export const storm: Suite = {
       targets,
       notes: [
         `Blocks of ${BLOCK} requests alternate between quiet and storm; in a storm block every gap between requests applies a fresh package or reverts it. In-thread the apply delays the next request but is not part of its latency; the apply times are reported beside.`,
+        `Worker: one worker serves ${WORKER_RATE} requests/s open loop while the control plane runs, in turn (the order rotating every round), ${PHASE_MS} ms phases of: quiet (nothing), a storm at ${STORM_RATE} transitions/s (an apply of a fresh package, staged just before, or the revert of the last one, started every ${1000 / STORM_RATE} ms on the control plane's clock, never on the request schedule), and a flat-out storm (the next transition starts as soon as the last one is acknowledged). Each kind's latency (from a request's due time to its response, recorded by the worker) is the sum of its phases, read from worker snapshots at the phase boundaries; ${SETTLE_MS} ms between phases and a warm-up phase of each kind come first and are not counted.`,
+        `The target is judged at ${STORM_RATE} transitions/s: a rate at which the storm measures what patching costs the serving thread, not how much CPU a control plane spinning flat out takes from it on a 2-core machine. It is still far beyond any real patch cadence (Windows Hotpatch: a few packages a quarter; ${STORM_RATE}/s is a transition every ${WORKER_RATE / STORM_RATE} requests). The flat-out storm is reported beside it, with its ratio.`,
       ],
     };
   },

@@ -60,6 +60,8 @@ export type TransitionResult =
     }
   | { state: "reversed" | "failed"; kind: TransitionRequest["kind"]; patch: string; error: HotpatchError };
 
+const NONE_ACTIVE = Object.freeze([]) as unknown as string[];
+
 export class Transition {
   readonly kind: TransitionRequest["kind"];
   readonly patch: string;
@@ -67,6 +69,7 @@ export class Transition {
   readonly targets: readonly string[];
   private readonly prepared?: PreparedPatch;
   private readonly startedAt: number;
+  private readonly completeLine: string;
   private blockedBy?: string;
   private blockedChecks = 0;
   private stalled = false;
@@ -83,14 +86,14 @@ export class Transition {
       this.patch = request.staged.id;
       this.prepared = loader.prepare(request.staged);
       // Every slot the switch writes: the patch's own, and those of superseded patches it gives back.
-      const keyOf = new Map(loader.attached.linkMap.functions.map((f) => [f.slot, f.key]));
-      const restored = this.prepared.restores.map((w) => keyOf.get(w.slot)).filter((key) => key !== undefined);
+      const restored = this.prepared.restores.length === 0 ? [] : restoredKeys(loader, this.prepared.restores);
       this.targets = [...new Set([...request.staged.manifest.functions.map((fn) => fn.key), ...restored])];
     } else {
       this.patch = request.patch;
       this.targets = checkDisable(loader, request.patch);
     }
     this.startedAt = options.now();
+    this.completeLine = `${this.patch}: ${this.verb()} complete`; // formatted now, not in the switch
     this.log(`starting ${this.verb()} transition (${this.targets.join(", ")})`);
   }
 
@@ -103,11 +106,15 @@ export class Transition {
     return this.result !== undefined;
   }
 
-  /** At a safe point: switches if no target is active; applies the stall policy past the timeout. */
+  /**
+   * At a safe point: switches if no target is active; applies the stall
+   * policy past the timeout. The path to the switch allocates nothing but
+   * the result and what the loader's commit allocates (the worker times it as the pause).
+   */
   tryComplete(): TransitionResult | undefined {
     if (this.result) return this.result;
+    if (this.activity.firstActive(this.targets) === undefined) return this.switch(false, NONE_ACTIVE);
     const busy = this.activity.active(this.targets);
-    if (busy.length === 0) return this.switch(false, []);
     this.blockedChecks++;
     faults.hit("transition.wait", { patch: this.patch, blockedBy: busy[0] });
     if (this.blockedBy === undefined) {
@@ -144,7 +151,7 @@ export class Transition {
   private switch(forced: boolean, activeAtSwitch: string[]): TransitionResult {
     try {
       const record = this.kind === "enable" ? this.loader.commit(this.prepared!) : this.loader.revert(this.patch);
-      this.log(`${this.verb()} complete`);
+      this.options.log?.(this.completeLine);
       this.result = {
         state: "complete",
         kind: this.kind,
@@ -178,6 +185,24 @@ export class Transition {
     this.options.log?.(`${this.patch}: ${line}`);
   }
 }
+
+/** Keys of the slots that superseded patches give back (slot → key map built once per image). */
+function restoredKeys(loader: PatchLoader, restores: readonly { slot: number }[]): string[] {
+  const linkMap = loader.attached.linkMap;
+  let keyOf = keysBySlot.get(linkMap);
+  if (!keyOf) {
+    keyOf = new Map(linkMap.functions.map((f) => [f.slot, f.key]));
+    keysBySlot.set(linkMap, keyOf);
+  }
+  const keys: string[] = [];
+  for (const w of restores) {
+    const key = keyOf.get(w.slot);
+    if (key !== undefined) keys.push(key);
+  }
+  return keys;
+}
+
+const keysBySlot = new WeakMap<object, Map<number, string>>();
 
 /**
  * The functions a disable would write (its own and those of the patches it

@@ -33,6 +33,15 @@ export class Activity {
     return (this.counters.get(key)?.value as number | undefined) ?? 0;
   }
 
+  /** The first of `keys` that is active now, or undefined; allocates nothing (the switch path calls it). */
+  firstActive(keys: readonly string[]): string | undefined {
+    for (let i = 0; i < keys.length; i++) {
+      const counter = this.counters.get(keys[i]);
+      if (counter !== undefined && (counter.value as number) > 0) return keys[i];
+    }
+    return undefined;
+  }
+
   /** The keys among `keys` that are active now, in the order given. */
   active(keys: readonly string[]): string[] {
     return keys.filter((key) => this.depth(key) > 0);

@@ -35,6 +35,8 @@ export type MetricsSnapshot = Record<MetricName, number>;
 const WAKE = 0;
 const SEQ = 1;
 const BASE = 2;
+/** Reads of the wake flag in one `pause` (a few ns each). */
+const PAUSE_SPINS = 128;
 
 export class SharedMetrics {
   readonly buffer: SharedArrayBuffer;
@@ -83,6 +85,14 @@ export class SharedMetrics {
   /** Worker: lowers the flag; true if it was raised (then drain the port). Lower first, then drain. */
   takeWake(): boolean {
     return Atomics.exchange(this.words, WAKE, 0) !== 0;
+  }
+
+  /**
+   * Worker: a busy pause of about a microsecond that allocates nothing
+   * (unlike a clock read); returns early when the wake flag is raised.
+   */
+  pause(): void {
+    for (let i = 0; i < PAUSE_SPINS; i++) if (Atomics.load(this.words, WAKE) !== 0) return;
   }
 
   /** Worker: sleeps until woken or `ms` pass. */

@@ -26,6 +26,7 @@ import type { ProcessState } from "./process.ts";
 import { WorkerProcess } from "./worker-process.ts";
 import {
   deserializeError,
+  toWire,
   type TransitionReport,
   type TransitionSpec,
   type WorkerMessage,
@@ -103,7 +104,7 @@ export class Supervisor {
 
   /** Applies a staged patch at the next safe point where none of its functions is active. */
   apply(staged: StagedPatch, spec: TransitionSpec = DEFAULT_TRANSITION): Promise<TransitionReport> {
-    return this.request((id) => ({ type: "apply", id, staged, ...spec }), staged);
+    return this.request((id) => ({ type: "apply", id, staged: toWire(staged), ...spec }), staged);
   }
 
   revert(patch: string, spec: TransitionSpec = DEFAULT_TRANSITION): Promise<TransitionReport> {
@@ -177,7 +178,7 @@ export class Supervisor {
   private async launch(startIndex: number): Promise<void> {
     const { module, linkMap, load, holdAt } = this.options;
     this.worker = await WorkerProcess.start(
-      { module, linkMap, load, startIndex, holdAt, patches: [...this.installedStaged] },
+      { module, linkMap, load, startIndex, holdAt, patches: this.installedStaged.map(toWire) },
       this.metrics,
       (m) => this.onMessage(m),
       (error) => this.crash(-1, new HotpatchError("E_CRASHED", `the worker thread ended: ${error?.message ?? "exit"}`)),

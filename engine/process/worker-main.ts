@@ -4,15 +4,30 @@
  *
  * Safe points are (1) between two requests, with no guest frame on the
  * stack, and (2) every call of the guest's `env.safepoint` import, inside a
- * long request. At each safe point the worker looks at the wake flag, drains
- * control messages (`receiveMessageOnPort`, never yielding to the event
- * loop), and lets the pending transition try to complete (transition.ts).
+ * long request. Control messages are polled with `receiveMessageOnPort`
+ * after the wake flag (never by yielding to the event loop).
  *
- * Phases of an apply: prepare (check + instantiate the posted, already
- * compiled code page) happens when the message is drained, while requests
- * keep flowing; the switch happens at a safe point where no function of the
- * patch is active, and its duration is the pause (from leaving the request
- * loop to re-entering it). Transcript lines are posted after the pause.
+ * Work between requests is cut into small steps, and one visit of a safe
+ * point does at most one of them, in this order:
+ *   1. the switch of a prepared transition, if none of its functions is
+ *      active (transition.ts): the **pause**, measured from entering the
+ *      safe point to leaving it — everything the loop waits for, nothing
+ *      else (no reporting, no transcript, no postMessage). A `force` or
+ *      `reverse` message switches (or abandons) when it is received (2.);
+ *   2. receiving one control message (its deserialization);
+ *   3. one queued step, first in first out: prepare a transition (check and
+ *      instantiate the already compiled code page), report a finished
+ *      transition (metrics, histogram, one postMessage with its transcript
+ *      lines), post waiting transcript lines, answer a snapshot.
+ * Steps 2 and 3 run only when no request is waiting (a request is waiting
+ * when its due time has passed: the arrival has happened; the schedule of
+ * future requests is never consulted), inside a long request, or — so that
+ * an overloaded loop still makes progress — after STEP_EVERY requests were
+ * served while requests kept waiting.
+ *
+ * A switch is reported by a later step, at most STEP_EVERY requests later.
+ * Before the worker posts a crash or stops it runs every queued step, so
+ * the control plane hears about every switch that happened before.
  *
  * A request that traps marks the process crashed: the worker reports the
  * request index and stops; the supervisor restarts it (supervisor.ts). The
@@ -26,20 +41,40 @@ import { HotpatchError } from "../errors.ts";
 import { probeHealth } from "../faults/health.ts";
 import * as faults from "../faults/plan.ts";
 import { dueAt, requestAt } from "../load/generator.ts";
-import { PatchLoader } from "../loader/loader.ts";
+import { type InstalledPatch, PatchLoader } from "../loader/loader.ts";
 import { Transition, type TransitionRequest, type TransitionResult } from "../loader/transition.ts";
 import { Activity } from "./activity.ts";
 import { SharedMetrics } from "./metrics.ts";
 import { GuestProcess } from "./process.ts";
-import { type ControlMessage, serializeError, type TransitionSpec, type WorkerConfig, type WorkerMessage, type WorkerReport } from "./worker-protocol.ts";
+import { type ControlMessage, fromWire, serializeError, type TransitionSpec, type WorkerConfig, type WorkerPost, type WorkerReport } from "./worker-protocol.ts";
 
 const now = () => performance.now();
 const newHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+
+/** Requests served while requests kept waiting, after which a step runs anyway. */
+const STEP_EVERY = 4;
+
+/** A queued unit of work; `reports` steps also run before a crash is posted. */
+interface Step {
+  run: () => void;
+  reports: boolean;
+}
 
 interface Pending {
   id: number;
   transition: Transition;
   prepareMicros: number;
+}
+
+/** What a switch leaves for its report step: captured at the switch, formatted later. */
+interface Switched {
+  id: number;
+  result: TransitionResult;
+  prepareMicros: number;
+  pauseMicros: number;
+  atIndex: number;
+  midRequest: boolean;
+  installed: readonly InstalledPatch[];
 }
 
 class WorkerLoop {
@@ -50,11 +85,18 @@ class WorkerLoop {
   private readonly latency = newHistogram();
   private readonly pauses = newHistogram();
   private readonly transcript: string[] = [];
+  private readonly steps: Step[] = [];
   private pending?: Pending;
+  /** An apply or revert whose prepare step is queued: the transition slot is taken. */
+  private queued = false;
+  /** The wake flag was seen and the port may still hold messages. */
+  private draining = false;
   private next: number;
   private current = -1;
   private depth = 0;
   private safepoints = 0;
+  /** Requests served since the last step while requests were waiting. */
+  private starved = 0;
   private stopId?: number;
   private held = false;
   private released = false;
@@ -65,7 +107,7 @@ class WorkerLoop {
     this.process = GuestProcess.start({ module: config.module, linkMap: config.linkMap }, { safepoint: () => this.inRequestSafepoint() });
     this.loader = new PatchLoader(this.process);
     // Installed patches persist across restarts: re-applied in order before serving.
-    for (const staged of config.patches) this.loader.enable(staged);
+    for (const staged of config.patches) this.loader.enable(fromWire(staged));
     this.activity = new Activity(this.process);
     this.metrics.update((set) => set("patchLevel", this.loader.installed().length));
   }
@@ -75,23 +117,29 @@ class WorkerLoop {
     const { load } = this.config;
     const startMs = now();
     while (this.stopId === undefined) {
-      this.safePoint();
+      // One clock read per turn: performance.now() allocates a heap number, and a loop
+      // reading it flat out made the young generation fill ~100 times a second.
+      const t = now();
+      const due = this.next < load.count ? dueAt(load, this.config.startIndex, startMs, this.next) : Number.POSITIVE_INFINITY;
+      const waiting = due <= t;
+      this.safePoint(waiting);
       if (this.stopId !== undefined) break;
-      if (this.next >= load.count) {
-        this.metrics.sleep(50);
+      if (!waiting) {
+        if (this.busy()) continue; // more steps to do: come back at once
+        const wait = Math.min(due - t, 50);
+        if (wait > 1) this.metrics.sleep(wait - 0.5);
+        else this.metrics.pause(); // poll again in about a microsecond
         continue;
       }
-      const due = dueAt(load, this.config.startIndex, startMs, this.next);
-      const wait = due - now();
-      if (wait > 1) this.metrics.sleep(wait - 0.5);
-      if (wait > 0) continue;
       const error = this.serve(due);
       if (error) {
+        this.runAllSteps(true); // every switch that happened is reported before the crash
         this.post({ type: "crashed", index: this.current, error: serializeError(error) });
         // Parked: the guest is in an unknown state; the supervisor terminates this thread.
         for (;;) this.metrics.sleep(1000);
       }
     }
+    this.runAllSteps();
     this.post({ type: "stopped", id: this.stopId, report: this.report(true) });
   }
 
@@ -121,6 +169,7 @@ class WorkerLoop {
       set("safepoints", get("safepoints") + safepoints);
     });
     this.latency.recordValue(Math.max(1, Math.round((now() - due) * 1000)));
+    this.starved++;
     return undefined;
   }
 
@@ -131,48 +180,88 @@ class WorkerLoop {
       this.held = true;
       this.post({ type: "held", index: this.current });
       while (!this.released) {
-        this.metrics.sleep(20);
-        this.safePoint();
+        if (!this.busy()) this.metrics.sleep(20);
+        this.safePoint(false);
       }
     }
-    this.safePoint();
+    this.safePoint(false);
   }
 
-  private safePoint(): void {
-    if (this.metrics.takeWake()) {
-      for (let m = receiveMessageOnPort(this.config.port); m; m = receiveMessageOnPort(this.config.port)) {
-        this.handle(m.message as ControlMessage);
+  /** Messages or steps left to do. */
+  private busy(): boolean {
+    return this.draining || this.steps.length > 0 || this.transcript.length > 0;
+  }
+
+  /**
+   * One visit of a safe point: the switch if it can happen, else at most one
+   * unit of other work (one message or one step). `waiting`: a request is due.
+   */
+  private safePoint(waiting: boolean): void {
+    const pending = this.pending;
+    if (pending) {
+      const entered = now();
+      const result = pending.transition.tryComplete();
+      if (result) {
+        this.switched(pending, result, entered);
+        return;
       }
     }
-    if (this.pending) {
-      const started = now();
-      const result = this.pending.transition.tryComplete();
-      if (result) this.finish(result, started);
+    if (this.metrics.takeWake()) this.draining = true;
+    if (!waiting) this.starved = 0;
+    else if (this.starved < STEP_EVERY) return;
+    if (this.draining) {
+      const entered = now();
+      const m = receiveMessageOnPort(this.config.port);
+      if (m) {
+        this.starved = 0;
+        this.handle(m.message as ControlMessage, entered);
+        return;
+      }
+      this.draining = false;
     }
-    this.flushTranscript();
+    const step = this.steps.shift();
+    if (step) step.run();
+    else this.flushTranscript();
+    this.starved = 0;
   }
 
-  private handle(message: ControlMessage): void {
+  /** The end of a switch (the pause): captures what the report needs, queues the report, returns to the loop. */
+  private switched(pending: Pending, result: TransitionResult, entered: number): void {
+    this.pending = undefined;
+    if (result.state === "complete") faults.hit("after-swap", { patch: result.patch });
+    const switched: Switched = {
+      id: pending.id,
+      result,
+      prepareMicros: pending.prepareMicros,
+      pauseMicros: 0,
+      atIndex: this.next,
+      midRequest: this.depth > 0,
+      installed: this.loader.installed().slice(),
+    };
+    this.steps.push({ run: () => this.reportSwitch(switched), reports: true });
+    switched.pauseMicros = (now() - entered) * 1000;
+  }
+
+  private handle(message: ControlMessage, entered: number): void {
     switch (message.type) {
       case "apply":
-        this.start(message.id, { kind: "enable", staged: message.staged }, message);
+        this.queue(message.id, { kind: "enable", staged: fromWire(message.staged) }, message);
         break;
       case "revert":
-        this.start(message.id, { kind: "disable", patch: message.patch }, message);
+        this.queue(message.id, { kind: "disable", patch: message.patch }, message);
         break;
       case "force":
       case "reverse": {
-        if (!this.pending) break;
-        const started = now();
-        const t = this.pending.transition;
-        this.finish(message.type === "force" ? t.force() : t.reverse(), started);
+        const act = message.type;
+        if (this.pending) this.forceOrReverse(act, entered);
+        else if (this.queued) this.steps.push({ run: () => this.forceOrReverse(act, now()), reports: false }); // after its prepare step
         break;
       }
       case "release":
         this.released = true;
         break;
       case "snapshot":
-        this.post({ type: "snapshot", id: message.id, report: this.report(false) });
+        this.steps.push({ run: () => this.post({ type: "snapshot", id: message.id, report: this.report(false) }), reports: false });
         break;
       case "stop":
         this.stopId = message.id;
@@ -180,16 +269,28 @@ class WorkerLoop {
     }
   }
 
-  private start(id: number, request: TransitionRequest, spec: TransitionSpec): void {
+  private forceOrReverse(act: "force" | "reverse", entered: number): void {
+    const pending = this.pending;
+    if (!pending) return;
+    const t = pending.transition;
+    this.switched(pending, act === "force" ? t.force() : t.reverse(), entered);
+  }
+
+  /** Takes the transition slot (or refuses at once) and queues the prepare step. */
+  private queue(id: number, request: TransitionRequest, spec: TransitionSpec): void {
     const patch = request.kind === "enable" ? request.staged.id : request.patch;
-    const refuse = (error: unknown) => {
-      this.flushTranscript();
-      this.post({ type: "transition", id, report: { ...this.blankReport(request.kind, patch), state: "refused", error: serializeError(error) } });
-    };
-    if (this.pending) {
-      refuse(new HotpatchError("E_TRANSITION_BUSY", `${this.pending.transition.patch} is still in transition`, { patch }));
+    if (this.pending || this.queued) {
+      const busy = this.pending?.transition.patch ?? "another patch";
+      this.refuse(id, request.kind, patch, new HotpatchError("E_TRANSITION_BUSY", `${busy} is still in transition`, { patch }));
       return;
     }
+    this.queued = true;
+    this.steps.push({ run: () => this.start(id, request, spec), reports: false });
+  }
+
+  /** The prepare step: checks and instantiates (transition.ts); the switch comes at a later safe point. */
+  private start(id: number, request: TransitionRequest, spec: TransitionSpec): void {
+    this.queued = false;
     const started = now();
     try {
       const transition = Transition.start(this.loader, this.activity, request, {
@@ -200,20 +301,35 @@ class WorkerLoop {
       this.pending = { id, transition, prepareMicros: (now() - started) * 1000 };
     } catch (error) {
       if (!(error instanceof HotpatchError)) throw error;
-      refuse(error);
+      this.refuse(id, request.kind, request.kind === "enable" ? request.staged.id : request.patch, error);
     }
   }
 
-  private finish(result: TransitionResult, started: number): void {
-    const pauseMicros = (now() - started) * 1000;
-    const { id, prepareMicros } = this.pending!;
-    this.pending = undefined;
-    const report = { ...this.blankReport(result.kind, result.patch), state: result.state, prepareMicros };
+  private refuse(id: number, kind: TransitionRequest["kind"], patch: string, error: HotpatchError): void {
+    const installed = this.loader.installed().slice();
+    this.steps.push({
+      run: () => {
+        const report = { ...this.blankReport(kind, patch, installed), state: "refused" as const, error: serializeError(error) };
+        this.post({ type: "transition", id, report, lines: this.takeTranscript() });
+      },
+      reports: true,
+    });
+  }
+
+  /** The report step of a switch (or of a reversed or failed transition). */
+  private reportSwitch(s: Switched): void {
+    const { result } = s;
+    const report = {
+      ...this.blankReport(result.kind, result.patch, s.installed),
+      state: result.state,
+      prepareMicros: s.prepareMicros,
+      atIndex: s.atIndex,
+      midRequest: s.midRequest,
+    };
     if (result.state === "complete") {
-      faults.hit("after-swap", { patch: result.patch });
-      this.pauses.recordValue(Math.max(1, Math.round(pauseMicros)));
+      this.pauses.recordValue(Math.max(1, Math.round(s.pauseMicros)));
       this.metrics.update((set, get) => {
-        set("patchLevel", this.loader.installed().length);
+        set("patchLevel", s.installed.length);
         set("transitions", get("transitions") + 1);
       });
       Object.assign(report, {
@@ -221,16 +337,16 @@ class WorkerLoop {
         activeAtSwitch: result.activeAtSwitch,
         blockedBy: result.blockedBy,
         blockedChecks: result.blockedChecks,
-        pauseMicros,
+        pauseMicros: s.pauseMicros,
       });
     } else {
       report.error = serializeError(result.error);
     }
-    this.flushTranscript(); // the transcript of a transition arrives before its report
-    this.post({ type: "transition", id, report });
+    // One message: the transition's transcript arrives with (before) its report.
+    this.post({ type: "transition", id: s.id, report, lines: this.takeTranscript() });
   }
 
-  private blankReport(kind: TransitionRequest["kind"], patch: string) {
+  private blankReport(kind: TransitionRequest["kind"], patch: string, installed: readonly InstalledPatch[]) {
     return {
       kind,
       patch,
@@ -241,7 +357,7 @@ class WorkerLoop {
       midRequest: this.depth > 0,
       pauseMicros: 0,
       prepareMicros: 0,
-      installed: this.installed(),
+      installed: installed.map((p) => p.id),
       error: undefined as ReturnType<typeof serializeError> | undefined,
     };
   }
@@ -260,11 +376,22 @@ class WorkerLoop {
     return this.loader.installed().map((p) => p.id);
   }
 
-  private flushTranscript(): void {
-    while (this.transcript.length > 0) this.post({ type: "log", line: this.transcript.shift()! });
+  /** Runs every queued step before the stop answer; before a crash report, only the reports (the guest is in an unknown state). */
+  private runAllSteps(reportsOnly = false): void {
+    for (let step = this.steps.shift(); step; step = this.steps.shift()) if (step.reports || !reportsOnly) step.run();
+    this.flushTranscript();
   }
 
-  private post(message: WorkerMessage): void {
+  private takeTranscript(): string[] {
+    return this.transcript.splice(0, this.transcript.length);
+  }
+
+  /** Posts the waiting transcript lines in one message. */
+  private flushTranscript(): void {
+    if (this.transcript.length > 0) this.post({ type: "log", lines: this.takeTranscript() });
+  }
+
+  private post(message: WorkerPost): void {
     this.config.port.postMessage(message);
   }
 }
@@ -274,5 +401,5 @@ try {
   new WorkerLoop(config).run();
 } catch (error) {
   // Start-up failed (e.g. a patch could not be re-applied): the process never served.
-  config.port.postMessage({ type: "crashed", index: -1, error: serializeError(error) } satisfies WorkerMessage);
+  config.port.postMessage({ type: "crashed", index: -1, error: serializeError(error) } satisfies WorkerPost);
 }

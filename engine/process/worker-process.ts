@@ -11,7 +11,7 @@
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { HotpatchError } from "../errors.ts";
 import type { SharedMetrics } from "./metrics.ts";
-import { type ControlMessage, deserializeError, type WorkerConfig, type WorkerMessage } from "./worker-protocol.ts";
+import { type ControlMessage, deserializeError, unpackPost, type WorkerConfig, type WorkerMessage, type WorkerPost } from "./worker-protocol.ts";
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
 
@@ -28,7 +28,8 @@ export class WorkerProcess {
 
   /**
    * Starts a worker and resolves once it serves (its patches re-applied).
-   * Every message, from the first `ready` on, goes to `onMessage`; `onExit`
+   * Every message, from the first `ready` on, goes to `onMessage` (a batch of
+   * transcript lines as one `log` message per line); `onExit`
    * runs if the thread ends by itself (not through `terminate`).
    */
   static start(config: WorkerStart, metrics: SharedMetrics, onMessage: (m: WorkerMessage) => void, onExit: (error?: Error) => void): Promise<WorkerProcess> {
@@ -38,7 +39,7 @@ export class WorkerProcess {
     const handle = new WorkerProcess(worker, channel.port1, metrics);
     return new Promise((resolve, reject) => {
       let ready = false;
-      channel.port1.on("message", (message: WorkerMessage) => {
+      const receive = (message: WorkerMessage) => {
         if (!ready && message.type === "ready") {
           ready = true;
           resolve(handle);
@@ -47,6 +48,9 @@ export class WorkerProcess {
           return;
         }
         if (ready) onMessage(message);
+      };
+      channel.port1.on("message", (post: WorkerPost) => {
+        for (const message of unpackPost(post)) receive(message);
       });
       worker.on("error", (error) => {
         if (!ready) reject(new HotpatchError("E_CRASHED", `the worker failed to start: ${error.message}`));
