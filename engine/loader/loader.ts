@@ -73,6 +73,20 @@ export interface PreparedPatch {
   /** Slots of superseded patches that the new patch does not replace, and what they go back to. */
   restores: SlotWrite[];
   generation: number;
+  /** Everything `commit` does, computed ahead so the switch only writes: the swap (linked writes, then restores), what those slots hold now, the redirect flags, the stack entries to push and the record. */
+  switch: {
+    writes: SlotWrite[];
+    current: SlotEntry[];
+    flags: FlagWrite[];
+    entries: { slot: number; entry: StackEntry }[];
+    record: InstalledPatch;
+  };
+}
+
+/** A redirect flag and the value it takes with a swap. */
+interface FlagWrite {
+  flag: WebAssembly.Global;
+  value: number;
 }
 
 export class PatchLoader {
@@ -141,7 +155,31 @@ export class PatchLoader {
     const restores = [...new Set(superseded.flatMap((p) => p.functions.map((f) => f.slot)))]
       .filter((slot) => !mine.has(slot))
       .map((slot) => ({ slot, entry: this.topIgnoring(slot, ids).entry }));
-    return { staged, superseded, linked, restores, generation: this.generation };
+    const writes = [...linked.writes, ...restores];
+    const record: InstalledPatch = {
+      id: manifest.id,
+      title: manifest.title,
+      classification: manifest.classification,
+      functions: manifest.functions.map((fn) => ({ key: fn.key, slot: fn.slot })),
+      appliedAt: Number.NaN, // set by commit
+      superseded,
+      staged,
+      data: linked.data,
+    };
+    return {
+      staged,
+      superseded,
+      linked,
+      restores,
+      generation: this.generation,
+      switch: {
+        writes,
+        current: writes.map((w) => this.stack(w.slot).at(-1)!.entry),
+        flags: this.flagWrites(writes),
+        entries: this.stackEntries(manifest, linked.writes),
+        record,
+      },
+    };
   }
 
   /** Phase two: the swap and the record. */
@@ -150,15 +188,26 @@ export class PatchLoader {
       this.discard(prepared);
       throw new Error(`internal: ${prepared.staged.id} was prepared before the loader last changed; prepare it again`);
     }
-    const { linked, superseded, restores } = prepared;
-    this.swap([...linked.writes, ...restores], linked.data);
+    const { linked, superseded } = prepared;
+    const { writes, current, flags, entries, record } = prepared.switch;
+    try {
+      swapSlots(this.process.slots, writes, this.swapProbe, current);
+    } catch (error) {
+      removeData(this.process, this.arena, linked.data);
+      throw error;
+    }
+    for (let i = 0; i < flags.length; i++) flags[i].flag.value = flags[i].value;
     for (const old of superseded) {
       for (const f of old.functions) this.stack(f.slot).pop();
       removeData(this.process, this.arena, old.data);
       old.data = undefined;
       this.patches.splice(this.patches.indexOf(old), 1);
     }
-    return this.record(prepared.staged, linked, superseded);
+    this.generation++;
+    for (let i = 0; i < entries.length; i++) this.stack(entries[i].slot).push(entries[i].entry);
+    record.appliedAt = this.now();
+    this.patches.push(record);
+    return record;
   }
 
   /** Abandons a prepared patch: its static data is removed; nothing else had changed. */
@@ -184,7 +233,7 @@ export class PatchLoader {
       for (const { prepared } of reinstated) removeData(this.process, this.arena, prepared.data);
       throw error;
     }
-    this.setRedirectFlags(slotWrites);
+    for (const { flag, value } of this.flagWrites(slotWrites)) flag.value = value;
     for (const f of record.functions) this.stack(f.slot).pop();
     this.generation++;
     removeData(this.process, this.arena, record.data);
@@ -307,16 +356,16 @@ export class PatchLoader {
       removeData(this.process, this.arena, data);
       throw error;
     }
-    this.setRedirectFlags(writes);
+    for (const { flag, value } of this.flagWrites(writes)) flag.value = value;
   }
 
   /**
-   * Right after a swap, in the same synchronous step (no guest code runs in
-   * between): a written slot's redirect flag is 1 unless the slot holds the
-   * image's own function again, so host entries (`F@entry`, inline mode)
-   * never run the image's copy of a patched function.
+   * The redirect flags a swap of `writes` must set, in the same synchronous
+   * step as the swap (no guest code runs in between): a written slot's flag is
+   * 1 unless the slot holds the image's own function again, so host entries
+   * (`F@entry`, inline mode) never run the image's copy of a patched function.
    */
-  private setRedirectFlags(writes: readonly SlotWrite[]): void {
+  private flagWrites(writes: readonly SlotWrite[]): FlagWrite[] {
     if (!this.redirectFlags) {
       const namespace = this.process.codePageImports.hotpatch as Record<string, unknown>;
       const byKey = new Map(this.process.linkMap.globals.map((g) => [g.key, g.export]));
@@ -327,35 +376,23 @@ export class PatchLoader {
         if (flag instanceof WebAssembly.Global) this.redirectFlags.set(f.slot, flag);
       }
     }
-    if (this.redirectFlags.size === 0) return;
+    const out: FlagWrite[] = [];
+    if (this.redirectFlags.size === 0) return out;
     for (const { slot, entry } of writes) {
       const flag = this.redirectFlags.get(slot);
-      if (flag) flag.value = entry === this.stack(slot)[0].entry ? 0 : 1;
+      if (flag) out.push({ flag, value: entry === this.stack(slot)[0].entry ? 0 : 1 });
     }
+    return out;
   }
 
-  private record(staged: StagedPatch, prepared: Linked, superseded: InstalledPatch[]): InstalledPatch {
-    const { manifest } = staged;
-    this.pushEntries(manifest, prepared.writes);
-    const record: InstalledPatch = {
-      id: manifest.id,
-      title: manifest.title,
-      classification: manifest.classification,
-      functions: manifest.functions.map((fn) => ({ key: fn.key, slot: fn.slot })),
-      appliedAt: this.now(),
-      superseded,
-      staged,
-      data: prepared.data,
-    };
-    this.patches.push(record);
-    return record;
+  /** The stack entries a patch's writes push, in manifest order. */
+  private stackEntries(manifest: PatchManifest, writes: SlotWrite[]): { slot: number; entry: StackEntry }[] {
+    return manifest.functions.map((fn, i) => ({ slot: fn.slot, entry: { patchId: manifest.id, key: fn.key, signature: fn.signature, entry: writes[i].entry } }));
   }
 
   private pushEntries(manifest: PatchManifest, writes: SlotWrite[]): void {
     this.generation++;
-    manifest.functions.forEach((fn, i) => {
-      this.stack(fn.slot).push({ patchId: manifest.id, key: fn.key, signature: fn.signature, entry: writes[i].entry });
-    });
+    for (const { slot, entry } of this.stackEntries(manifest, writes)) this.stack(slot).push(entry);
   }
 
   /** Refuses unless, in each of its slots, nothing but patches in `leaving` lies above the record's entry. */
