@@ -30,6 +30,9 @@ import { DATA_IMPORT_MODULE, type PlacedData, placeData, removeData } from "./da
 import { stagePatch, type StagedPatch } from "./stage.ts";
 import { type SlotEntry, type SlotWrite, type SwapProbe, swapSlots } from "./swap.ts";
 
+/** The empty set of patch ids (prepare's common case: nothing superseded). */
+const NOTHING: ReadonlySet<string> = new Set();
+
 /** Marks a function that the base image does not have (manifest `oldFingerprint`). */
 const NEW_FUNCTION = "none";
 
@@ -147,15 +150,11 @@ export class PatchLoader {
       });
     }
     const superseded = this.supersededBy(manifest);
-    const ids = new Set(superseded.map((p) => p.id));
+    const ids = superseded.length === 0 ? NOTHING : new Set(superseded.map((p) => p.id));
     for (const old of superseded) this.requireOnTop(old, ids);
     const linked = this.link(staged, ids);
-    // Slots the superseded patches held that the new one does not: back to what lies beneath them.
-    const mine = new Set(manifest.functions.map((f) => f.slot));
-    const restores = [...new Set(superseded.flatMap((p) => p.functions.map((f) => f.slot)))]
-      .filter((slot) => !mine.has(slot))
-      .map((slot) => ({ slot, entry: this.topIgnoring(slot, ids).entry }));
-    const writes = [...linked.writes, ...restores];
+    const restores = superseded.length === 0 ? [] : this.restoresOf(manifest, superseded, ids);
+    const writes = restores.length === 0 ? linked.writes : [...linked.writes, ...restores];
     const record: InstalledPatch = {
       id: manifest.id,
       title: manifest.title,
@@ -180,6 +179,14 @@ export class PatchLoader {
         record,
       },
     };
+  }
+
+  /** Slots the superseded patches held that the new one does not: back to what lies beneath them. */
+  private restoresOf(manifest: PatchManifest, superseded: InstalledPatch[], ids: ReadonlySet<string>): SlotWrite[] {
+    const mine = new Set(manifest.functions.map((f) => f.slot));
+    return [...new Set(superseded.flatMap((p) => p.functions.map((f) => f.slot)))]
+      .filter((slot) => !mine.has(slot))
+      .map((slot) => ({ slot, entry: this.topIgnoring(slot, ids).entry }));
   }
 
   /** Phase two: the swap and the record. */
@@ -302,13 +309,13 @@ export class PatchLoader {
   private link(staged: StagedPatch, ignoring: ReadonlySet<string>): Linked {
     this.checkSlots(staged.manifest, ignoring);
     this.checkImports(staged);
-    const dataImports = staged.imports.filter((i) => i.module === DATA_IMPORT_MODULE && i.name !== CALLERS_IMPORT).map((i) => i.name);
+    const dataImports = staged.manifest.data ? staged.imports.filter((i) => i.module === DATA_IMPORT_MODULE && i.name !== CALLERS_IMPORT).map((i) => i.name) : [];
     const callers = this.callerTable(staged.manifest);
     const data = placeData(this.process, this.arena, staged.manifest, staged.code, dataImports);
     try {
       const perPatch = callers ? { ...data?.imports, [CALLERS_IMPORT]: callers } : data?.imports;
       const imports = perPatch ? { ...this.process.codePageImports, [DATA_IMPORT_MODULE]: perPatch } : this.process.codePageImports;
-      faults.hit("instantiate", { patch: staged.id });
+      if (faults.isArmed()) faults.hit("instantiate", { patch: staged.id });
       const instance = new WebAssembly.Instance(staged.code, imports);
       const writes = staged.manifest.functions.map((fn) => ({ slot: fn.slot, entry: instance.exports[fn.export] as SlotEntry }));
       return { writes, data };
@@ -426,19 +433,17 @@ export class PatchLoader {
     const size = this.process.linkMap.slots.size;
     const firstFree = this.process.linkMap.slots.firstFree;
     for (const fn of manifest.functions) {
-      const context = { patch, function: fn.key, slot: fn.slot };
-      if (fn.slot >= size) throw new HotpatchError("E_SLOT", `slot ${fn.slot} does not exist: the image has ${size} slots`, context);
+      const refuse = (code: "E_SLOT" | "E_SLOT_SIGNATURE", reason: string) => new HotpatchError(code, reason, { patch, function: fn.key, slot: fn.slot });
+      if (fn.slot >= size) throw refuse("E_SLOT", `slot ${fn.slot} does not exist: the image has ${size} slots`);
       const top = this.topIgnoring(fn.slot, ignoring);
       if (fn.oldFingerprint === NEW_FUNCTION) {
-        if (fn.slot < firstFree) throw new HotpatchError("E_SLOT", `slot ${fn.slot} belongs to ${top.key}, not to a new function`, context);
-        if (top.entry !== null && top.key !== fn.key) {
-          throw new HotpatchError("E_SLOT", `spare slot ${fn.slot} is already used by ${top.key} of ${top.patchId}`, context);
-        }
+        if (fn.slot < firstFree) throw refuse("E_SLOT", `slot ${fn.slot} belongs to ${top.key}, not to a new function`);
+        if (top.entry !== null && top.key !== fn.key) throw refuse("E_SLOT", `spare slot ${fn.slot} is already used by ${top.key} of ${top.patchId}`);
       } else if (top.key !== fn.key) {
-        throw new HotpatchError("E_SLOT", `slot ${fn.slot} holds ${top.key || "nothing"}, not ${fn.key}`, context);
+        throw refuse("E_SLOT", `slot ${fn.slot} holds ${top.key || "nothing"}, not ${fn.key}`);
       }
       if (top.entry !== null && top.signature !== fn.signature) {
-        throw new HotpatchError("E_SLOT_SIGNATURE", `the slot holds ${top.signature} but the replacement is ${fn.signature}`, context);
+        throw refuse("E_SLOT_SIGNATURE", `the slot holds ${top.signature} but the replacement is ${fn.signature}`);
       }
     }
   }
