@@ -41,7 +41,14 @@ export const applyLatency: Suite = {
     context.log("  kvstore v1 → v2 (1 function)");
     const kvSync = await timedApplies(context, GuestProcess.start(kvImage), kvTemplate, { mode: "sync", samples: samplesFor(1), label: "kvstore, 1 fn, sync" });
     const kvAsync = await timedApplies(context, GuestProcess.start(kvImage), kvTemplate, { mode: "async", samples: samplesFor(1), label: "kvstore, 1 fn, async" });
-    distributions.push(kvSync.stage, kvSync.enable, kvSync.endToEnd, kvSync.revert, kvAsync.stage, kvAsync.enable, kvAsync.endToEnd);
+    // The enable targets: stage "done ahead of time" (a batch of 100 staged, then enabled one by one), as the issue defines the phases.
+    const kvAhead = await timedApplies(context, GuestProcess.start(kvImage), kvTemplate, {
+      mode: "sync",
+      samples: samplesFor(1),
+      stageAhead: true,
+      label: "kvstore, 1 fn, staged ahead (batches of 100)",
+    });
+    distributions.push(kvAhead.enable, kvSync.stage, kvSync.enable, kvSync.endToEnd, kvSync.revert, kvAsync.stage, kvAsync.enable, kvAsync.endToEnd);
     distributions.push(...phases(context, GuestProcess.start(kvImage), kvTemplate, samplesFor(1), "kvstore, 1 fn"));
     figures["kvstore patch package bytes"] = kvSync.packageBytes;
 
@@ -62,14 +69,15 @@ export const applyLatency: Suite = {
       distributions,
       figures,
       targets: [
-        target("Enable, one function, in-thread: median", 10, kvSync.enable.p50, "µs", "<="),
-        target("Enable, one function, in-thread: p99", 50, kvSync.enable.p99 ?? Number.NaN, "µs", "<="),
+        target("Enable, one function, in-thread: median", 10, kvAhead.enable.p50, "µs", "<="),
+        target("Enable, one function, in-thread: p99", 50, kvAhead.enable.p99 ?? Number.NaN, "µs", "<="),
         target("Stage + enable with the signature check: median", 300, kvSync.endToEnd.p50, "µs", "<="),
       ],
       notes: [
         "Every sample stages a package never seen before: a new id and title (new signed bytes and signature) and a unique custom section appended to the code page (new bytes for V8's module cache); `cache check` figures show, in this run, that such a section defeats the cache as well as a changed function body does.",
         "Each sample is stage → enable → revert through the loader's API (stagePatch / stagePatchAsync, PatchLoader.enable / revert); `phase` rows redo the steps one at a time on other fresh packages (decode, verify, manifest + code-page checks, compile, warm-up instantiation, link + instantiate through `PatchLoader.prepare`, swap).",
         "The generated guest exports 1,000 one-line functions; its patches change the first k of them.",
+        "The enable targets are judged on the `staged ahead` row: stage is the phase done ahead of time, so a batch of 100 fresh packages is staged first and each is then enabled (and reverted, untimed); the `sync` and `async` rows stage each package right before its enable (end to end), whose enable is also reported.",
       ],
     };
     return outcome;
