@@ -17,6 +17,18 @@ describe("hotpatch stress", () => {
     expect(code).toBe(0);
   });
 
+  it("serves an inline-mode image (--mode inline) in the worker through every flip and matches the reference", async () => {
+    const { code, stdout } = await run(["stress", "--mode", "inline", "--rate", "2000", "--duration", "0.5", "--flips", "5", "--seed", "4", "--json"]);
+    expect(JSON.parse(stdout)).toMatchObject({ requests: 1000, failed: 0, lost: 0, applies: 5, reverts: 5, finalStateMatches: true });
+    expect(code).toBe(0);
+  });
+
+  it("refuses an unknown image mode with E_USAGE", async () => {
+    const { code, stdout } = await run(["stress", "--mode", "fast", "--rate", "10", "--duration", "1", "--flips", "1", "--json"]);
+    expect(JSON.parse(stdout).error.code).toBe("E_USAGE");
+    expect(code).toBe(2);
+  });
+
   it("refuses a guest that is not a folder of assembly/ with E_USAGE", async () => {
     const { code, stdout } = await run(["stress", "--guest", "../etc", "--rate", "10", "--duration", "1", "--flips", "1", "--json"]);
     expect(JSON.parse(stdout).error.code).toBe("E_USAGE");

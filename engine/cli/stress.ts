@@ -7,6 +7,7 @@
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
 import { runStress } from "../load/stress.ts";
+import { parseImageMode } from "./image.ts";
 import { EXIT_ERROR, guarded, printJson, say } from "./output.ts";
 
 interface StressCliOptions {
@@ -15,6 +16,7 @@ interface StressCliOptions {
   duration: string;
   flips: string;
   seed: string;
+  mode?: string;
   json?: boolean;
 }
 
@@ -27,6 +29,7 @@ export function registerStress(program: Command, setExit: (code: number) => void
     .requiredOption("--duration <s>", "seconds of load")
     .requiredOption("--flips <n>", "apply/revert cycles")
     .option("--seed <n>", "seed of the request stream", "1")
+    .option("--mode <slots|inline>", "image mode of the guest (default slots)")
     .option("--json", "print the result as one JSON object")
     .action(
       guarded(setExit, async (options: StressCliOptions) => {
@@ -34,7 +37,7 @@ export function registerStress(program: Command, setExit: (code: number) => void
         const durationSeconds = number("--duration", options.duration, 0.001);
         const flips = integer("--flips", options.flips);
         const seed = integer("--seed", options.seed);
-        const { result, details } = await runStress({ guest: options.guest, rate, durationSeconds, flips, seed, say: (line) => say(options, line) });
+        const { result, details } = await runStress({ guest: options.guest, rate, durationSeconds, flips, seed, mode: parseImageMode(options.mode), say: (line) => say(options, line) });
         const p = (x: { p50: number; p99: number; max: number }) => `p50 ${x.p50} µs, p99 ${x.p99} µs, max ${x.max} µs`;
         say(options, `requests ${result.requests}, failed ${result.failed}, lost ${result.lost}, ${result.applies} applies, ${result.reverts} reverts`);
         say(options, `pause       ${p(result.pause)}`);

@@ -18,6 +18,7 @@ import * as hdr from "hdr-histogram-js";
 import { buildPatch } from "../builder/build-patch.ts";
 import { HotpatchError } from "../errors.ts";
 import { buildImageFromPath } from "../image/build.ts";
+import type { ImageMode } from "../image/linkmap.ts";
 import { type StagedPatch, stagePatch } from "../loader/stage.ts";
 import { TrustStore } from "../patch/keys.ts";
 import { Supervisor } from "../process/supervisor.ts";
@@ -31,6 +32,8 @@ export interface StressOptions {
   durationSeconds: number;
   flips: number;
   seed: number;
+  /** Image mode of the guest (default `slots`). */
+  mode?: ImageMode;
   /** Narration (progress, extra measurements). */
   say?: (line: string) => void;
 }
@@ -75,7 +78,7 @@ export function guestVersions(guest: string): string[] {
 export async function runStress(options: StressOptions): Promise<{ result: StressResult; details: StressDetails }> {
   const say = options.say ?? (() => {});
   const [base, target] = guestVersions(options.guest);
-  const image = await buildImageFromPath(base);
+  const image = await buildImageFromPath(base, { mode: options.mode });
   const { privateKey, publicKey } = generateKeyPairSync("ed25519");
   const id = "KB9000001";
   const built = await buildPatch({ base: image, target, id, key: privateKey, title: `stress: ${options.guest}` });
