@@ -52,7 +52,7 @@ export interface LinkMap {
   };
   /**
    * `callers`: the image exports a non-counting caller of every slot
-   * (`hotpatch:call:<k>`), which code pages import instead of the slot table.
+   * (`hotpatch:call:<k>`), which the loader puts in code pages' caller tables.
    * Absent in images built before callers existed.
    */
   slots: { table: string; size: number; firstFree: number; callers?: boolean };

@@ -24,12 +24,13 @@
  *
  * Slot callers. Every slot k also gets an exported, non-counting caller
  * `hotpatch:call:<k>` (`call_indirect hotpatch:slots k` with the slot's
- * signature: the trampoline without the counting). Code pages call the
- * running process's functions through these imported callers instead of
- * importing the slot table: V8 registers every instance that imports a table
- * with that table for as long as the table lives (even after the instance is
- * unreachable), and every `table.set` then updates all of them — a swap
- * slowed down by every code page ever applied, and a leak.
+ * signature: the trampoline without the counting). Code pages reach the
+ * running process's functions through these callers — placed by the loader
+ * in a caller table of the patch's own (engine/wasm/codepage.ts) — instead
+ * of importing the slot table: V8 registers every instance that imports a
+ * table with that table for as long as the table lives (even after the
+ * instance is unreachable), and every `table.set` then updates all of them —
+ * a swap slowed down by every code page ever applied, and a leak.
  *
  * The slot table is table 0 when the module imports no table: V8 reaches
  * table 0 with fewer loads than any other table, and every patchable call
@@ -51,7 +52,7 @@ import { HotpatchError } from "../errors.ts";
 import { countingCall, functionsReachingSafepoint } from "./activation.ts";
 import { binaryen, type BinaryenModule, definedFunctions, exports, globals, tables } from "./binaryen.ts";
 import { activeCounterName } from "./counters.ts";
-import { redirectFlagName } from "./patch-abi.ts";
+import { redirectFlagName, slotCallerName } from "./patch-abi.ts";
 import { childrenOf, UnsupportedExpression, walk } from "./walk.ts";
 
 export const SLOT_TABLE = "hotpatch:slots";
@@ -61,8 +62,8 @@ export const IMPL_SUFFIX = "@impl";
 export const ENTRY_SUFFIX = "@entry";
 /** Suffix of the non-counting slot caller of a counted function (other functions' trampolines are their callers). */
 export const CALLER_SUFFIX = "@call";
-/** The image's export of slot k's caller: code pages import it instead of the slot table. */
-export const callerExportName = (slot: number) => `hotpatch:call:${slot}`;
+/** The image's export of slot k's caller: the loader puts it in the caller tables of code pages that call slot k. */
+export const callerExportName = (slot: number) => `hotpatch:${slotCallerName(slot)}`;
 export const tableExportName = (index: number) => `hotpatch:table:${index}`;
 export const globalExportName = (index: number) => `hotpatch:global:${index}`;
 

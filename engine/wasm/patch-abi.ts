@@ -21,7 +21,7 @@ export function parseNewObjectImport(name: string): { object: number; offset: nu
   return m ? { object: Number(m[1]), offset: Number(m[2] ?? 0) } : undefined;
 }
 
-/** Name, in the process's `hotpatch` namespace (GuestProcess.codePageImports), of the image's caller of slot `k` (exported as `hotpatch:call:<k>`, instrument.ts). */
+/** Name, in the process's `hotpatch` namespace (GuestProcess.codePageImports), of the image's caller of slot `k`; the image exports it as `hotpatch:` + this name (instrument.ts). */
 export const slotCallerName = (slot: number) => `call:${slot}`;
 
 /**
