@@ -154,6 +154,35 @@ describe("cumulative hotpatches of calc v1", () => {
     expect(decodeMessage(process.request(messageRequest()))).toBe("exponent too large");
   });
 
+  it("prepares the revert of KB3 ahead of its switch: KB2 is linked again before the swap, and a discarded revert gives its data back", () => {
+    const { process, loader, swaps } = started();
+    loader.apply(kb.kb2.package, keys.trust);
+    const arenaWithKb2 = loader.arenaFreeBytes()!;
+    loader.apply(kb.kb3.package, keys.trust);
+    const withKb3 = snapshot(process);
+    const arenaWithKb3 = loader.arenaFreeBytes()!;
+
+    // Prepared: KB2's static data is placed again (the arena shrinks), the slot table is untouched.
+    const before = swaps();
+    const abandoned = loader.prepareRevert(KB3);
+    expect(loader.arenaFreeBytes()).toBeLessThan(arenaWithKb3);
+    expect(process.slotEntries()).toEqual(withKb3.entries);
+    expect(swaps()).toBe(before);
+    loader.discardRevert(abandoned);
+    expect(loader.arenaFreeBytes()).toBe(arenaWithKb3);
+    expect(snapshot(process)).toEqual(withKb3);
+    expect(ids(loader)).toEqual([KB3]);
+
+    // Committed: one swap, KB2 back, no instantiation left for the switch.
+    const prepared = loader.prepareRevert(KB3);
+    const atSwitch = swaps();
+    loader.commitRevert(prepared);
+    expect(swaps() - atSwitch).toBe(1);
+    expect(ids(loader)).toEqual([KB2]);
+    expect(loader.arenaFreeBytes()).toBe(arenaWithKb2);
+    expect(probe(process)).toEqual(expected.v3);
+  });
+
   it("refuses KB2 over KB3 (E_DOWNGRADE) and leaves the process as it was", () => {
     const { process, loader } = started();
     loader.apply(kb.kb3.package, keys.trust);

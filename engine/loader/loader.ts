@@ -86,6 +86,17 @@ export interface PreparedPatch {
   };
 }
 
+/** A revert computed ahead of its switch (see `prepareRevert`). */
+export interface PreparedRevert {
+  record: InstalledPatch;
+  /** The patches the reverted one superseded, linked again: they come back in the same swap. */
+  reinstated: { old: InstalledPatch; linked: Linked }[];
+  writes: SlotWrite[];
+  current: SlotEntry[];
+  flags: FlagWrite[];
+  generation: number;
+}
+
 /** A redirect flag and the value it takes with a swap. */
 interface FlagWrite {
   flag: WebAssembly.Global;
@@ -225,32 +236,74 @@ export class PatchLoader {
 
   /** Disables a patch that is on top of every slot it replaced, restoring exactly what it replaced. */
   revert(id: string): InstalledPatch {
+    return this.commitRevert(this.prepareRevert(id));
+  }
+
+  /**
+   * Phase one of disabling: the checks (E_NOT_APPLIED, E_NOT_ON_TOP) and, for
+   * a cumulative patch, linking the patches it superseded again (their data
+   * placed, their code pages instantiated) — everything but the swap, as
+   * `prepare` for enabling. `commitRevert` swaps; `discardRevert` gives the
+   * data space back.
+   */
+  prepareRevert(id: string): PreparedRevert {
     const record = this.patches.find((p) => p.id === id);
     if (!record) throw new HotpatchError("E_NOT_APPLIED", "the patch is not installed", { patch: id });
-    this.requireOnTop(record, new Set());
+    this.requireOnTop(record, NOTHING);
     const ignore = new Set([id]);
-    const reinstated = record.superseded.map((old) => ({ old, prepared: this.link(old.staged, ignore) }));
-    const writes = new Map<number, SlotEntry>();
-    for (const f of record.functions) writes.set(f.slot, this.topIgnoring(f.slot, ignore).entry);
-    for (const { prepared } of reinstated) for (const w of prepared.writes) writes.set(w.slot, w.entry);
-    const slotWrites = [...writes].map(([slot, entry]) => ({ slot, entry }));
+    const reinstated: PreparedRevert["reinstated"] = [];
     try {
-      swapSlots(this.process.slots, slotWrites, this.swapProbe);
+      for (const old of record.superseded) reinstated.push({ old, linked: this.link(old.staged, ignore) });
     } catch (error) {
-      for (const { prepared } of reinstated) removeData(this.process, this.arena, prepared.data);
+      for (const { linked } of reinstated) removeData(this.process, this.arena, linked.data);
       throw error;
     }
-    for (const { flag, value } of this.flagWrites(slotWrites)) flag.value = value;
+    const bySlot = new Map<number, SlotEntry>();
+    for (const f of record.functions) bySlot.set(f.slot, this.topIgnoring(f.slot, ignore).entry);
+    for (const { linked } of reinstated) for (const w of linked.writes) bySlot.set(w.slot, w.entry);
+    const writes = [...bySlot].map(([slot, entry]) => ({ slot, entry }));
+    return {
+      record,
+      reinstated,
+      writes,
+      current: writes.map((w) => this.stack(w.slot).at(-1)!.entry),
+      flags: this.flagWrites(writes),
+      generation: this.generation,
+    };
+  }
+
+  /** Phase two of disabling: the swap and the bookkeeping. */
+  commitRevert(prepared: PreparedRevert): InstalledPatch {
+    if (prepared.generation !== this.generation) {
+      this.discardRevert(prepared);
+      throw new Error(`internal: the revert of ${prepared.record.id} was prepared before the loader last changed; prepare it again`);
+    }
+    const { record, reinstated, writes, current, flags } = prepared;
+    try {
+      swapSlots(this.process.slots, writes, this.swapProbe, current);
+    } catch (error) {
+      this.discardRevert(prepared);
+      throw error;
+    }
+    for (let i = 0; i < flags.length; i++) flags[i].flag.value = flags[i].value;
     for (const f of record.functions) this.stack(f.slot).pop();
     this.generation++;
     removeData(this.process, this.arena, record.data);
     this.patches.splice(this.patches.indexOf(record), 1);
-    for (const { old, prepared } of reinstated) {
-      old.data = prepared.data;
-      this.pushEntries(old.staged.manifest, prepared.writes);
+    for (const { old, linked } of reinstated) {
+      old.data = linked.data;
+      this.pushEntries(old.staged.manifest, linked.writes);
       this.patches.push(old);
     }
     return record;
+  }
+
+  /** Abandons a prepared revert: the superseded patches' data placed for it is removed; nothing else had changed. */
+  discardRevert(prepared: PreparedRevert): void {
+    for (const { linked } of prepared.reinstated) {
+      removeData(this.process, this.arena, linked.data);
+      linked.data = undefined;
+    }
   }
 
   /**

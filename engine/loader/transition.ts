@@ -27,7 +27,7 @@
 import { HotpatchError } from "../errors.ts";
 import * as faults from "../faults/plan.ts";
 import type { Activity } from "../process/activity.ts";
-import type { InstalledPatch, PatchLoader, PreparedPatch } from "./loader.ts";
+import type { InstalledPatch, PatchLoader, PreparedPatch, PreparedRevert } from "./loader.ts";
 import type { StagedPatch } from "./stage.ts";
 
 export type StallPolicy = "reverse" | "force" | "wait";
@@ -68,6 +68,7 @@ export class Transition {
   /** Keys of the functions whose activity blocks the switch. */
   readonly targets: readonly string[];
   private readonly prepared?: PreparedPatch;
+  private readonly preparedRevert?: PreparedRevert;
   private readonly startedAt: number;
   private readonly completeLine: string;
   private blockedBy?: string;
@@ -90,7 +91,8 @@ export class Transition {
       this.targets = [...new Set([...request.staged.manifest.functions.map((fn) => fn.key), ...restored])];
     } else {
       this.patch = request.patch;
-      this.targets = checkDisable(loader, request.patch);
+      this.preparedRevert = loader.prepareRevert(request.patch);
+      this.targets = targetsOfDisable(this.preparedRevert.record);
     }
     this.startedAt = options.now();
     this.completeLine = `${this.patch}: ${this.verb()} complete`; // formatted now, not in the switch
@@ -143,6 +145,7 @@ export class Transition {
     if (this.result) return this.result;
     this.log(`reversing ${this.verb()} transition`);
     if (this.prepared) this.loader.discard(this.prepared);
+    if (this.preparedRevert) this.loader.discardRevert(this.preparedRevert);
     const reason = error ?? new HotpatchError("E_STALLED", "the transition was reversed before it could complete", { patch: this.patch });
     this.result = { state: "reversed", kind: this.kind, patch: this.patch, error: reason };
     return this.result;
@@ -150,7 +153,7 @@ export class Transition {
 
   private switch(forced: boolean, activeAtSwitch: string[]): TransitionResult {
     try {
-      const record = this.kind === "enable" ? this.loader.commit(this.prepared!) : this.loader.revert(this.patch);
+      const record = this.kind === "enable" ? this.loader.commit(this.prepared!) : this.loader.commitRevert(this.preparedRevert!);
       this.options.log?.(this.completeLine);
       this.result = {
         state: "complete",
@@ -204,19 +207,7 @@ function restoredKeys(loader: PatchLoader, restores: readonly { slot: number }[]
 
 const keysBySlot = new WeakMap<object, Map<number, string>>();
 
-/**
- * The functions a disable would write (its own and those of the patches it
- * superseded, which come back); refuses (E_NOT_APPLIED / E_NOT_ON_TOP) as `revert` would.
- */
-function checkDisable(loader: PatchLoader, patch: string): string[] {
-  const record = loader.installed().find((p) => p.id === patch);
-  if (!record) throw new HotpatchError("E_NOT_APPLIED", "the patch is not installed", { patch });
-  const top = loader.activePatches();
-  for (const fn of record.functions) {
-    const owner = top.get(fn.slot);
-    if (owner !== patch) {
-      throw new HotpatchError("E_NOT_ON_TOP", `${owner} was applied over it and must be reverted first`, { patch, function: fn.key });
-    }
-  }
+/** The functions a disable writes: its own and those of the patches it superseded, which come back. */
+function targetsOfDisable(record: InstalledPatch): string[] {
   return [...new Set([...record.functions, ...record.superseded.flatMap((old) => old.functions)].map((fn) => fn.key))];
 }
