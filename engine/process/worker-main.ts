@@ -228,7 +228,7 @@ class WorkerLoop {
   /** The end of a switch (the pause): captures what the report needs, queues the report, returns to the loop. */
   private switched(pending: Pending, result: TransitionResult, entered: number): void {
     this.pending = undefined;
-    if (result.state === "complete") faults.hit("after-swap", { patch: result.patch });
+    if (result.state === "complete" && faults.isArmed()) faults.hit("after-swap", { patch: result.patch }); // no detail object in the pause when unarmed
     const switched: Switched = {
       id: pending.id,
       result,
