@@ -209,12 +209,11 @@ export class PatchLoader {
     const { linked, superseded } = prepared;
     const { writes, current, flags, entries, record } = prepared.switch;
     try {
-      swapSlots(this.process.slots, writes, this.swapProbe, current);
+      this.writeSlots(writes, flags, current);
     } catch (error) {
       removeData(this.process, this.arena, linked.data);
       throw error;
     }
-    for (let i = 0; i < flags.length; i++) flags[i].flag.value = flags[i].value;
     for (const old of superseded) {
       for (const f of old.functions) this.stack(f.slot).pop();
       removeData(this.process, this.arena, old.data);
@@ -280,12 +279,11 @@ export class PatchLoader {
     }
     const { record, reinstated, writes, current, flags } = prepared;
     try {
-      swapSlots(this.process.slots, writes, this.swapProbe, current);
+      this.writeSlots(writes, flags, current);
     } catch (error) {
       this.discardRevert(prepared);
       throw error;
     }
-    for (let i = 0; i < flags.length; i++) flags[i].flag.value = flags[i].value;
     for (const f of record.functions) this.stack(f.slot).pop();
     this.generation++;
     removeData(this.process, this.arena, record.data);
@@ -323,7 +321,12 @@ export class PatchLoader {
     this.generation++;
     for (const old of again) {
       const prepared = this.link(old.staged, new Set());
-      this.swap(prepared.writes, prepared.data);
+      try {
+        this.writeSlots(prepared.writes, this.flagWrites(prepared.writes));
+      } catch (error) {
+        removeData(this.process, this.arena, prepared.data);
+        throw error;
+      }
       old.data = prepared.data;
       this.pushEntries(old.staged.manifest, prepared.writes);
       this.patches.push(old);
@@ -409,40 +412,43 @@ export class PatchLoader {
     return this.slotSignatures.get(slot);
   }
 
-  private swap(writes: SlotWrite[], data: PlacedData | undefined): void {
-    try {
-      swapSlots(this.process.slots, writes, this.swapProbe);
-    } catch (error) {
-      removeData(this.process, this.arena, data);
-      throw error;
-    }
-    for (const { flag, value } of this.flagWrites(writes)) flag.value = value;
+  /**
+   * The switch: every slot write (swap.ts: all or none) and, in the same
+   * synchronous step (no guest code runs in between), the redirect flags.
+   */
+  private writeSlots(writes: readonly SlotWrite[], flags: readonly FlagWrite[], current?: readonly SlotEntry[]): void {
+    swapSlots(this.process.slots, writes, this.swapProbe, current);
+    for (let i = 0; i < flags.length; i++) flags[i].flag.value = flags[i].value;
   }
 
   /**
-   * The redirect flags a swap of `writes` must set, in the same synchronous
-   * step as the swap (no guest code runs in between): a written slot's flag is
-   * 1 unless the slot holds the image's own function again, so host entries
+   * The redirect flags a swap of `writes` sets: a written slot's flag is 1
+   * unless the slot holds the image's own function again, so host entries
    * (`F@entry`, inline mode) never run the image's copy of a patched function.
    */
   private flagWrites(writes: readonly SlotWrite[]): FlagWrite[] {
-    if (!this.redirectFlags) {
-      const namespace = this.process.codePageImports.hotpatch as Record<string, unknown>;
-      const byKey = new Map(this.process.linkMap.globals.map((g) => [g.key, g.export]));
-      this.redirectFlags = new Map();
-      for (const f of this.process.linkMap.functions) {
-        const exportName = byKey.get(redirectFlagName(f.slot));
-        const flag = exportName ? namespace[exportName.slice("hotpatch:".length)] : undefined;
-        if (flag instanceof WebAssembly.Global) this.redirectFlags.set(f.slot, flag);
-      }
-    }
+    const flags = this.redirectFlagsBySlot();
     const out: FlagWrite[] = [];
-    if (this.redirectFlags.size === 0) return out;
+    if (flags.size === 0) return out;
     for (const { slot, entry } of writes) {
-      const flag = this.redirectFlags.get(slot);
+      const flag = flags.get(slot);
       if (flag) out.push({ flag, value: entry === this.stack(slot)[0].entry ? 0 : 1 });
     }
     return out;
+  }
+
+  /** The process's redirect flags by slot: none in slots-mode images. */
+  private redirectFlagsBySlot(): Map<number, WebAssembly.Global> {
+    if (!this.redirectFlags) {
+      const exported = this.process.instance.exports as Record<string, unknown>;
+      const exportByKey = new Map(this.process.linkMap.globals.map((g) => [g.key, g.export]));
+      this.redirectFlags = new Map();
+      for (const f of this.process.linkMap.functions) {
+        const flag = exported[exportByKey.get(redirectFlagName(f.slot)) ?? ""];
+        if (flag instanceof WebAssembly.Global) this.redirectFlags.set(f.slot, flag);
+      }
+    }
+    return this.redirectFlags;
   }
 
   /** The stack entries a patch's writes push, in manifest order. */
