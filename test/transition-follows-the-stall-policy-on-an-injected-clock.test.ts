@@ -3,6 +3,7 @@
  * points with a fake clock: one millisecond passes per safe point.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import * as faults from "../engine/faults/plan.ts";
 import { scanRequest } from "../engine/guests/kvstore.ts";
 import { PatchLoader } from "../engine/loader/loader.ts";
 import { type StallPolicy, Transition, type TransitionResult } from "../engine/loader/transition.ts";
@@ -67,5 +68,35 @@ describe("a transition on an injected clock", () => {
     const run = scanWithTransition("force", 10);
     expect(run.results.find((r) => r !== undefined)).toMatchObject({ state: "complete", forced: true, activeAtSwitch: ["handleScan"] });
     expect(run.loader.installed().map((p) => p.id)).toEqual(["KB5036002"]);
+  });
+
+  it("rehearses its switch when it starts: every slot keeps its entry and no swap fault point is hit", () => {
+    const process = GuestProcess.start(kit.image);
+    const loader = new PatchLoader(process);
+    const activity = new Activity(process);
+    const entries = () => Array.from({ length: process.slots.length }, (_, i) => process.slots.get(i));
+    const same = (a: unknown[], b: unknown[]) => a.length === b.length && a.every((entry, i) => entry === b[i]);
+    const options = { timeoutMs: 10, onStall: "reverse" as const, now: () => 0 };
+    faults.arm({ seed: 1, rules: [{ point: "swap", mode: "throw", times: 0 }] });
+    try {
+      const before = entries();
+      const enable = Transition.start(loader, activity, { kind: "enable", staged: stage(kit, kit.echoFix) }, options);
+      expect(same(entries(), before)).toBe(true);
+      expect(faults.report()[0].hits).toBe(0);
+      faults.disarm();
+      expect(enable.tryComplete()).toMatchObject({ state: "complete" });
+      const patched = entries();
+      expect(same(patched, before)).toBe(false);
+
+      faults.arm({ seed: 1, rules: [{ point: "swap", mode: "throw", times: 0 }] });
+      const disable = Transition.start(loader, activity, { kind: "disable", patch: "KB5036001" }, options);
+      expect(same(entries(), patched)).toBe(true);
+      expect(faults.report()[0].hits).toBe(0);
+      faults.disarm();
+      expect(disable.tryComplete()).toMatchObject({ state: "complete" });
+      expect(same(entries(), before)).toBe(true);
+    } finally {
+      faults.disarm();
+    }
   });
 });

@@ -7,6 +7,10 @@
  * - `cacheCheckModule`: many small functions, with a constant in the first one
  *   chosen by the caller, to show that V8 caches compiled modules by bytes and
  *   that an appended custom section defeats the cache as a code change does.
+ * - `oneFunctionModule`: the smallest module that does what a one-function
+ *   patch does — one exported function — to measure what V8 itself charges
+ *   to compile, instantiate and first call new bytes (the floor under any
+ *   stage + enable).
  */
 const I32 = 0x7f;
 const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -80,5 +84,16 @@ export function cacheCheckModule(count: number, constant: number): Uint8Array<Ar
     ...section(3, vec(Array.from({ length: count }, () => [0]))),
     ...section(7, vec([[...str("f0"), 0x00, 0]])),
     ...section(10, vec(Array.from({ length: count }, (_, i) => fn(i === 0 ? constant : i)))),
+  ]);
+}
+
+/** One exported function `f(x) = x * 3 + constant`, nothing else; every constant (0 ≤ constant < 2³¹) gives other bytes of the same size. */
+export function oneFunctionModule(constant: number): Uint8Array<ArrayBuffer> {
+  return new Uint8Array([
+    ...HEADER,
+    ...section(1, vec([[0x60, ...vec([[I32]]), ...vec([[I32]])]])),
+    ...section(3, vec([[0]])),
+    ...section(7, vec([[...str("f"), 0x00, 0]])),
+    ...section(10, vec([body([], [0x20, 0, 0x41, 3, 0x6c, 0x41, ...sleb5(constant), 0x6a])])),
   ]);
 }

@@ -20,8 +20,6 @@ import type { Suite, SuiteOutcome } from "../lib/suite.ts";
 import { startWorker, workerDistribution, workerProcess } from "../lib/worker.ts";
 
 const PLUS = 100;
-/** Packages signed and staged at a time (ahead of their applies). */
-const BATCH = 100;
 /** Idle time before each apply of the isolated series (the worker keeps serving). */
 const GAP_MS = 20;
 
@@ -81,7 +79,7 @@ export const pause: Suite = {
       notes: [
         ...NOTES,
         "Worker: the supervisor posts the staged (already compiled, warmed) patch; the worker receives it, prepares it and later reports it in separate steps between requests, and switches at a safe point. The pause is what the worker reports (pauseMicros): from entering the safe point where it switches to returning to the request loop — everything the loop waits for; the report, transcript and postMessage come in a later step. Each sample applies a fresh package, then reverts it (not counted).",
-        `The target rows are back-to-back applies (each right after the last sample's revert), with packages signed and staged ${BATCH} at a time, so 1 % of them come after a quiet spell. The "isolated switch" rows apply each package ${GAP_MS} ms after the last transition (the worker keeps serving): a switch after a quiet spell finds its code and data out of the caches, and that is what a rarely patched process sees.`,
+        `The target rows are back-to-back applies (each right after the last sample's revert), with every package of the series signed and staged before it starts. The "isolated switch" rows apply each package ${GAP_MS} ms after the last transition (the worker keeps serving): a switch after a quiet spell finds its code and data out of the caches, and that is what a rarely patched process sees.`,
       ],
     };
   },
@@ -98,19 +96,19 @@ async function workerPauses(context: BenchContext, image: Image, template: Packa
   const isolated = new Recorder(`${label}: isolated switch (${GAP_MS} ms after the last transition)`);
   let incomplete = 0;
   let stopped: Awaited<ReturnType<typeof supervisor.stop>> | undefined;
+  // Every package of a series is signed and staged before the series starts: staging is the control plane's work ahead of time,
+  // and a batch staged mid-series would leave a quiet spell before its first switch (the isolated rows measure those).
   const series = async (count: number, into: Recorder, gapMs: number) => {
-    for (let done = 0; done < count; done += BATCH) {
-      const staged = freshPackages(template, context.keys.privateKey, Math.min(BATCH, count - done)).map((p) => stagePatch(p.bytes, context.keys.trust));
-      for (const s of staged) {
-        if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
-        const report = await supervisor.apply(s);
-        if (report.state !== "complete") {
-          incomplete++;
-          continue;
-        }
-        into.addNanos(report.pauseMicros * 1000);
-        await supervisor.revert(s.id);
+    const staged = freshPackages(template, context.keys.privateKey, count).map((p) => stagePatch(p.bytes, context.keys.trust));
+    for (const s of staged) {
+      if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+      const report = await supervisor.apply(s);
+      if (report.state !== "complete") {
+        incomplete++;
+        continue;
       }
+      into.addNanos(report.pauseMicros * 1000);
+      await supervisor.revert(s.id);
     }
   };
   try {

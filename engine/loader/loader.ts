@@ -28,7 +28,7 @@ import { PatchArena } from "./arena.ts";
 import { CALLERS_IMPORT, redirectFlagName, slotCallerName } from "../wasm/patch-abi.ts";
 import { DATA_IMPORT_MODULE, type PlacedData, placeData, removeData } from "./data-placement.ts";
 import { stagePatch, type StagedPatch } from "./stage.ts";
-import { type SlotEntry, type SlotWrite, type SwapProbe, swapSlots } from "./swap.ts";
+import { rewriteSlots, type SlotEntry, type SlotWrite, type SwapProbe, swapSlots } from "./swap.ts";
 
 /** The empty set of patch ids (prepare's common case: nothing superseded). */
 const NOTHING: ReadonlySet<string> = new Set();
@@ -416,6 +416,20 @@ export class PatchLoader {
    * The switch: every slot write (swap.ts: all or none) and, in the same
    * synchronous step (no guest code runs in between), the redirect flags.
    */
+  /**
+   * Rehearses the switch of a prepared patch or revert without changing
+   * anything: every slot it writes gets its current entry again, every
+   * redirect flag its current value. See `rewriteSlots` (swap.ts).
+   */
+  rehearse(prepared: PreparedPatch | PreparedRevert): void {
+    const { writes, flags } = "switch" in prepared ? prepared.switch : prepared;
+    rewriteSlots(this.process.slots, writes);
+    for (const { flag } of flags) {
+      const value = flag.value;
+      flag.value = value;
+    }
+  }
+
   private writeSlots(writes: readonly SlotWrite[], flags: readonly FlagWrite[], current?: readonly SlotEntry[]): void {
     swapSlots(this.process.slots, writes, this.swapProbe, current);
     for (let i = 0; i < flags.length; i++) flags[i].flag.value = flags[i].value;

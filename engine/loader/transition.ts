@@ -97,6 +97,10 @@ export class Transition {
     this.startedAt = options.now();
     this.completeLine = `${this.patch}: ${this.verb()} complete`; // formatted now, not in the switch
     this.log(`starting ${this.verb()} transition (${this.targets.join(", ")})`);
+    // Last of the preparation: run the switch's reads and writes once without changing anything, so that
+    // the switch at the safe point finds them in cache (after a quiet spell they were not; see rewriteSlots).
+    this.activity.firstActive(this.targets);
+    loader.rehearse(this.prepared ?? this.preparedRevert!);
   }
 
   /** Checks and prepares; throws (changing nothing) when the request is refused. */

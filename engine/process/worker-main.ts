@@ -63,18 +63,19 @@ interface Step {
 interface Pending {
   id: number;
   transition: Transition;
-  prepareMicros: number;
+  /** Filled in by the switch, reported by `step`: both allocated by the prepare step, not in the pause. */
+  switched: Switched;
+  step: Step;
 }
 
 /** What a switch leaves for its report step: captured at the switch, formatted later. */
 interface Switched {
   id: number;
-  result: TransitionResult;
+  result?: TransitionResult;
   prepareMicros: number;
   pauseMicros: number;
   atIndex: number;
   midRequest: boolean;
-  installed: readonly InstalledPatch[];
 }
 
 class WorkerLoop {
@@ -225,20 +226,15 @@ class WorkerLoop {
     this.starved = 0;
   }
 
-  /** The end of a switch (the pause): captures what the report needs, queues the report, returns to the loop. */
+  /** The end of a switch (the pause): records where it happened, queues the report, returns to the loop. */
   private switched(pending: Pending, result: TransitionResult, entered: number): void {
     this.pending = undefined;
     if (result.state === "complete" && faults.isArmed()) faults.hit("after-swap", { patch: result.patch }); // no detail object in the pause when unarmed
-    const switched: Switched = {
-      id: pending.id,
-      result,
-      prepareMicros: pending.prepareMicros,
-      pauseMicros: 0,
-      atIndex: this.next,
-      midRequest: this.depth > 0,
-      installed: this.loader.installed().slice(),
-    };
-    this.steps.push({ run: () => this.reportSwitch(switched), reports: true });
+    const switched = pending.switched;
+    switched.result = result;
+    switched.atIndex = this.next;
+    switched.midRequest = this.depth > 0;
+    this.steps.push(pending.step);
     switched.pauseMicros = (now() - entered) * 1000;
   }
 
@@ -298,7 +294,8 @@ class WorkerLoop {
         now,
         log: (line) => this.transcript.push(line),
       });
-      this.pending = { id, transition, prepareMicros: (now() - started) * 1000 };
+      const switched: Switched = { id, prepareMicros: (now() - started) * 1000, pauseMicros: 0, atIndex: -1, midRequest: false };
+      this.pending = { id, transition, switched, step: { run: () => this.reportSwitch(switched), reports: true } };
     } catch (error) {
       if (!(error instanceof HotpatchError)) throw error;
       this.refuse(id, request.kind, request.kind === "enable" ? request.staged.id : request.patch, error);
@@ -316,11 +313,16 @@ class WorkerLoop {
     });
   }
 
-  /** The report step of a switch (or of a reversed or failed transition). */
+  /**
+   * The report step of a switch (or of a reversed or failed transition). The
+   * patches installed now are those right after the switch: steps run first
+   * in, first out, and the next change needs a prepare step queued after this.
+   */
   private reportSwitch(s: Switched): void {
-    const { result } = s;
+    const result = s.result!;
+    const installed = this.loader.installed().slice();
     const report = {
-      ...this.blankReport(result.kind, result.patch, s.installed),
+      ...this.blankReport(result.kind, result.patch, installed),
       state: result.state,
       prepareMicros: s.prepareMicros,
       atIndex: s.atIndex,
@@ -329,7 +331,7 @@ class WorkerLoop {
     if (result.state === "complete") {
       this.pauses.recordValue(Math.max(1, Math.round(s.pauseMicros)));
       this.metrics.update((set, get) => {
-        set("patchLevel", s.installed.length);
+        set("patchLevel", installed.length);
         set("transitions", get("transitions") + 1);
       });
       Object.assign(report, {
