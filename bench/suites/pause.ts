@@ -20,6 +20,8 @@ import type { Suite, SuiteOutcome } from "../lib/suite.ts";
 import { startWorker, workerDistribution, workerProcess } from "../lib/worker.ts";
 
 const PLUS = 100;
+/** Packages the control plane keeps staged ahead of the worker's applies. */
+const AHEAD = 100;
 /** Idle time before each apply of the isolated series (the worker keeps serving). */
 const GAP_MS = 20;
 
@@ -79,7 +81,7 @@ export const pause: Suite = {
       notes: [
         ...NOTES,
         "Worker: the supervisor posts the staged (already compiled, warmed) patch; the worker receives it, prepares it and later reports it in separate steps between requests, and switches at a safe point. The pause is what the worker reports (pauseMicros): from entering the safe point where it switches to returning to the request loop — everything the loop waits for; the report, transcript and postMessage come in a later step. Each sample applies a fresh package, then reverts it (not counted).",
-        `The target rows are back-to-back applies (each right after the last sample's revert), with every package of the series signed and staged before it starts. The "isolated switch" rows apply each package ${GAP_MS} ms after the last transition (the worker keeps serving): a switch after a quiet spell finds its code and data out of the caches, and that is what a rarely patched process sees.`,
+        `The target rows are back-to-back applies (each right after the last sample's revert), with the control plane keeping ${AHEAD} packages staged ahead (after each sample's revert it signs and stages one more, ~130 µs). The "isolated switch" rows apply each package ${GAP_MS} ms after the last transition (the worker keeps serving): a switch after a quiet spell finds its code and data out of the caches, and that is what a rarely patched process sees.`,
       ],
     };
   },
@@ -96,19 +98,21 @@ async function workerPauses(context: BenchContext, image: Image, template: Packa
   const isolated = new Recorder(`${label}: isolated switch (${GAP_MS} ms after the last transition)`);
   let incomplete = 0;
   let stopped: Awaited<ReturnType<typeof supervisor.stop>> | undefined;
-  // Every package of a series is signed and staged before the series starts: staging is the control plane's work ahead of time,
-  // and a batch staged mid-series would leave a quiet spell before its first switch (the isolated rows measure those).
+  // The control plane keeps AHEAD packages staged: one is signed and staged after each sample (its revert), so the
+  // worker never sees the quiet spell a whole batch staged mid-series would leave (the isolated rows measure those).
   const series = async (count: number, into: Recorder, gapMs: number) => {
-    const staged = freshPackages(template, context.keys.privateKey, count).map((p) => stagePatch(p.bytes, context.keys.trust));
-    for (const s of staged) {
+    const next = () => stagePatch(freshPackages(template, context.keys.privateKey, 1)[0].bytes, context.keys.trust);
+    const queue = Array.from({ length: Math.min(AHEAD, count) }, next);
+    for (let done = 0; done < count; done++) {
+      const s = queue.shift()!;
       if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
       const report = await supervisor.apply(s);
-      if (report.state !== "complete") {
-        incomplete++;
-        continue;
+      if (report.state !== "complete") incomplete++;
+      else {
+        into.addNanos(report.pauseMicros * 1000);
+        await supervisor.revert(s.id);
       }
-      into.addNanos(report.pauseMicros * 1000);
-      await supervisor.revert(s.id);
+      if (done + queue.length + 1 < count) queue.push(next());
     }
   };
   try {
