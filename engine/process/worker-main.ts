@@ -23,9 +23,7 @@
  * when its due time has passed: the arrival has happened; the schedule of
  * future requests is never consulted), inside a long request, or — so that
  * an overloaded loop still makes progress — after STEP_EVERY requests were
- * served while requests kept waiting; and they are paced (step-pacing.ts):
- * right after a request, or after a spell without requests or steps, so a
- * transition's steps fall into different gaps between requests.
+ * served while requests kept waiting.
  *
  * A switch is reported by a later step, at most STEP_EVERY requests later.
  * Before the worker posts a crash or stops it runs every queued step, so
@@ -47,7 +45,6 @@ import { type InstalledPatch, PatchLoader } from "../loader/loader.ts";
 import { Transition, type TransitionRequest, type TransitionResult } from "../loader/transition.ts";
 import { Activity } from "./activity.ts";
 import { SharedMetrics } from "./metrics.ts";
-import { StepPacing } from "./step-pacing.ts";
 import { GuestProcess } from "./process.ts";
 import { type ControlMessage, fromWire, serializeError, type TransitionSpec, type WorkerConfig, type WorkerPost, type WorkerReport } from "./worker-protocol.ts";
 
@@ -101,7 +98,6 @@ class WorkerLoop {
   private safepoints = 0;
   /** Requests served since the last step while requests were waiting. */
   private starved = 0;
-  private readonly pacing = new StepPacing();
   private stopId?: number;
   private held = false;
   private released = false;
@@ -127,12 +123,11 @@ class WorkerLoop {
       const t = now();
       const due = this.next < load.count ? dueAt(load, this.config.startIndex, startMs, this.next) : Number.POSITIVE_INFINITY;
       const waiting = due <= t;
-      this.safePoint(waiting, t);
+      this.safePoint(waiting);
       if (this.stopId !== undefined) break;
       if (!waiting) {
-        if (this.busy() && this.pacing.mayStep(now())) continue; // a step may run: come back at once
-        const stepAt = this.busy() ? this.pacing.spacedAt() : Number.POSITIVE_INFINITY;
-        const wait = Math.min(due, stepAt, t + 50) - t;
+        if (this.busy()) continue; // more steps to do: come back at once
+        const wait = Math.min(due - t, 50);
         if (wait > 1) this.metrics.sleep(wait - 0.5);
         else this.metrics.pause(); // poll again in about a microsecond
         continue;
@@ -174,9 +169,7 @@ class WorkerLoop {
       set("inFlight", 0);
       set("safepoints", get("safepoints") + safepoints);
     });
-    const servedAt = now();
-    this.pacing.served(servedAt);
-    this.latency.recordValue(Math.max(1, Math.round((servedAt - due) * 1000)));
+    this.latency.recordValue(Math.max(1, Math.round((now() - due) * 1000)));
     this.starved++;
     return undefined;
   }
@@ -189,11 +182,10 @@ class WorkerLoop {
       this.post({ type: "held", index: this.current });
       while (!this.released) {
         if (!this.busy()) this.metrics.sleep(20);
-        else if (!this.pacing.mayStep(now())) this.metrics.pause();
-        this.safePoint(false, now());
+        this.safePoint(false);
       }
     }
-    this.safePoint(false, now());
+    this.safePoint(false);
   }
 
   /** Messages or steps left to do. */
@@ -201,12 +193,11 @@ class WorkerLoop {
     return this.draining || this.steps.length > 0 || this.transcript.length > 0;
   }
 
-
   /**
    * One visit of a safe point: the switch if it can happen, else at most one
    * unit of other work (one message or one step). `waiting`: a request is due.
    */
-  private safePoint(waiting: boolean, t: number): void {
+  private safePoint(waiting: boolean): void {
     const pending = this.pending;
     if (pending) {
       const entered = now();
@@ -217,27 +208,22 @@ class WorkerLoop {
       }
     }
     if (this.metrics.takeWake()) this.draining = true;
-    if (!waiting) {
-      this.starved = 0;
-      if (!this.pacing.mayStep(t)) return;
-    } else if (this.starved < STEP_EVERY) return;
+    if (!waiting) this.starved = 0;
+    else if (this.starved < STEP_EVERY) return;
     if (this.draining) {
       const entered = now();
       const m = receiveMessageOnPort(this.config.port);
       if (m) {
         this.starved = 0;
         this.handle(m.message as ControlMessage, entered);
-        this.pacing.stepped(now());
         return;
       }
       this.draining = false;
     }
     const step = this.steps.shift();
     if (step) step.run();
-    else if (this.transcript.length > 0) this.flushTranscript();
-    else return; // nothing was done
+    else this.flushTranscript();
     this.starved = 0;
-    this.pacing.stepped(now());
   }
 
   /** The end of a switch (the pause): records where it happened, queues the report, returns to the loop. */
