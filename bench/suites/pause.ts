@@ -103,6 +103,7 @@ async function workerPauses(context: BenchContext, image: Image, template: Packa
   const series = async (count: number, into: Recorder, gapMs: number) => {
     const next = () => stagePatch(freshPackages(template, context.keys.privateKey, 1)[0].bytes, context.keys.trust);
     const queue = Array.from({ length: Math.min(AHEAD, count) }, next);
+    let staged = queue.length;
     for (let done = 0; done < count; done++) {
       const s = queue.shift()!;
       if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
@@ -112,7 +113,10 @@ async function workerPauses(context: BenchContext, image: Image, template: Packa
         into.addNanos(report.pauseMicros * 1000);
         await supervisor.revert(s.id);
       }
-      if (done + queue.length + 1 < count) queue.push(next());
+      if (staged < count) {
+        queue.push(next());
+        staged++;
+      }
     }
   };
   try {

@@ -413,10 +413,6 @@ export class PatchLoader {
   }
 
   /**
-   * The switch: every slot write (swap.ts: all or none) and, in the same
-   * synchronous step (no guest code runs in between), the redirect flags.
-   */
-  /**
    * Rehearses the switch of a prepared patch or revert without changing
    * anything: every slot it writes gets its current entry again, every
    * redirect flag its current value. See `rewriteSlots` (swap.ts).
@@ -430,6 +426,10 @@ export class PatchLoader {
     }
   }
 
+  /**
+   * The switch: every slot write (swap.ts: all or none) and, in the same
+   * synchronous step (no guest code runs in between), the redirect flags.
+   */
   private writeSlots(writes: readonly SlotWrite[], flags: readonly FlagWrite[], current?: readonly SlotEntry[]): void {
     swapSlots(this.process.slots, writes, this.swapProbe, current);
     for (let i = 0; i < flags.length; i++) flags[i].flag.value = flags[i].value;
