@@ -10,5 +10,7 @@ import { register } from "tsx/esm/api";
 
 await Promise.all([import("binaryen"), import("assemblyscript/asc")]);
 register();
-const { main } = await import("../engine/cli/main.ts");
-process.exitCode = await main(process.argv.slice(2));
+const { main } = await import("../engine/cli/index.ts");
+// `hotpatch bench` lives in bench/ (above the engine): wired in here, loaded only when named.
+const { registerBench } = await import("../bench/cli.ts");
+process.exitCode = await main(process.argv.slice(2), [registerBench]);

@@ -1,9 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { advanceClock } from "../engine/manage/auto-patch.ts";
-import { setClock } from "../engine/manage/clock.ts";
-import { createVm, getVm } from "../engine/manage/vm.ts";
+import { advanceClock, createVm, getVm, setClock } from "../engine/manage/index.ts";
 import { runCli } from "./cli-in-process.ts";
 import { CORE, freshSession, removeTempFolders, STANDARD, tempFolder } from "./manage-fixtures.ts";
 

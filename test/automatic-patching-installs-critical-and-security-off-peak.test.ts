@@ -1,14 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { advanceClock } from "../engine/manage/auto-patch.ts";
-import { setClock } from "../engine/manage/clock.ts";
 import type { HistoryEntry } from "../engine/manage/history.ts";
+import { advanceClock, createVm, getVm, Session, setClock, Store, vmStatus } from "../engine/manage/index.ts";
 import { closeInterrupted, type InstallResult } from "../engine/manage/install.ts";
-import { Session } from "../engine/manage/session.ts";
-import { vmStatus } from "../engine/manage/status.ts";
-import { Store } from "../engine/manage/store.ts";
-import { createVm, getVm } from "../engine/manage/vm.ts";
 import { CORE, freshSession, removeTempFolders, STANDARD, SHARED_ARTIFACTS, tempFolder } from "./manage-fixtures.ts";
 
 afterAll(removeTempFolders);

@@ -6,9 +6,9 @@
  * function and a folded constant (calc v1 → v3).
  */
 import { describe, expect, it } from "vitest";
-import { buildPatch } from "../engine/builder/build-patch.ts";
-import { calcVersion } from "../engine/guests/calc.ts";
-import { buildImageFromPath } from "../engine/image/build.ts";
+import { buildPatch } from "../engine/builder/index.ts";
+import { calcVersion } from "../engine/guests/index.ts";
+import { buildImageFromPath } from "../engine/image/index.ts";
 import { CALC_V1 } from "./corpus-fixtures.ts";
 import { signingKeys } from "./guest-fixtures.ts";
 

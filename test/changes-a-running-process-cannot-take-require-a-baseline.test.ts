@@ -9,9 +9,10 @@
  */
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildPatch, type PatchBuildResult } from "../engine/builder/build-patch.ts";
-import { kvstoreVersion } from "../engine/guests/kvstore.ts";
-import type { Image } from "../engine/image/build.ts";
+import type { PatchBuildResult } from "../engine/builder/build-patch.ts";
+import { buildPatch } from "../engine/builder/index.ts";
+import { kvstoreVersion } from "../engine/guests/index.ts";
+import type { Image } from "../engine/image/index.ts";
 import { kvImage, signingKeys } from "./guest-fixtures.ts";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/kvstore/${name}.ts`, import.meta.url));

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
-import { HEARTBLEED_REQUEST, kvstoreVersion } from "../engine/guests/kvstore.ts";
+import { HEARTBLEED_REQUEST, kvstoreVersion } from "../engine/guests/index.ts";
 
 const run = promisify(execFile);
 const CLI = resolve("bin/hotpatch.mjs");

@@ -3,7 +3,7 @@
  * the build cache in memory is shared) and returns its exit status, stdout
  * and stderr.
  */
-import { main } from "../engine/cli/main.ts";
+import { main } from "../engine/cli/index.ts";
 
 export async function runCli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   const out: string[] = [];

@@ -5,20 +5,12 @@
  * read a process's logical state through the guest's own API.
  */
 import { fileURLToPath } from "node:url";
-import {
-  calcVersion,
-  historyRequest,
-  messageRequest,
-  randomCalcRequests,
-  REGISTER_COUNT,
-  registerRequest,
-  statsRequest as calcStatsRequest,
-} from "../engine/guests/calc.ts";
-import { getRequest, randomRequests, statsRequest as kvStatsRequest } from "../engine/guests/kvstore.ts";
+import { historyRequest, messageRequest, REGISTER_COUNT, registerRequest } from "../engine/guests/calc.ts";
+import { calcVersion, getRequest, randomCalcRequests, randomRequests, statsRequest as calcStatsRequest, statsRequest as kvStatsRequest } from "../engine/guests/index.ts";
 import { isHotpatchError } from "../engine/errors.ts";
-import { buildImage, type Image } from "../engine/image/build.ts";
 import { compileAssemblyScript } from "../engine/image/compile-as.ts";
-import type { GuestProcess } from "../engine/process/process.ts";
+import { buildImage, type Image } from "../engine/image/index.ts";
+import type { GuestProcess } from "../engine/process/index.ts";
 
 export const corpus = (path: string) => fileURLToPath(new URL(`../assembly/corpus/${path}`, import.meta.url));
 export const calcCorpus = (name: string) => corpus(`calc/${name}.ts`);

@@ -10,8 +10,8 @@
 import { describe, expect, it } from "vitest";
 import { image, signingKeys, startProcess } from "./guest-fixtures.ts";
 import { compareAnswers, HOTPATCH_PAIRS, logicalState, plainImage, setupRequests, streamRequests } from "./corpus-fixtures.ts";
-import { buildPatch } from "../engine/builder/build-patch.ts";
-import { GuestProcess } from "../engine/process/process.ts";
+import { buildPatch } from "../engine/builder/index.ts";
+import { GuestProcess } from "../engine/process/index.ts";
 
 const keys = signingKeys();
 const SETUP_SEED = 7_001;

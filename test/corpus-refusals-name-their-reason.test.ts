@@ -6,8 +6,9 @@
  * lines (AssemblyScript bakes line numbers into abort calls).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildPatch, type PatchBuildResult } from "../engine/builder/build-patch.ts";
-import type { Image } from "../engine/image/build.ts";
+import type { PatchBuildResult } from "../engine/builder/build-patch.ts";
+import { buildPatch } from "../engine/builder/index.ts";
+import type { Image } from "../engine/image/index.ts";
 import { CALC_V1, calcCorpus, corpus } from "./corpus-fixtures.ts";
 import { image, signingKeys } from "./guest-fixtures.ts";
 

@@ -6,8 +6,8 @@
  * the same request.
  */
 import { describe, expect, it } from "vitest";
-import { scanRequest } from "../engine/guests/kvstore.ts";
-import { replay } from "../engine/load/reference.ts";
+import { scanRequest } from "../engine/guests/index.ts";
+import { replay } from "../engine/stress/index.ts";
 import { liveKit, stage, supervise, until } from "./live-fixtures.ts";
 
 describe("a crashed process", () => {

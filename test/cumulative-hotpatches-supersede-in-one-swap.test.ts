@@ -7,12 +7,13 @@
  * touched, so superseding KB2 must put those slots back to the base's.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildPatch } from "../engine/builder/build-patch.ts";
+import { buildPatch } from "../engine/builder/index.ts";
 import { HotpatchError } from "../engine/errors.ts";
-import { calcVersion, messageRequest, push, op, Instr, Native, randomCalcRequests, runRequest, decodeMessage } from "../engine/guests/calc.ts";
-import type { Image } from "../engine/image/build.ts";
-import { PatchLoader } from "../engine/loader/loader.ts";
-import { GuestProcess } from "../engine/process/process.ts";
+import { decodeMessage, Instr, messageRequest, Native, op, push, runRequest } from "../engine/guests/calc.ts";
+import { calcVersion, randomCalcRequests } from "../engine/guests/index.ts";
+import type { Image } from "../engine/image/index.ts";
+import { PatchLoader } from "../engine/loader/index.ts";
+import { GuestProcess } from "../engine/process/index.ts";
 import { answer, CALC_V1, logicalState, plainImage, setupRequests } from "./corpus-fixtures.ts";
 import { image, signingKeys, snapshot } from "./guest-fixtures.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HotpatchError } from "../engine/errors.ts";
-import { appendCustomSection, readModuleSummary, stripCustomSection } from "../engine/wasm/sections.ts";
+import { appendCustomSection, readModuleSummary, stripCustomSection } from "../engine/format/index.ts";
 import { customSection, funcType, I32, name, SECTION, section, unreachableBody, vec, wasmModule } from "./wasm-bytes.ts";
 
 function baseModule(): Uint8Array {

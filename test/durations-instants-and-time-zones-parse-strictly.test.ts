@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseDuration, parseInstant, validateTimeZone } from "../engine/manage/offpeak.ts";
+import { parseDuration } from "../engine/manage/index.ts";
+import { parseInstant, validateTimeZone } from "../engine/manage/time-input.ts";
 import { usageError } from "./usage-error.ts";
 
 describe("parseDuration", () => {

@@ -12,8 +12,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./cli-in-process.ts";
-import { EXPERIMENTS_DIR, listExperiments, readScenario, runExperiment } from "../engine/faults/experiment.ts";
-import { FAULTY_KINDS } from "../engine/faults/faulty-patches.ts";
+import { EXPERIMENTS_DIR, readScenario } from "../engine/experiment/experiment.ts";
+import { FAULTY_KINDS } from "../engine/experiment/faulty-patches.ts";
+import { listExperiments, runExperiment } from "../engine/experiment/index.ts";
 import { FAULT_POINT_NAMES } from "../engine/faults/points.ts";
 
 async function cli(argv: string[]): Promise<{ code: number; stdout: string }> {

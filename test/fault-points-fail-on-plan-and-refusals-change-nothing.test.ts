@@ -10,15 +10,12 @@
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { HotpatchError } from "../engine/errors.ts";
-import * as faults from "../engine/faults/plan.ts";
+import * as faults from "../engine/faults/index.ts";
 import { FAULT_POINT_NAMES, FAULT_POINTS } from "../engine/faults/points.ts";
-import { kvstoreVersion } from "../engine/guests/kvstore.ts";
-import type { Image } from "../engine/image/build.ts";
-import { installUpdates } from "../engine/manage/install.ts";
-import { createVm, getVm } from "../engine/manage/vm.ts";
+import { kvstoreVersion } from "../engine/guests/index.ts";
+import type { Image } from "../engine/image/index.ts";
+import { createVm, getVm, installUpdates, Session, Store } from "../engine/manage/index.ts";
 import { hotpatch, kvImage, signingKeys, snapshot, startProcess } from "./guest-fixtures.ts";
-import { Session } from "../engine/manage/session.ts";
-import { Store } from "../engine/manage/store.ts";
 import { CORE, removeTempFolders, tempFolder } from "./manage-fixtures.ts";
 
 const keys = signingKeys();

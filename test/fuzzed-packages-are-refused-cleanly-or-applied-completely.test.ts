@@ -6,7 +6,7 @@
  * no partial swap. Cases reach every stage up to the swap.
  */
 import { describe, expect, it } from "vitest";
-import { runFuzz } from "../engine/faults/fuzz.ts";
+import { runFuzz } from "../engine/fuzz/index.ts";
 
 describe("the package fuzzer", () => {
   it("finds every case refused cleanly or applied completely, and reaches the swap", async () => {

@@ -4,12 +4,13 @@
  * each guest once.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { buildPatch, type PatchBuildResult } from "../engine/builder/build-patch.ts";
-import { kvstoreVersion } from "../engine/guests/kvstore.ts";
-import { buildImageFromPath, type Image } from "../engine/image/build.ts";
-import { PatchLoader } from "../engine/loader/loader.ts";
-import { TrustStore } from "../engine/patch/keys.ts";
-import { GuestProcess } from "../engine/process/process.ts";
+import type { PatchBuildResult } from "../engine/builder/build-patch.ts";
+import { buildPatch } from "../engine/builder/index.ts";
+import { kvstoreVersion } from "../engine/guests/index.ts";
+import { buildImageFromPath, type Image } from "../engine/image/index.ts";
+import { PatchLoader } from "../engine/loader/index.ts";
+import { TrustStore } from "../engine/patch/index.ts";
+import { GuestProcess } from "../engine/process/index.ts";
 
 const images = new Map<string, Promise<Image>>();
 

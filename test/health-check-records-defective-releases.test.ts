@@ -1,16 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { advanceClock } from "../engine/manage/auto-patch.ts";
-import { setClock } from "../engine/manage/clock.ts";
-import { DEFECT_TRAP_EVERY } from "../engine/manage/release-source.ts";
 import type { HistoryEntry } from "../engine/manage/history.ts";
-import { installUpdates } from "../engine/manage/install.ts";
-import { rollbackVm, uninstallUpdate } from "../engine/manage/rollback.ts";
-import { vmStatus } from "../engine/manage/status.ts";
-import { createVm, getVm } from "../engine/manage/vm.ts";
+import { advanceClock, createVm, getVm, installUpdates, rollbackVm, Session, setClock, Store, uninstallUpdate, vmStatus } from "../engine/manage/index.ts";
+import { DEFECT_TRAP_EVERY, type ReleaseDefect } from "../engine/manage/release-source.ts";
 import { join } from "node:path";
-import { Session } from "../engine/manage/session.ts";
-import { Store } from "../engine/manage/store.ts";
-import type { ReleaseDefect } from "../engine/manage/release-source.ts";
 import { CORE, removeTempFolders, tempFolder } from "./manage-fixtures.ts";
 
 afterAll(removeTempFolders);

@@ -1,10 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  checkHotpatchEligibility,
-  checkScaleSet,
-  formatImageReference,
-  parseImageReference,
-} from "../engine/manage/eligibility.ts";
+import { checkHotpatchEligibility, checkScaleSet, formatImageReference, parseImageReference } from "../engine/manage/eligibility.ts";
 import { usageError } from "./usage-error.ts";
 
 const CORE = "MicrosoftWindowsServer:WindowsServer:2022-datacenter-azure-edition-core";

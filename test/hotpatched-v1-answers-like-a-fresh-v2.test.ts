@@ -6,9 +6,10 @@
  * over-declaring heartbeat, so the comparison can tell the versions apart.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { kvstoreVersion, Op, randomRequests, Status } from "../engine/guests/kvstore.ts";
-import type { Image } from "../engine/image/build.ts";
-import type { GuestProcess } from "../engine/process/process.ts";
+import { kvstoreVersion, randomRequests, Status } from "../engine/guests/index.ts";
+import { Op } from "../engine/guests/kvstore.ts";
+import type { Image } from "../engine/image/index.ts";
+import type { GuestProcess } from "../engine/process/index.ts";
 import { hotpatch, kvImage, signingKeys, startProcess } from "./guest-fixtures.ts";
 
 const PREFIX_SEED = 20240611;

@@ -8,12 +8,11 @@
  * just as a call through its trampoline does.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { HEARTBLEED_REQUEST, kvstoreVersion, printableRuns, scanRequest } from "../engine/guests/kvstore.ts";
-import { buildImageFromPath, type Image } from "../engine/image/build.ts";
-import { PatchLoader } from "../engine/loader/loader.ts";
-import { Activity } from "../engine/process/activity.ts";
-import { GuestProcess } from "../engine/process/process.ts";
-import { redirectFlagName } from "../engine/wasm/patch-abi.ts";
+import { HEARTBLEED_REQUEST, kvstoreVersion, printableRuns, scanRequest } from "../engine/guests/index.ts";
+import { buildImageFromPath, type Image } from "../engine/image/index.ts";
+import { PatchLoader } from "../engine/loader/index.ts";
+import { Activity, GuestProcess } from "../engine/process/index.ts";
+import { redirectFlagName } from "../engine/format/index.ts";
 import { hotpatch, signingKeys } from "./guest-fixtures.ts";
 
 const keys = signingKeys();

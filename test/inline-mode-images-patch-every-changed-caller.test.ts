@@ -8,13 +8,13 @@
  * process through its exported slot callers, never by importing the slot table.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildPatch } from "../engine/builder/build-patch.ts";
-import { calcVersion } from "../engine/guests/calc.ts";
-import { kvstoreVersion, Op } from "../engine/guests/kvstore.ts";
-import { buildImageFromPath, type Image } from "../engine/image/build.ts";
-import { decodePackage } from "../engine/patch/format.ts";
-import { GuestProcess } from "../engine/process/process.ts";
-import { readModuleSummary } from "../engine/wasm/sections.ts";
+import { buildPatch } from "../engine/builder/index.ts";
+import { calcVersion, kvstoreVersion } from "../engine/guests/index.ts";
+import { Op } from "../engine/guests/kvstore.ts";
+import { buildImageFromPath, type Image } from "../engine/image/index.ts";
+import { decodePackage } from "../engine/patch/index.ts";
+import { GuestProcess } from "../engine/process/index.ts";
+import { readModuleSummary } from "../engine/format/index.ts";
 import { calcCorpus, compareAnswers, corpus, type GuestName, KV_BASE, logicalState, setupRequests, streamRequests } from "./corpus-fixtures.ts";
 
 const VISIT_GLOBALS = "~lib/rt/__visit_globals";

@@ -1,12 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { HotpatchError } from "../engine/errors.ts";
-import { assessVm } from "../engine/manage/assess.ts";
-import { getHotFix } from "../engine/manage/hotfix.ts";
-import { historyView } from "../engine/manage/history.ts";
-import { installUpdates } from "../engine/manage/install.ts";
-import { rollbackVm, uninstallUpdate } from "../engine/manage/rollback.ts";
-import { vmStatus } from "../engine/manage/status.ts";
-import { createVm, getVm } from "../engine/manage/vm.ts";
+import { assessVm, createVm, getHotFix, getVm, historyView, installUpdates, rollbackVm, uninstallUpdate, vmStatus } from "../engine/manage/index.ts";
 import { CORE, freshSession, removeTempFolders } from "./manage-fixtures.ts";
 
 afterAll(removeTempFolders);

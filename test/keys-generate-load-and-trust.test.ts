@@ -4,15 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ErrorCode, HotpatchError } from "../engine/errors.ts";
-import {
-  generateKeyPair,
-  keyId,
-  loadPrivateKey,
-  loadPublicKey,
-  rawKeyId,
-  TrustStore,
-  writeKeyPair,
-} from "../engine/patch/keys.ts";
+import { keyId, loadPrivateKey, TrustStore, writeKeyPair } from "../engine/patch/index.ts";
+import { generateKeyPair, loadPublicKey, rawKeyId } from "../engine/patch/keys.ts";
 
 let dir: string;
 

@@ -1,12 +1,12 @@
 /** Shared set-up for the worker-process tests: the kvstore v1 image, its hotpatches, and a supervisor. */
 import { fileURLToPath } from "node:url";
-import type { Image } from "../engine/image/build.ts";
-import type { LoadSpec } from "../engine/load/generator.ts";
-import { stagePatch } from "../engine/loader/stage.ts";
-import { Supervisor, type SupervisorOptions } from "../engine/process/supervisor.ts";
-import type { WorkerMessage } from "../engine/process/worker-protocol.ts";
+import type { Image } from "../engine/image/index.ts";
+import type { LoadSpec } from "../engine/load/index.ts";
+import { stagePatch } from "../engine/loader/index.ts";
+import { Supervisor, type WorkerMessage } from "../engine/worker/index.ts";
+import type { SupervisorOptions } from "../engine/worker/supervisor.ts";
 import { hotpatch, kvImage, type SigningKeys, signingKeys } from "./guest-fixtures.ts";
-import { kvstoreVersion } from "../engine/guests/kvstore.ts";
+import { kvstoreVersion } from "../engine/guests/index.ts";
 
 /** kvstore v1 with a changed handleScan: the function a SCAN request keeps on the stack. */
 export const SCAN_FIXTURE = fileURLToPath(new URL("./fixtures/live/scan.ts", import.meta.url));

@@ -5,8 +5,8 @@
  * switch at the request index where it happened.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { replay } from "../engine/load/reference.ts";
-import type { StagedPatch } from "../engine/loader/stage.ts";
+import { replay } from "../engine/stress/index.ts";
+import type { StagedPatch } from "../engine/loader/index.ts";
 import { type LiveKit, liveKit, stage, supervise } from "./live-fixtures.ts";
 
 let kit: LiveKit;

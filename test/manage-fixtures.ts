@@ -6,8 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Faults, Session } from "../engine/manage/session.ts";
-import { Store } from "../engine/manage/store.ts";
+import { type Faults, Session, Store } from "../engine/manage/index.ts";
 
 export const CORE = "MicrosoftWindowsServer:WindowsServer:2022-datacenter-azure-edition-core";
 export const STANDARD = "MicrosoftWindowsServer:WindowsServer:2022-datacenter-azure-edition";

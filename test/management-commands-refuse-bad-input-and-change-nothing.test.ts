@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../engine/cli/main.ts";
+import { main } from "../engine/cli/index.ts";
 import { CORE, removeTempFolders, tempFolder } from "./manage-fixtures.ts";
 
 afterAll(removeTempFolders);

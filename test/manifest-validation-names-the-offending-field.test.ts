@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { HotpatchError } from "../engine/errors.ts";
-import { validateManifest } from "../engine/patch/format.ts";
-import { formatSignature } from "../engine/wasm/sections.ts";
+import { validateManifest } from "../engine/patch/index.ts";
+import { formatSignature } from "../engine/format/index.ts";
 import { sampleManifest } from "./package-fixtures.ts";
 
 type Mutable = Record<string, unknown> & { functions: Record<string, unknown>[]; target: Record<string, unknown> };

@@ -1,6 +1,6 @@
 import asc from "assemblyscript/asc";
 import { beforeAll, describe, expect, it } from "vitest";
-import { exportedFunctionSignature, formatSignature, readModuleSummary } from "../engine/wasm/sections.ts";
+import { exportedFunctionSignature, formatSignature, readModuleSummary } from "../engine/format/index.ts";
 
 const SOURCE = `
 export function add(a: i32, b: i32): i32 { return a + b; }

@@ -1,9 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  exportedFunctionSignature,
-  formatSignature,
-  readModuleSummary,
-} from "../engine/wasm/sections.ts";
+import { exportedFunctionSignature, formatSignature, readModuleSummary } from "../engine/format/index.ts";
 import {
   customSection,
   EXTERNREF,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HotpatchError } from "../engine/errors.ts";
-import { readModuleSummary } from "../engine/wasm/sections.ts";
+import { readModuleSummary } from "../engine/format/index.ts";
 import {
   customSection,
   F64,

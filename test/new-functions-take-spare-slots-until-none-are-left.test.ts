@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { buildPatch } from "../engine/builder/build-patch.ts";
+import { buildPatch } from "../engine/builder/index.ts";
 import { DEFAULT_SPARE_SLOTS } from "../engine/wasm/instrument.ts";
 import { image, signingKeys } from "./guest-fixtures.ts";
 

@@ -1,12 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  DEFAULT_OFF_PEAK_WINDOW,
-  formatWindow,
-  isInOffPeak,
-  nextOffPeakWindow,
-  parseWindow,
-  windowsBetween,
-} from "../engine/manage/offpeak.ts";
+import { DEFAULT_OFF_PEAK_WINDOW, formatWindow, isInOffPeak, nextOffPeakWindow, parseWindow, windowsBetween } from "../engine/manage/offpeak.ts";
 import { usageError } from "./usage-error.ts";
 
 const at = (iso: string) => new Date(iso);

@@ -1,6 +1,6 @@
 /** Shared inputs for the package tests: a valid manifest, a small code module and keys. */
 import { createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import type { PatchManifest } from "../engine/patch/format.ts";
+import type { PatchManifest } from "../engine/patch/index.ts";
 import { funcType, I32, name, SECTION, section, unreachableBody, vec, wasmModule } from "./wasm-bytes.ts";
 
 export function sampleManifest(): PatchManifest {

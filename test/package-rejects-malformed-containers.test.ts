@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HotpatchError } from "../engine/errors.ts";
-import { decodePackage, encodePackage, resignPackage } from "../engine/patch/format.ts";
+import { decodePackage, encodePackage, resignPackage } from "../engine/patch/index.ts";
 import { newKey, sampleCode, sampleManifest } from "./package-fixtures.ts";
 
 const key = newKey();

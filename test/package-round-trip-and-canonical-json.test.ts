@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { HotpatchError } from "../engine/errors.ts";
-import { canonicalJson, decodePackage, encodePackage, verifyPackage } from "../engine/patch/format.ts";
-import { keyId, TrustStore } from "../engine/patch/keys.ts";
+import { canonicalJson } from "../engine/patch/format.ts";
+import { decodePackage, encodePackage, keyId, TrustStore, verifyPackage } from "../engine/patch/index.ts";
 import { newKey, sampleCode, sampleManifest } from "./package-fixtures.ts";
 
 describe("canonicalJson", () => {

@@ -1,13 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type ErrorCode, HotpatchError } from "../engine/errors.ts";
-import {
-  type DecodedPackage,
-  decodePackage,
-  encodePackage,
-  resignPackage,
-  verifyPackage,
-} from "../engine/patch/format.ts";
-import { keyId, TrustStore } from "../engine/patch/keys.ts";
+import type { DecodedPackage } from "../engine/patch/format.ts";
+import { decodePackage, encodePackage, keyId, resignPackage, TrustStore, verifyPackage } from "../engine/patch/index.ts";
 import { newKey, sampleCode, sampleManifest } from "./package-fixtures.ts";
 
 const signer = newKey();

@@ -5,19 +5,10 @@
  * Heartbleed-style heartbeat leak stops and comes back.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  decodeStats,
-  delRequest,
-  getRequest,
-  HEARTBLEED_REQUEST,
-  kvstoreVersion,
-  printableRuns,
-  putRequest,
-  Status,
-  statsRequest,
-} from "../engine/guests/kvstore.ts";
-import type { Image } from "../engine/image/build.ts";
-import type { GuestProcess } from "../engine/process/process.ts";
+import { decodeStats, getRequest, HEARTBLEED_REQUEST, kvstoreVersion, printableRuns, putRequest, statsRequest, Status } from "../engine/guests/index.ts";
+import { delRequest } from "../engine/guests/kvstore.ts";
+import type { Image } from "../engine/image/index.ts";
+import type { GuestProcess } from "../engine/process/index.ts";
 import { hotpatch, kvImage, signingKeys, startProcess } from "./guest-fixtures.ts";
 
 const ADMIN_TOKEN = "ADMIN-TOKEN=7f3a9c-do-not-leak";

@@ -1,20 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  isAvailabilityFirst,
-  orchestrationSource,
-  POLICY_SOURCES,
-  validateHotpatchPatchMode,
-  validatePatchModeChange,
-} from "../engine/manage/eligibility.ts";
+import { isAvailabilityFirst, orchestrationSource, POLICY_SOURCES, validateHotpatchPatchMode, validatePatchModeChange } from "../engine/manage/eligibility.ts";
 import { parseHost } from "../engine/manage/host.ts";
-import {
-  defaultPatchMode,
-  PATCH_MODES,
-  type PatchMode,
-  parsePatchMode,
-  parsePolicySource,
-  patchModesFor,
-} from "../engine/manage/patch-mode.ts";
+import { defaultPatchMode, parsePatchMode, parsePolicySource, PATCH_MODES, type PatchMode, patchModesFor } from "../engine/manage/patch-mode.ts";
 import { usageError } from "./usage-error.ts";
 
 describe("patch modes", () => {

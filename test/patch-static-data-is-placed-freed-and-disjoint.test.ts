@@ -7,12 +7,14 @@
  * the optimiser would inline stays patchable.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildPatch } from "../engine/builder/build-patch.ts";
-import { calcVersion, crc, crcRequest, decodeCrc, decodeMessage, Instr, messageRequest, Native, op, push, runRequest } from "../engine/guests/calc.ts";
-import type { Image } from "../engine/image/build.ts";
+import { buildPatch } from "../engine/builder/index.ts";
+import { crc, crcRequest, decodeCrc, decodeMessage, Instr, messageRequest, Native, op, push, runRequest } from "../engine/guests/calc.ts";
+import { calcVersion } from "../engine/guests/index.ts";
 import { compileAssemblyScript } from "../engine/image/compile-as.ts";
-import { definedFunctions, optimize, withModule } from "../engine/wasm/binaryen.ts";
-import type { GuestProcess } from "../engine/process/process.ts";
+import type { Image } from "../engine/image/index.ts";
+import { definedFunctions } from "../engine/wasm/binaryen.ts";
+import { optimize, withModule } from "../engine/wasm/index.ts";
+import type { GuestProcess } from "../engine/process/index.ts";
 import { CALC_V1, calcCorpus } from "./corpus-fixtures.ts";
 import { image, signingKeys, startProcess } from "./guest-fixtures.ts";
 

@@ -6,11 +6,12 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { type ErrorCode, HotpatchError } from "../engine/errors.ts";
-import { HEARTBLEED_REQUEST, kvstoreVersion, printableRuns, Status } from "../engine/guests/kvstore.ts";
-import type { Image } from "../engine/image/build.ts";
-import type { PatchLoader } from "../engine/loader/loader.ts";
-import { decodePackage, encodePackage, type FunctionReplacement, type PatchManifest, resignPackage } from "../engine/patch/format.ts";
-import type { GuestProcess } from "../engine/process/process.ts";
+import { HEARTBLEED_REQUEST, kvstoreVersion, printableRuns, Status } from "../engine/guests/index.ts";
+import type { Image } from "../engine/image/index.ts";
+import type { PatchLoader } from "../engine/loader/index.ts";
+import type { FunctionReplacement } from "../engine/patch/format.ts";
+import { decodePackage, encodePackage, type PatchManifest, resignPackage } from "../engine/patch/index.ts";
+import type { GuestProcess } from "../engine/process/index.ts";
 import { hotpatch, kvImage, signingKeys, snapshot, startProcess } from "./guest-fixtures.ts";
 import { funcType, I32, leb, name, SECTION, section, unreachableBody, vec, wasmModule } from "./wasm-bytes.ts";
 

@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  kbFor,
-  latestReleaseAt,
-  osBuildFor,
-  type ReleaseMonth,
-  releaseFor,
-  releaseSchedule,
-  releasesBetween,
-} from "../engine/manage/calendar.ts";
+import { kbFor, latestReleaseAt, osBuildFor, releaseFor, type ReleaseMonth, releasesBetween } from "../engine/manage/calendar.ts";
+import { releaseSchedule } from "../engine/manage/index.ts";
 
 /** "B" planned baseline, "U" unplanned baseline, "H" hotpatch — one letter per month. */
 function shape(schedule: ReleaseMonth[]): string {

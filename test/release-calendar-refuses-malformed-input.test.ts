@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  kbFor,
-  latestReleaseAt,
-  osBuildFor,
-  parseMonth,
-  releaseSchedule,
-  releasesBetween,
-} from "../engine/manage/calendar.ts";
+import { kbFor, latestReleaseAt, osBuildFor, parseMonth, releasesBetween } from "../engine/manage/calendar.ts";
+import { releaseSchedule } from "../engine/manage/index.ts";
 import { usageError } from "./usage-error.ts";
 
 describe("release calendar input checks", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { releaseSchedule, releasesBetween } from "../engine/manage/calendar.ts";
-import { renderScheduleSvg, renderScheduleText } from "../engine/manage/schedule-render.ts";
+import { releasesBetween } from "../engine/manage/calendar.ts";
+import { releaseSchedule, renderScheduleSvg, renderScheduleText } from "../engine/manage/index.ts";
 import { usageError } from "./usage-error.ts";
 
 /** A small well-formedness check: every tag closes in order, attributes are quoted, entities are known. */

@@ -1,9 +1,10 @@
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
 import { HotpatchError } from "../engine/errors.ts";
+import { simulate } from "../engine/manage/index.ts";
 import { REBOOT_MINUTES } from "../engine/manage/install-time.ts";
-import { planSimulation, simulate } from "../engine/manage/simulate.ts";
 import type { SimulationReport, VmMetrics } from "../engine/manage/simulate-report.ts";
+import { planSimulation } from "../engine/manage/simulate.ts";
 import { runCli } from "./cli-in-process.ts";
 import { CORE, SHARED_ARTIFACTS, STANDARD } from "./manage-fixtures.ts";
 

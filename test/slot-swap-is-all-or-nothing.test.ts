@@ -5,11 +5,12 @@
  * two functions (handleEcho and handleDel).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { delRequest, HEARTBLEED_REQUEST, kvstoreVersion, Status } from "../engine/guests/kvstore.ts";
-import type { Image } from "../engine/image/build.ts";
-import { PatchLoader } from "../engine/loader/loader.ts";
-import { type SlotEntry, swapSlots } from "../engine/loader/swap.ts";
-import { GuestProcess } from "../engine/process/process.ts";
+import { HEARTBLEED_REQUEST, kvstoreVersion, Status } from "../engine/guests/index.ts";
+import { delRequest } from "../engine/guests/kvstore.ts";
+import type { Image } from "../engine/image/index.ts";
+import { PatchLoader, swapSlots } from "../engine/loader/index.ts";
+import type { SlotEntry } from "../engine/loader/swap.ts";
+import { GuestProcess } from "../engine/process/index.ts";
 import { hotpatch, kvImage, signingKeys, snapshot } from "./guest-fixtures.ts";
 
 const KB = "KB5036701";

@@ -10,11 +10,13 @@
  * on top of KB1 instead of replacing it.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildPatch, type PatchBuildResult } from "../engine/builder/build-patch.ts";
+import type { PatchBuildResult } from "../engine/builder/build-patch.ts";
+import { buildPatch } from "../engine/builder/index.ts";
 import { HotpatchError } from "../engine/errors.ts";
-import { delRequest, echoRequest, HEARTBLEED_REQUEST, kvstoreVersion, printableRuns, Status } from "../engine/guests/kvstore.ts";
-import type { Image } from "../engine/image/build.ts";
-import type { GuestProcess } from "../engine/process/process.ts";
+import { HEARTBLEED_REQUEST, kvstoreVersion, printableRuns, Status } from "../engine/guests/index.ts";
+import { delRequest, echoRequest } from "../engine/guests/kvstore.ts";
+import type { Image } from "../engine/image/index.ts";
+import type { GuestProcess } from "../engine/process/index.ts";
 import { hotpatch, kvImage, signingKeys, snapshot, startProcess } from "./guest-fixtures.ts";
 
 const KB1 = "KB5036401";

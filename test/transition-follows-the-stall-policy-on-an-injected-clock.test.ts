@@ -3,12 +3,10 @@
  * points with a fake clock: one millisecond passes per safe point.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import * as faults from "../engine/faults/plan.ts";
-import { scanRequest } from "../engine/guests/kvstore.ts";
-import { PatchLoader } from "../engine/loader/loader.ts";
-import { type StallPolicy, Transition, type TransitionResult } from "../engine/loader/transition.ts";
-import { Activity } from "../engine/process/activity.ts";
-import { GuestProcess } from "../engine/process/process.ts";
+import * as faults from "../engine/faults/index.ts";
+import { scanRequest } from "../engine/guests/index.ts";
+import { PatchLoader, type StallPolicy, Transition, type TransitionResult } from "../engine/loader/index.ts";
+import { Activity, GuestProcess } from "../engine/process/index.ts";
 import { type LiveKit, liveKit, stage } from "./live-fixtures.ts";
 
 let kit: LiveKit;

@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { HotpatchError } from "../engine/errors.ts";
-import { scanRequest } from "../engine/guests/kvstore.ts";
+import { scanRequest } from "../engine/guests/index.ts";
 import { isHeld, isLog, type LiveKit, liveKit, stage, supervise, until } from "./live-fixtures.ts";
 
 const HOLD = 20;

@@ -7,9 +7,10 @@
  */
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { Op, statsRequest } from "../engine/guests/kvstore.ts";
-import { requestAt } from "../engine/load/generator.ts";
-import { replay } from "../engine/load/reference.ts";
+import { statsRequest } from "../engine/guests/index.ts";
+import { Op } from "../engine/guests/kvstore.ts";
+import { requestAt } from "../engine/load/index.ts";
+import { replay } from "../engine/stress/index.ts";
 import { hotpatch } from "./guest-fixtures.ts";
 import { liveKit, stage, supervise, until } from "./live-fixtures.ts";
 

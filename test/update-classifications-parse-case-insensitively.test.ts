@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  CLASSIFICATIONS,
-  type Classification,
-  isAutoInstallable,
-  needsReboot,
-  parseClassification,
-  parseClassificationList,
-  parseUpdateKind,
-} from "../engine/manage/classification.ts";
+import { type Classification, CLASSIFICATIONS, isAutoInstallable, needsReboot, parseClassification, parseUpdateKind } from "../engine/manage/classification.ts";
+import { parseClassificationList } from "../engine/manage/index.ts";
 import { usageError } from "./usage-error.ts";
 
 describe("update classifications", () => {

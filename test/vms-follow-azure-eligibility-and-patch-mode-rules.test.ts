@@ -3,10 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { HotpatchError } from "../engine/errors.ts";
-import { applicableUpdates, declareUnplanned, findUpdate } from "../engine/manage/catalog.ts";
-import { commandTime, setClock } from "../engine/manage/clock.ts";
-import { Store } from "../engine/manage/store.ts";
-import { createVm, getVm, listVms, setVm } from "../engine/manage/vm.ts";
+import { applicableUpdates, findUpdate } from "../engine/manage/catalog.ts";
+import { commandTime, createVm, declareUnplanned, getVm, listVms, setClock, setVm, Store } from "../engine/manage/index.ts";
 
 const CORE = "MicrosoftWindowsServer:WindowsServer:2022-datacenter-azure-edition-core";
 const HOTPATCH_SKU = "MicrosoftWindowsServer:WindowsServer:2022-datacenter-azure-edition-hotpatch-smalldisk:latest";

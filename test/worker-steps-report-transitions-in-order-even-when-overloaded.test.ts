@@ -6,10 +6,10 @@
  * gets every transition through.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { Activity } from "../engine/process/activity.ts";
-import { GuestProcess } from "../engine/process/process.ts";
-import { unpackPost, type WorkerMessage } from "../engine/process/worker-protocol.ts";
-import { scanRequest } from "../engine/guests/kvstore.ts";
+import { Activity, GuestProcess } from "../engine/process/index.ts";
+import type { WorkerMessage } from "../engine/worker/index.ts";
+import { unpackPost } from "../engine/worker/worker-protocol.ts";
+import { scanRequest } from "../engine/guests/index.ts";
 import { isHeld, type LiveKit, liveKit, stage, supervise } from "./live-fixtures.ts";
 
 let kit: LiveKit;

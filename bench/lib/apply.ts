@@ -3,9 +3,8 @@
  * seen before (fresh.ts). Packages are prepared in batches before timing so
  * signing is not measured; each sample is stage → enable → revert.
  */
-import { PatchLoader } from "../../engine/loader/loader.ts";
-import { type StagedPatch, stagePatch, stagePatchAsync } from "../../engine/loader/stage.ts";
-import type { GuestProcess } from "../../engine/process/process.ts";
+import { PatchLoader, type StagedPatch, stagePatch, stagePatchAsync } from "../../engine/loader/index.ts";
+import type { GuestProcess } from "../../engine/process/index.ts";
 import type { BenchContext } from "./context.ts";
 import { freshPackages, type PackageTemplate } from "./fresh.ts";
 import { type Distribution, Recorder } from "./stats.ts";

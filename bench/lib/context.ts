@@ -6,10 +6,10 @@ import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildPatch } from "../../engine/builder/build-patch.ts";
-import { kvstoreVersion } from "../../engine/guests/kvstore.ts";
-import { buildImageFromPath, type Image } from "../../engine/image/build.ts";
-import { TrustStore } from "../../engine/patch/keys.ts";
+import { buildPatch } from "../../engine/builder/index.ts";
+import { kvstoreVersion } from "../../engine/guests/index.ts";
+import { buildImageFromPath, type Image } from "../../engine/image/index.ts";
+import { TrustStore } from "../../engine/patch/index.ts";
 import { type PackageTemplate, templateOf } from "./fresh.ts";
 
 export interface BenchContext {

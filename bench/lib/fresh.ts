@@ -11,8 +11,8 @@
  * a function body does (see wasm-micro.ts, `cacheCheck`).
  */
 import { randomBytes, type KeyObject } from "node:crypto";
-import { decodePackage, encodePackage, type PatchManifest, validateManifest } from "../../engine/patch/format.ts";
-import { appendCustomSection } from "../../engine/wasm/sections.ts";
+import { decodePackage, encodePackage, type PatchManifest, validateManifest } from "../../engine/patch/index.ts";
+import { appendCustomSection } from "../../engine/format/index.ts";
 
 let counter = 0;
 

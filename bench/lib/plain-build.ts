@@ -4,7 +4,7 @@
  * which only adds names) and the same memory base, no instrumentation. The
  * cost-of-patchability suite compares an image against it.
  */
-import { MEMORY_BASE, PINNED_ASC_OPTIONS, runAsc } from "../../engine/image/compile-as.ts";
+import { MEMORY_BASE, PINNED_ASC_OPTIONS, runAsc } from "../../engine/image/index.ts";
 
 export const PLAIN_OPTIONS: readonly string[] = [...PINNED_ASC_OPTIONS.filter((o) => o !== "--debug"), "--memoryBase", String(MEMORY_BASE), "-O3"];
 

@@ -1,32 +1,16 @@
 /**
- * The worker-thread process (engine/process/supervisor.ts), which the pause
- * and patch-storm targets are defined on. When it is missing the suites
- * measure the in-thread process and mark the worker targets skipped, naming
- * what is missing; this file is the one place that knows its API.
+ * The worker-thread process (engine/worker/supervisor.ts), which the pause
+ * and patch-storm targets are defined on: this file is the one place in
+ * bench/ that knows its API.
  */
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { decodeFromCompressedBase64, type Histogram } from "hdr-histogram-js";
-import type { Image } from "../../engine/image/build.ts";
-import type { Supervisor } from "../../engine/process/supervisor.ts";
+import type { Image } from "../../engine/image/index.ts";
+import type { Supervisor } from "../../engine/worker/index.ts";
 import { type Distribution, MIN_SAMPLES_FOR_P99, roundTo } from "./stats.ts";
-
-const ENGINE = fileURLToPath(new URL("../../engine/", import.meta.url));
-const REQUIRED = ["process/supervisor.ts", "process/worker-main.ts", "loader/transition.ts", "load/generator.ts"];
-
-export type WorkerAvailability = { available: true } | { available: false; reason: string };
-
-export function workerProcess(): WorkerAvailability {
-  const missing = REQUIRED.filter((f) => !existsSync(`${ENGINE}${f}`));
-  if (missing.length > 0) {
-    return { available: false, reason: `the worker-thread process is not in the engine yet (missing ${missing.map((f) => `engine/${f}`).join(", ")})` };
-  }
-  return { available: true };
-}
 
 /** A worker process serving kvstore's request mix open-loop at `rate` requests per second. */
 export async function startWorker(image: Image, rate: number, seed = 11): Promise<Supervisor> {
-  const { Supervisor } = await import("../../engine/process/supervisor.ts");
+  const { Supervisor } = await import("../../engine/worker/index.ts");
   return Supervisor.start({ module: new WebAssembly.Module(image.module as BufferSource), linkMap: image.linkMap, load: { seed, rate, count: Number.POSITIVE_INFINITY } });
 }
 

@@ -7,12 +7,10 @@
  * against the running process, swap, record (kpatch's "enable"). The phase
  * breakdown re-runs the stage and enable steps one by one on fresh bytes.
  */
-import { PatchLoader } from "../../engine/loader/loader.ts";
-import { warm } from "../../engine/loader/stage.ts";
-import { swapSlots } from "../../engine/loader/swap.ts";
-import { decodePackage, validateManifest, verifyPackage } from "../../engine/patch/format.ts";
-import { GuestProcess } from "../../engine/process/process.ts";
-import { readModuleSummary } from "../../engine/wasm/sections.ts";
+import { PatchLoader, swapSlots, warm } from "../../engine/loader/index.ts";
+import { decodePackage, validateManifest, verifyPackage } from "../../engine/patch/index.ts";
+import { GuestProcess } from "../../engine/process/index.ts";
+import { readModuleSummary } from "../../engine/format/index.ts";
 import { timedApplies } from "../lib/apply.ts";
 import type { BenchContext } from "../lib/context.ts";
 import { freshModuleBytes, freshPackages, type PackageTemplate } from "../lib/fresh.ts";

@@ -10,8 +10,8 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildPatch } from "../../engine/builder/build-patch.ts";
-import { kvstoreVersion } from "../../engine/guests/kvstore.ts";
+import { buildPatch } from "../../engine/builder/index.ts";
+import { kvstoreVersion } from "../../engine/guests/index.ts";
 import { Recorder, target } from "../lib/stats.ts";
 import type { Suite } from "../lib/suite.ts";
 

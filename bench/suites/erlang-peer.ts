@@ -11,7 +11,7 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { GuestProcess } from "../../engine/process/process.ts";
+import { GuestProcess } from "../../engine/process/index.ts";
 import { timedApplies } from "../lib/apply.ts";
 import { GENERATED_FUNCTIONS } from "./apply-latency.ts";
 import { Recorder, roundTo, skippedTarget, summarize, target } from "../lib/stats.ts";

@@ -20,10 +20,9 @@
  * direct call against one `call_indirect` on a hand-assembled module.
  */
 import Benchmark from "benchmark";
-import { calcVersion, randomCalcRequests } from "../../engine/guests/calc.ts";
-import { kvstoreVersion, randomRequests } from "../../engine/guests/kvstore.ts";
-import { buildImageFromPath, type Image } from "../../engine/image/build.ts";
-import { hostImports } from "../../engine/process/host.ts";
+import { calcVersion, kvstoreVersion, randomCalcRequests, randomRequests } from "../../engine/guests/index.ts";
+import { buildImageFromPath, type Image } from "../../engine/image/index.ts";
+import { hostImports } from "../../engine/process/index.ts";
 import { PLAIN_OPTIONS, plainBuild } from "../lib/plain-build.ts";
 import { median, roundTo, type Target, target } from "../lib/stats.ts";
 import type { Figure, Suite } from "../lib/suite.ts";

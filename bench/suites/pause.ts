@@ -8,16 +8,15 @@
  * between two requests: its pause is the whole enable (the package was
  * staged ahead of time), measured here under a steady request load.
  */
-import { randomRequests } from "../../engine/guests/kvstore.ts";
-import type { Image } from "../../engine/image/build.ts";
-import { PatchLoader } from "../../engine/loader/loader.ts";
-import { type StagedPatch, stagePatch } from "../../engine/loader/stage.ts";
-import { GuestProcess } from "../../engine/process/process.ts";
+import { randomRequests } from "../../engine/guests/index.ts";
+import type { Image } from "../../engine/image/index.ts";
+import { PatchLoader, type StagedPatch, stagePatch } from "../../engine/loader/index.ts";
+import { GuestProcess } from "../../engine/process/index.ts";
 import type { BenchContext } from "../lib/context.ts";
 import { freshPackages, type PackageTemplate } from "../lib/fresh.ts";
-import { type Distribution, Recorder, skippedTarget, target } from "../lib/stats.ts";
+import { type Distribution, Recorder, target } from "../lib/stats.ts";
 import type { Suite, SuiteOutcome } from "../lib/suite.ts";
-import { startWorker, workerDistribution, workerProcess } from "../lib/worker.ts";
+import { startWorker, workerDistribution } from "../lib/worker.ts";
 
 const PLUS = 100;
 /** Packages the control plane keeps staged ahead of the worker's applies. */
@@ -48,19 +47,6 @@ export const pause: Suite = {
       await inThread(plus, hundredPatch, `in-thread pause (enable between requests), kvstore + ${PLUS} fns, ${PLUS} fn`),
     ];
 
-    const worker = workerProcess();
-    if (!worker.available) {
-      const [one, hundred] = distributions;
-      return {
-        distributions,
-        figures: { "worker process available": false },
-        targets: [
-          skippedTarget("Pause under load, one function: p99", 10, "µs", "<=", `${worker.reason}; in-thread the pause is the whole enable: p99 ${one.p99} µs`),
-          skippedTarget("Pause under load, 100 functions: p99", 30, "µs", "<=", `${worker.reason}; in-thread the pause is the whole enable: p99 ${hundred.p99} µs`),
-        ],
-        notes: NOTES,
-      };
-    }
     const rate = 5000;
     const isolatedSamples = context.quick ? 200 : 1000;
     const one = await workerPauses(context, v1, onePatch, samples, isolatedSamples, rate, "worker pause at the safe point, kvstore, 1 fn");

@@ -12,9 +12,9 @@
  *   paused only for the enable), and, beside it, a whole synchronous apply.
  * Ratios are of medians measured in this run.
  */
-import { getRequest, kvstoreVersion, putRequest } from "../../engine/guests/kvstore.ts";
-import { buildImage, type Image, isImage, loadGuest, slotPlanOf } from "../../engine/image/build.ts";
-import { GuestProcess } from "../../engine/process/process.ts";
+import { getRequest, kvstoreVersion, putRequest } from "../../engine/guests/index.ts";
+import { buildImage, type Image, isImage, loadGuest, slotPlanOf } from "../../engine/image/index.ts";
+import { GuestProcess } from "../../engine/process/index.ts";
 import { timedApplies } from "../lib/apply.ts";
 import { freshModuleBytes } from "../lib/fresh.ts";
 import { Recorder, roundTo, target } from "../lib/stats.ts";

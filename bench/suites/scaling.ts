@@ -9,9 +9,8 @@
  *   instance that imported a table in that table's dispatch list, so each
  *   table write pays for all of them (measured here, not assumed).
  */
-import { PatchLoader } from "../../engine/loader/loader.ts";
-import { stagePatch } from "../../engine/loader/stage.ts";
-import { GuestProcess } from "../../engine/process/process.ts";
+import { PatchLoader, stagePatch } from "../../engine/loader/index.ts";
+import { GuestProcess } from "../../engine/process/index.ts";
 import { timedApplies } from "../lib/apply.ts";
 import { freshPackages } from "../lib/fresh.ts";
 import type { Distribution } from "../lib/stats.ts";

@@ -1,26 +1,25 @@
 /**
  * Suite 5 — request latency under a patch storm.
  *
- * In-thread (until the worker process lands): kvstore serves its request
- * mix; in storm blocks, every gap between two requests either applies a
- * package never seen before (stage with signature + enable, the security
- * fix of handleEcho) or reverts the last one. Blocks of quiet and storm
- * alternate so both see the same machine noise; only request latency is
- * recorded. The target is judged on the worker process (when the engine has it):
- * the guest serves an open-loop load while the control plane applies and
- * reverts fresh packages back to back; latency is what the worker records
- * (from a request's due time to its response), quiet run then storm run.
+ * The target is judged on the worker process: the guest serves an open-loop
+ * load while the control plane applies and reverts fresh packages; latency
+ * is what the worker records (from a request's due time to its response).
+ * Reported beside it, in-thread: kvstore serves its request mix; in storm
+ * blocks, every gap between two requests either applies a package never
+ * seen before (stage with signature + enable, the security fix of
+ * handleEcho) or reverts the last one. Blocks of quiet and storm alternate
+ * so both see the same machine noise; only request latency is recorded.
  */
-import { randomRequests } from "../../engine/guests/kvstore.ts";
-import { PatchLoader } from "../../engine/loader/loader.ts";
+import { randomRequests } from "../../engine/guests/index.ts";
+import { PatchLoader, type StagedPatch, stagePatch } from "../../engine/loader/index.ts";
 import type { Histogram } from "hdr-histogram-js";
-import type { Image } from "../../engine/image/build.ts";
-import { type StagedPatch, stagePatch } from "../../engine/loader/stage.ts";
-import { GuestProcess } from "../../engine/process/process.ts";
-import { freshPackages } from "../lib/fresh.ts";
-import { Recorder, roundTo, skippedTarget, type Target, target } from "../lib/stats.ts";
+import type { Image } from "../../engine/image/index.ts";
+import { GuestProcess } from "../../engine/process/index.ts";
+import type { BenchContext } from "../lib/context.ts";
+import { freshPackages, type PackageTemplate } from "../lib/fresh.ts";
+import { type Distribution, Recorder, roundTo, target } from "../lib/stats.ts";
 import type { Figure, Suite } from "../lib/suite.ts";
-import { addPhase, histogramDistribution, startWorker, workerProcess } from "../lib/worker.ts";
+import { addPhase, histogramDistribution, startWorker } from "../lib/worker.ts";
 
 const BLOCK = 500;
 const WORKER_RATE = 5000;
@@ -105,87 +104,82 @@ async function workerStorm(
   };
 }
 
+/**
+ * The in-thread storm: blocks of BLOCK requests alternate between quiet and
+ * storm; in a storm block every gap between requests applies a fresh package
+ * or reverts the last one (timed apart from the request after it).
+ */
+async function inThreadStorm(context: BenchContext, template: PackageTemplate): Promise<{ quiet: Distribution; stormy: Distribution; applies: Distribution }> {
+  const perSide = context.quick ? 2000 : 10_000;
+  const process = GuestProcess.start(await context.kvImage("v1"));
+  const loader = new PatchLoader(process);
+  const requests = randomRequests(77, 4000);
+  for (const r of requests) process.request(r); // warm up
+  const quiet = new Recorder("in-thread request latency, quiet");
+  const stormy = new Recorder("in-thread request latency, apply/revert between requests");
+  const applies = new Recorder("in-thread apply during the storm (stage + enable)");
+  let next = 0;
+  let applied: string | undefined;
+  for (let block = 0; block < (2 * perSide) / BLOCK; block++) {
+    const storming = block % 2 === 1;
+    const packages = storming ? freshPackages(template, context.keys.privateKey, BLOCK / 2 + 1) : [];
+    for (let i = 0; i < BLOCK; i++) {
+      if (storming) {
+        if (applied) {
+          loader.revert(applied);
+          applied = undefined;
+        } else {
+          const p = packages.pop()!;
+          const t = performance.now();
+          loader.apply(p.bytes, context.keys.trust);
+          applies.addMillis(performance.now() - t);
+          applied = p.id;
+        }
+      }
+      const request = requests[next++ % requests.length];
+      const t0 = performance.now();
+      process.request(request);
+      (storming ? stormy : quiet).addMillis(performance.now() - t0);
+    }
+    if (applied) {
+      loader.revert(applied);
+      applied = undefined;
+    }
+  }
+  return { quiet: quiet.summary(), stormy: stormy.summary(), applies: applies.summary() };
+}
+
 export const storm: Suite = {
   name: "storm",
   title: "Request latency with and without a patch storm",
   async run(context) {
-    const perSide = context.quick ? 2000 : 10_000;
     const template = await context.kvPatch();
-    const worker = workerProcess();
     // The worker part runs first: the in-thread part leaves this (the control plane's) heap
     // full of garbage, and its collections (parallel scavenges of 7–17 ms on V8's helper
     // threads) would compete with the worker for the 2 cores in every phase, quiet included.
     const keys = context.keys;
     const fresh = (count: number) => freshPackages(template, keys.privateKey, count);
-    const phases = worker.available
-      ? await workerStorm(await context.kvImage("v1"), context.quick ? QUICK_ROUNDS : FULL_ROUNDS, fresh, (bytes) => stagePatch(bytes, keys.trust))
-      : undefined;
-    const process = GuestProcess.start(await context.kvImage("v1"));
-    const loader = new PatchLoader(process);
-    const requests = randomRequests(77, 4000);
-    for (const r of requests) process.request(r); // warm up
-    const quiet = new Recorder("in-thread request latency, quiet");
-    const stormy = new Recorder("in-thread request latency, apply/revert between requests");
-    const applies = new Recorder("in-thread apply during the storm (stage + enable)");
-    let next = 0;
-    let applied: string | undefined;
-    for (let block = 0; block < (2 * perSide) / BLOCK; block++) {
-      const storming = block % 2 === 1;
-      const packages = storming ? freshPackages(template, context.keys.privateKey, BLOCK / 2 + 1) : [];
-      for (let i = 0; i < BLOCK; i++) {
-        if (storming) {
-          if (applied) {
-            loader.revert(applied);
-            applied = undefined;
-          } else {
-            const p = packages.pop()!;
-            const t = performance.now();
-            loader.apply(p.bytes, context.keys.trust);
-            applies.addMillis(performance.now() - t);
-            applied = p.id;
-          }
-        }
-        const request = requests[next++ % requests.length];
-        const t0 = performance.now();
-        process.request(request);
-        (storming ? stormy : quiet).addMillis(performance.now() - t0);
-      }
-      if (applied) {
-        loader.revert(applied);
-        applied = undefined;
-      }
-    }
-    const q = quiet.summary();
-    const s = stormy.summary();
+    const phases = await workerStorm(await context.kvImage("v1"), context.quick ? QUICK_ROUNDS : FULL_ROUNDS, fresh, (bytes) => stagePatch(bytes, keys.trust));
+    const { quiet: q, stormy: s, applies } = await inThreadStorm(context, template);
     const inThreadRatio = s.p99 !== null && q.p99 !== null ? roundTo(s.p99 / q.p99) : null;
-    const distributions = [q, s, applies.summary()];
+    const { quiet: wq, rated: wr, flatOut: wf } = phases;
+    const ratio = (d: typeof wq) => (d.p99 !== null && wq.p99 !== null ? roundTo(d.p99 / wq.p99) : null);
     const figures: Record<string, Figure> = {
       "in-thread p99 ratio storm / quiet": inThreadRatio,
       "in-thread p50 ratio storm / quiet": roundTo(s.p50 / q.p50),
-      "worker process available": worker.available,
+      "worker load (requests/s, open loop)": WORKER_RATE,
+      "storm rate of the target (transitions/s)": STORM_RATE,
+      "worker storm at the target rate: transitions/s achieved": phases.ratedPerSecond,
+      "worker flat-out storm: transitions/s achieved": phases.flatOutPerSecond,
+      "worker p99 ratio, storm at the target rate / quiet": ratio(wr),
+      "worker p99 ratio, flat-out storm / quiet": ratio(wf),
+      "worker p50 ratio, flat-out storm / quiet": roundTo(wf.p50 / wq.p50),
     };
     const name = "Request p99 during a patch storm within 1.5× of p99 without one";
-    let targets: Target[];
-    if (!worker.available || !phases) {
-      const reason = worker.available ? "the worker part did not run" : worker.reason;
-      targets = [skippedTarget(name, 1.5, "×", "<=", `${reason}; in-thread (applies between requests, not timed into them) the ratio is ${inThreadRatio}`)];
-    } else {
-      const { quiet: wq, rated: wr, flatOut: wf } = phases;
-      distributions.push(wq, wr, wf);
-      const ratio = (d: typeof wq) => (d.p99 !== null && wq.p99 !== null ? roundTo(d.p99 / wq.p99) : null);
-      figures["worker load (requests/s, open loop)"] = WORKER_RATE;
-      figures["storm rate of the target (transitions/s)"] = STORM_RATE;
-      figures["worker storm at the target rate: transitions/s achieved"] = phases.ratedPerSecond;
-      figures["worker flat-out storm: transitions/s achieved"] = phases.flatOutPerSecond;
-      figures["worker p99 ratio, storm at the target rate / quiet"] = ratio(wr);
-      figures["worker p99 ratio, flat-out storm / quiet"] = ratio(wf);
-      figures["worker p50 ratio, flat-out storm / quiet"] = roundTo(wf.p50 / wq.p50);
-      targets = [target(name, 1.5, ratio(wr) ?? Number.NaN, "×", "<=")];
-    }
     return {
-      distributions,
+      distributions: [q, s, applies, wq, wr, wf],
       figures,
-      targets,
+      targets: [target(name, 1.5, ratio(wr) ?? Number.NaN, "×", "<=")],
       notes: [
         `Blocks of ${BLOCK} requests alternate between quiet and storm; in a storm block every gap between requests applies a fresh package or reverts it. In-thread the apply delays the next request but is not part of its latency; the apply times are reported beside.`,
         `Worker: one worker serves ${WORKER_RATE} requests/s open loop while the control plane runs, in turn (the order rotating every round), ${PHASE_MS} ms phases of: quiet (nothing), a storm at ${STORM_RATE} transitions/s (an apply of a fresh package, staged just before, or the revert of the last one, started every ${1000 / STORM_RATE} ms on the control plane's clock, never on the request schedule), and a flat-out storm (the next transition starts as soon as the last one is acknowledged). Each kind's latency (from a request's due time to its response, recorded by the worker) is the sum of its phases, read from worker snapshots at the phase boundaries; ${SETTLE_MS} ms between phases and a warm-up phase of each kind come first and are not counted.`,

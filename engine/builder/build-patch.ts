@@ -13,17 +13,10 @@
  */
 import type { KeyObject } from "node:crypto";
 import { HotpatchError } from "../errors.ts";
-import { buildImage, buildImageFromPath, type GuestModule, type Image, isImage, keyFunction, loadGuest, slotPlanOf } from "../image/build.ts";
-import { MEMORY_BASE } from "../image/compile-as.ts";
-import type { ImageMode } from "../image/linkmap.ts";
-import { encodePackage, type PatchManifest } from "../patch/format.ts";
-import { callUnchangedThroughSlots } from "../wasm/closure.ts";
-import { extractCodePage } from "../wasm/codepage.ts";
-import { reachableAfterStartup, readersOfGlobals } from "../wasm/describe.ts";
-import { IMPL_SUFFIX } from "../wasm/instrument.ts";
-import { relocatePointers } from "../wasm/relocate.ts";
+import { buildImage, buildImageFromPath, type DataPlan, type GuestModule, type Image, type ImageMode, isImage, keyFunction, layoutOf, loadGuest, MEMORY_BASE, planStaticData, slotPlanOf } from "../image/index.ts";
+import { encodePackage, type PatchManifest } from "../patch/index.ts";
+import { callUnchangedThroughSlots, extractCodePage, IMPL_SUFFIX, reachableAfterStartup, readersOfGlobals, relocatePointers } from "../wasm/index.ts";
 import { classify, type FunctionChange } from "./classify.ts";
-import { type DataPlan, layoutOf, planStaticData } from "./static-data.ts";
 
 export interface PatchBuildRequest {
   /** Base: an AssemblyScript source, a `.wasm`, or an image file (or an image already built). */

@@ -5,7 +5,7 @@
  * plan (the target is built with the base's slots), so fingerprints and slot
  * numbers compare directly.
  */
-import type { LinkedFunction, LinkMap } from "../image/linkmap.ts";
+import type { LinkedFunction, LinkMap } from "../image/index.ts";
 
 export interface FunctionChange {
   key: string;

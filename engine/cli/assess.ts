@@ -1,6 +1,6 @@
 /** `hotpatch assess <vm>`: an on-demand assessment of the updates a VM is offered. */
 import type { Command } from "commander";
-import { assessVm } from "../manage/assess.ts";
+import { assessVm } from "../manage/index.ts";
 import { type ManageOptions, stateOptions, withSession } from "./manage-options.ts";
 import { guarded, printJson, say } from "./output.ts";
 

@@ -1,8 +1,6 @@
 /** `hotpatch catalog list [--from --to]` and `hotpatch catalog unplanned <YYYY-MM>`: the updates released, and unplanned baselines. */
 import type { Command } from "commander";
-import { formatMonth } from "../manage/calendar.ts";
-import { catalogBetween, declareUnplanned } from "../manage/catalog.ts";
-import { setClock } from "../manage/clock.ts";
+import { catalogBetween, declareUnplanned, formatMonth, setClock } from "../manage/index.ts";
 import { type ManageOptions, stateOptions, withSession } from "./manage-options.ts";
 import { guarded, printJson, say } from "./output.ts";
 

@@ -1,8 +1,6 @@
 /** `hotpatch clock show|advance <duration>`: the state's emulated clock, and what happens while it moves. */
 import type { Command } from "commander";
-import { advanceClock } from "../manage/auto-patch.ts";
-import { iso, storedClock } from "../manage/clock.ts";
-import { parseDuration } from "../manage/time-input.ts";
+import { advanceClock, iso, parseDuration, storedClock } from "../manage/index.ts";
 import { type ManageOptions, stateOptions, withSession } from "./manage-options.ts";
 import { guarded, printJson, say } from "./output.ts";
 

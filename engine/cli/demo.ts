@@ -1,6 +1,6 @@
 /** `hotpatch demo` (also `npm start`): an exploit stopped by a live patch. */
 import type { Command } from "commander";
-import { runDemo } from "../demo/demo.ts";
+import { runDemo } from "../demo/index.ts";
 import { EXIT_ERROR, guarded, printJson, say } from "./output.ts";
 
 export function registerDemo(program: Command, setExit: (code: number) => void): void {

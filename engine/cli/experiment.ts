@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
-import { listExperiments, renderReport, runExperiment } from "../faults/experiment.ts";
+import { listExperiments, renderReport, runExperiment } from "../experiment/index.ts";
 import { EXIT_ERROR, guarded, printJson, say } from "./output.ts";
 
 interface RunOptions {

@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
-import { runFuzz } from "../faults/fuzz.ts";
+import { runFuzz } from "../fuzz/index.ts";
 import { EXIT_ERROR, guarded, printJson, say } from "./output.ts";
 
 interface FuzzCliOptions {

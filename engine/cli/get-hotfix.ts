@@ -1,6 +1,6 @@
 /** `hotpatch get-hotfix <vm>`: installed updates with the columns of PowerShell's Get-HotFix. */
 import type { Command } from "commander";
-import { getHotFix, renderHotFix } from "../manage/hotfix.ts";
+import { getHotFix, renderHotFix } from "../manage/index.ts";
 import { type ManageOptions, stateOptions, withSession } from "./manage-options.ts";
 import { guarded, printJson } from "./output.ts";
 

@@ -1,7 +1,7 @@
 /** `hotpatch history <vm> [--days 30]`: the update history of the last days. */
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
-import { DEFAULT_HISTORY_DAYS, historyView } from "../manage/history.ts";
+import { DEFAULT_HISTORY_DAYS, historyView } from "../manage/index.ts";
 import { type ManageOptions, stateOptions, withSession } from "./manage-options.ts";
 import { guarded, printJson, say } from "./output.ts";
 

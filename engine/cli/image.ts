@@ -2,8 +2,7 @@
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
-import { buildImageFromPath } from "../image/build.ts";
-import { IMAGE_MODES, type ImageMode } from "../image/linkmap.ts";
+import { buildImageFromPath, IMAGE_MODES, type ImageMode } from "../image/index.ts";
 import { guarded, printJson, say } from "./output.ts";
 
 /** `--mode slots|inline` (engine/image/build.ts); undefined stays undefined (the default, `slots`). */

@@ -1,8 +1,6 @@
 /** `hotpatch install <vm>`: install updates now (on demand: not availability-first). */
 import type { Command } from "commander";
-import { parseClassificationList } from "../manage/classification.ts";
-import { installUpdates, parseRebootSetting } from "../manage/install.ts";
-import { parseDuration } from "../manage/time-input.ts";
+import { installUpdates, parseClassificationList, parseDuration, parseRebootSetting } from "../manage/index.ts";
 import { listOption, type ManageOptions, stateOptions, withSession } from "./manage-options.ts";
 import { EXIT_ERROR, guarded, printJson, say } from "./output.ts";
 

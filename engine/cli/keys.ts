@@ -1,6 +1,6 @@
 /** `hotpatch keys generate --out <dir>`: an ed25519 signing key pair. */
 import type { Command } from "commander";
-import { writeKeyPair } from "../patch/keys.ts";
+import { writeKeyPair } from "../patch/index.ts";
 import { guarded, printJson, say } from "./output.ts";
 
 export function registerKeys(program: Command, setExit: (code: number) => void): void {

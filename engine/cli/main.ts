@@ -4,7 +4,6 @@
  */
 import { Command, CommanderError } from "commander";
 import { HotpatchError } from "../errors.ts";
-import { registerBench } from "./bench.ts";
 import { registerAssess } from "./assess.ts";
 import { registerCatalog } from "./catalog.ts";
 import { registerClock } from "./clock.ts";
@@ -26,7 +25,14 @@ import { registerStress } from "./stress.ts";
 import { registerUninstall } from "./uninstall.ts";
 import { registerVm } from "./vm.ts";
 
-export function buildProgram(setExit: (code: number) => void): Command {
+/** Registers one verb on the program; `setExit` records the verb's exit code. */
+export type RegisterVerb = (program: Command, setExit: (code: number) => void) => void;
+
+/**
+ * The program with every engine verb, plus `extraVerbs` from layers above the
+ * engine (bin/hotpatch.mjs adds `bench` from bench/, which the engine never imports).
+ */
+export function buildProgram(setExit: (code: number) => void, extraVerbs: readonly RegisterVerb[] = []): Command {
   const program = new Command("hotpatch")
     .description("Hot patching for a running WebAssembly process, with the update management of Windows Server Hotpatch.")
     .exitOverride()
@@ -47,18 +53,18 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerClock(program, setExit);
   registerUninstall(program, setExit);
   registerSimulate(program, setExit);
-  registerBench(program, setExit);
   registerStress(program, setExit);
   registerExperiment(program, setExit);
   registerFuzz(program, setExit);
+  for (const register of extraVerbs) register(program, setExit);
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], extraVerbs: readonly RegisterVerb[] = []): Promise<number> {
   let exitCode = 0;
   const program = buildProgram((code) => {
     exitCode = code;
-  });
+  }, extraVerbs);
   try {
     await program.parseAsync(argv, { from: "user" });
     return exitCode;

@@ -5,9 +5,7 @@
  * default clock of a state that has none (engine/manage/clock.ts).
  */
 import type { Command } from "commander";
-import { commandTime } from "../manage/clock.ts";
-import { type Faults, Session } from "../manage/session.ts";
-import { DEFAULT_STATE_FILE, Store } from "../manage/store.ts";
+import { commandTime, DEFAULT_STATE_FILE, type Faults, Session, Store } from "../manage/index.ts";
 
 export interface ManageOptions {
   state?: string;

@@ -4,10 +4,10 @@
  */
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { buildPatch } from "../builder/build-patch.ts";
+import { buildPatch } from "../builder/index.ts";
 import { HotpatchError } from "../errors.ts";
 import { parseImageMode } from "./image.ts";
-import { loadPrivateKey } from "../patch/keys.ts";
+import { loadPrivateKey } from "../patch/index.ts";
 import { EXIT_REQUIRES_BASELINE, guarded, printJson, say } from "./output.ts";
 
 interface PatchBuildOptions {

@@ -1,6 +1,6 @@
 /** `hotpatch run <scenario.json>`: execute a scenario, one JSON line per step. */
 import type { Command } from "commander";
-import { runScenarioFile } from "../scenario/runner.ts";
+import { runScenarioFile } from "../scenario/index.ts";
 import { EXIT_ERROR, guarded, printJsonLine } from "./output.ts";
 
 export function registerRun(program: Command, setExit: (code: number) => void): void {

@@ -2,8 +2,7 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
-import { releaseSchedule } from "../manage/calendar.ts";
-import { renderScheduleSvg, renderScheduleText } from "../manage/schedule-render.ts";
+import { releaseSchedule, renderScheduleSvg, renderScheduleText } from "../manage/index.ts";
 import { listOption } from "./manage-options.ts";
 import { guarded, printJson, say } from "./output.ts";
 

@@ -6,8 +6,7 @@
  */
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
-import { DEFAULT_SIMULATION_ARTIFACTS, DEFAULT_SIMULATION_SEED, MAX_SIMULATION_MONTHS, simulate, STANDARD_WINDOW } from "../manage/simulate.ts";
-import { renderSimulationText } from "../manage/simulate-report.ts";
+import { DEFAULT_SIMULATION_ARTIFACTS, DEFAULT_SIMULATION_SEED, MAX_SIMULATION_MONTHS, renderSimulationText, simulate, STANDARD_WINDOW } from "../manage/index.ts";
 import { listOption } from "./manage-options.ts";
 import { guarded, printJson } from "./output.ts";
 

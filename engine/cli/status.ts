@@ -1,6 +1,6 @@
 /** `hotpatch status <vm>`: hotpatch status, OS build, installed, pending and compliance lists. */
 import type { Command } from "commander";
-import { vmStatus } from "../manage/status.ts";
+import { vmStatus } from "../manage/index.ts";
 import { type ManageOptions, stateOptions, withSession } from "./manage-options.ts";
 import { guarded, printJson, say } from "./output.ts";
 

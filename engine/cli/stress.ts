@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
-import { runStress } from "../load/stress.ts";
+import { runStress } from "../stress/index.ts";
 import { parseImageMode } from "./image.ts";
 import { EXIT_ERROR, guarded, printJson, say } from "./output.ts";
 

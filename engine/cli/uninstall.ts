@@ -1,6 +1,6 @@
 /** `hotpatch uninstall <vm> <KB>` and `hotpatch rollback <vm>` (no automatic rollback exists). */
 import type { Command } from "commander";
-import { type RemovalResult, rollbackVm, uninstallUpdate } from "../manage/rollback.ts";
+import { type RemovalResult, rollbackVm, uninstallUpdate } from "../manage/index.ts";
 import { type ManageOptions, stateOptions, withSession } from "./manage-options.ts";
 import { guarded, type OutputOptions, printJson, say } from "./output.ts";
 

@@ -1,8 +1,7 @@
 /** `hotpatch vm create|set|show|list`: emulated VMs and their patch settings. */
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
-import { setClock } from "../manage/clock.ts";
-import { createVm, getVm, listVms, osBuildOf, setVm, type VmRecord } from "../manage/vm.ts";
+import { createVm, getVm, listVms, osBuildOf, setClock, setVm, type VmRecord } from "../manage/index.ts";
 import { type ManageOptions, stateOptions, withSession } from "./manage-options.ts";
 import { guarded, printJson, say } from "./output.ts";
 

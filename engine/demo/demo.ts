@@ -8,22 +8,12 @@
  * is measured on the running process, none is written in.
  */
 import { generateKeyPairSync } from "node:crypto";
-import { buildPatch } from "../builder/build-patch.ts";
-import {
-  decodeStats,
-  getRequest,
-  HEARTBLEED_REQUEST,
-  kvstoreVersion,
-  printableRuns,
-  putRequest,
-  randomRequests,
-  Status,
-  statsRequest,
-} from "../guests/kvstore.ts";
-import { buildImageFromPath } from "../image/build.ts";
-import { PatchLoader } from "../loader/loader.ts";
-import { TrustStore } from "../patch/keys.ts";
-import { GuestProcess } from "../process/process.ts";
+import { buildPatch } from "../builder/index.ts";
+import { decodeStats, getRequest, HEARTBLEED_REQUEST, kvstoreVersion, printableRuns, putRequest, randomRequests, statsRequest, Status } from "../guests/index.ts";
+import { buildImageFromPath } from "../image/index.ts";
+import { PatchLoader } from "../loader/index.ts";
+import { TrustStore } from "../patch/index.ts";
+import { GuestProcess } from "../process/index.ts";
 
 export interface ExploitOutcome {
   leaked: boolean;

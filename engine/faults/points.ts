@@ -36,7 +36,7 @@ export const FAULT_POINTS = {
     what: "the swap fails after k of n slots (rule field afterSlot: k)",
   },
   "after-swap": {
-    where: "engine/process/worker-main.ts finish: after a completed switch, before the control plane is told",
+    where: "engine/worker/worker-main.ts finish: after a completed switch, before the control plane is told",
     thread: "worker",
     what: "the process dies or stalls right after switching, before the acknowledgement",
   },
@@ -51,7 +51,7 @@ export const FAULT_POINTS = {
     what: "the database write that records an install's outcome fails (the transaction rolls back)",
   },
   restart: {
-    where: "engine/process/supervisor.ts restart: before each attempt to start the new worker",
+    where: "engine/worker/supervisor.ts restart: before each attempt to start the new worker",
     thread: "control",
     what: "restarting a crashed process fails or is slow",
   },

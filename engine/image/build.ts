@@ -27,13 +27,9 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { HotpatchError } from "../errors.ts";
-import { dataSegments, emitModule, markNoInline, optimize, validationError, withModule } from "../wasm/binaryen.ts";
-import { closureFingerprints } from "../wasm/closure.ts";
-import { describeModule } from "../wasm/describe.ts";
-import { ENTRY_SUFFIX, IMPL_SUFFIX, instrument, MEMORY_EXPORT, SLOT_TABLE, type SlotPlan } from "../wasm/instrument.ts";
-import { readModuleSummary } from "../wasm/sections.ts";
-import { contentHash, layoutOf, type StaticLayout } from "../builder/static-data.ts";
-import { type PointerScan, scanPointers } from "../wasm/relocate.ts";
+import { closureFingerprints, dataSegments, describeModule, emitModule, ENTRY_SUFFIX, IMPL_SUFFIX, instrument, markNoInline, MEMORY_EXPORT, optimize, type PointerScan, scanPointers, SLOT_TABLE, type SlotPlan, validationError, withModule } from "../wasm/index.ts";
+import { readModuleSummary } from "../format/index.ts";
+import { contentHash, layoutOf, type StaticLayout } from "./static-data.ts";
 import { compileAssemblyScript, MEMORY_BASE, PATCH_ARENA_START } from "./compile-as.ts";
 import { buildIdOf, decodeImage, encodeImage, type ImageMode, type LinkMap } from "./linkmap.ts";
 

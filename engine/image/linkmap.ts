@@ -8,10 +8,9 @@
  * and compiler options give the same bytes and so the same build id.
  */
 import { HotpatchError } from "../errors.ts";
-import type { StaticLayout } from "../builder/static-data.ts";
-import type { DataDescription } from "../wasm/describe.ts";
-import { sha256Hex } from "../wasm/describe.ts";
-import { appendCustomSection, stripCustomSection } from "../wasm/sections.ts";
+import type { StaticLayout } from "./static-data.ts";
+import { type DataDescription, sha256Hex } from "../wasm/index.ts";
+import { appendCustomSection, stripCustomSection } from "../format/index.ts";
 
 export const LINK_MAP_SECTION = "hotpatch.linkmap";
 export const LINK_MAP_FORMAT = 1;

@@ -8,7 +8,7 @@
  * (`randomRequests`, one request per index), plus optional long-running
  * SCANs and a script of fixed requests at given indices (for tests).
  */
-import { randomRequests, scanRequest } from "../guests/kvstore.ts";
+import { randomRequests, scanRequest } from "../guests/index.ts";
 
 export interface LoadSpec {
   seed: number;

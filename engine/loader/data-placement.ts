@@ -9,9 +9,9 @@
  * memory as it was before placement.
  */
 import { HotpatchError } from "../errors.ts";
-import type { PatchManifest } from "../patch/format.ts";
-import type { GuestProcess } from "../process/process.ts";
-import { DATA_SECTION, NEW_OBJECT_MODULE, parseNewObjectImport } from "../wasm/patch-abi.ts";
+import type { PatchManifest } from "../patch/index.ts";
+import type { GuestProcess } from "../process/index.ts";
+import { DATA_SECTION, NEW_OBJECT_MODULE, parseNewObjectImport } from "../format/index.ts";
 import type { PatchArena } from "./arena.ts";
 
 export const DATA_IMPORT_MODULE = NEW_OBJECT_MODULE;

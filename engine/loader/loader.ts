@@ -20,12 +20,11 @@
  * placement, so a refused patch leaves table and memory exactly as they were.
  */
 import { HotpatchError } from "../errors.ts";
-import * as faults from "../faults/plan.ts";
-import type { PatchManifest } from "../patch/format.ts";
-import type { TrustStore } from "../patch/keys.ts";
-import type { GuestProcess } from "../process/process.ts";
+import * as faults from "../faults/index.ts";
+import type { PatchManifest, TrustStore } from "../patch/index.ts";
+import type { GuestProcess } from "../process/index.ts";
 import { PatchArena } from "./arena.ts";
-import { CALLERS_IMPORT, redirectFlagName, slotCallerName } from "../wasm/patch-abi.ts";
+import { CALLERS_IMPORT, redirectFlagName, slotCallerName } from "../format/index.ts";
 import { DATA_IMPORT_MODULE, type PlacedData, placeData, removeData } from "./data-placement.ts";
 import { stagePatch, type StagedPatch } from "./stage.ts";
 import { rewriteSlots, type SlotEntry, type SlotWrite, type SwapProbe, swapSlots } from "./swap.ts";

@@ -15,11 +15,9 @@
  * function, data or element segments) and is dropped at once.
  */
 import { HotpatchError } from "../errors.ts";
-import * as faults from "../faults/plan.ts";
-import { decodePackage, type PatchManifest, validateManifest, verifyPackage } from "../patch/format.ts";
-import type { TrustStore } from "../patch/keys.ts";
-import { CALLERS_IMPORT, NEW_OBJECT_MODULE } from "../wasm/patch-abi.ts";
-import { exportedFunctionSignature, formatSignature, type ModuleImport, type ModuleSummary, readModuleSummary } from "../wasm/sections.ts";
+import * as faults from "../faults/index.ts";
+import { decodePackage, type PatchManifest, type TrustStore, validateManifest, verifyPackage } from "../patch/index.ts";
+import { CALLERS_IMPORT, exportedFunctionSignature, formatSignature, type ModuleImport, type ModuleSummary, NEW_OBJECT_MODULE, readModuleSummary } from "../format/index.ts";
 
 export interface StagedPatch {
   id: string;

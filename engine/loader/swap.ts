@@ -6,7 +6,7 @@
  * a completed swap is atomic for the guest. If a `set` throws half-way, the
  * entries already written are put back before the error propagates.
  */
-import * as faults from "../faults/plan.ts";
+import * as faults from "../faults/index.ts";
 
 /** A slot table entry: an exported WebAssembly function, or empty. */
 export type SlotEntry = ((...args: never[]) => unknown) | null;

@@ -25,8 +25,8 @@
  * every further call returns that same result.
  */
 import { HotpatchError } from "../errors.ts";
-import * as faults from "../faults/plan.ts";
-import type { Activity } from "../process/activity.ts";
+import * as faults from "../faults/index.ts";
+import type { Activity } from "../process/index.ts";
 import type { InstalledPatch, PatchLoader, PreparedPatch, PreparedRevert } from "./loader.ts";
 import type { StagedPatch } from "./stage.ts";
 

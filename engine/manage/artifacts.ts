@@ -25,10 +25,10 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, typ
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildPatch } from "../builder/build-patch.ts";
+import { buildPatch } from "../builder/index.ts";
 import { HotpatchError } from "../errors.ts";
-import { buildImageFromPath, type Image } from "../image/build.ts";
-import { keyId, TrustStore } from "../patch/keys.ts";
+import { buildImageFromPath, type Image } from "../image/index.ts";
+import { keyId, TrustStore } from "../patch/index.ts";
 import type { MonthId } from "./calendar.ts";
 import { RELEASE_FILE_NAME, type ReleaseDefect, releaseSource } from "./release-source.ts";
 import type { Store } from "./store.ts";

@@ -22,7 +22,6 @@ import { formatMonth, latestReleaseAt, type MonthId, parseMonth, type ReleaseMon
 import { iso } from "./clock.ts";
 import type { Classification, UpdateKind } from "./classification.ts";
 import type { Store } from "./store.ts";
-import type { VmRecord } from "./vm.ts";
 
 export type UpdateLine = "os" | "dotnet";
 
@@ -136,8 +135,16 @@ export interface InstalledFacts {
   active: boolean;
 }
 
+/** The OS level of a VM that decides what it is offered (vm.ts's VmRecord has these fields). */
+export interface VmLevel {
+  hotpatch: boolean;
+  imageMonth: MonthId;
+  osMonth: MonthId;
+  pendingImageMonth: MonthId | null;
+}
+
 /** The updates offered to `vm` at `now`, in install order (reboot-requiring first). */
-export function applicableUpdates(vm: VmRecord, installed: readonly InstalledFacts[], now: Date, unplanned: readonly MonthId[]): ApplicableUpdate[] {
+export function applicableUpdates(vm: VmLevel, installed: readonly InstalledFacts[], now: Date, unplanned: readonly MonthId[]): ApplicableUpdate[] {
   const latest = latestReleaseAt(now, unplanned);
   if (latest === undefined) return [];
   const out: ApplicableUpdate[] = [];

@@ -12,7 +12,7 @@
  * - The result lists every reason; it never throws for a guest failure.
  */
 import { isHotpatchError } from "../errors.ts";
-import { randomRequests } from "../guests/kvstore.ts";
+import { randomRequests } from "../guests/index.ts";
 import type { VmRuntime } from "./runtime.ts";
 
 export const HEALTH_REQUESTS = 200;

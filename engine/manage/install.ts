@@ -19,7 +19,7 @@
  */
 import { createHash } from "node:crypto";
 import { HotpatchError, isHotpatchError } from "../errors.ts";
-import * as faults from "../faults/plan.ts";
+import * as faults from "../faults/index.ts";
 import { type ApplicableUpdate, applicableUpdates, findUpdate } from "./catalog.ts";
 import { AUTO_INSTALL_CLASSIFICATIONS, type Classification } from "./classification.ts";
 import { iso, setClock } from "./clock.ts";

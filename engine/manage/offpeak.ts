@@ -20,7 +20,6 @@ import { HotpatchError } from "../errors.ts";
 import { validateTimeZone } from "./time-input.ts";
 import { wallTimeToInstant } from "./wall-clock.ts";
 
-export { parseDuration, parseInstant, validateTimeZone } from "./time-input.ts";
 
 /** A time of day on the wall clock. */
 export interface ClockTime {

@@ -22,7 +22,7 @@
  *     a mislabelled build would.
  */
 import { readFileSync } from "node:fs";
-import { KVSTORE_DIR } from "../guests/kvstore.ts";
+import { KVSTORE_DIR } from "../guests/index.ts";
 import { type MonthId, osBuildFor } from "./calendar.ts";
 
 export const RELEASE_TEMPLATE = `${KVSTORE_DIR}releases/kvstore.ts`;

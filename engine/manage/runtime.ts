@@ -19,12 +19,11 @@
  *   (health.ts) is what judges a VM.
  */
 import { isHotpatchError } from "../errors.ts";
-import { decodeStats, randomRequests, statsRequest } from "../guests/kvstore.ts";
-import type { Image } from "../image/build.ts";
-import { PatchLoader } from "../loader/loader.ts";
-import type { SwapProbe } from "../loader/swap.ts";
-import type { TrustStore } from "../patch/keys.ts";
-import { GuestProcess } from "../process/process.ts";
+import { decodeStats, randomRequests, statsRequest } from "../guests/index.ts";
+import type { Image } from "../image/index.ts";
+import { PatchLoader, type SwapProbe } from "../loader/index.ts";
+import type { TrustStore } from "../patch/index.ts";
+import { GuestProcess } from "../process/index.ts";
 
 /** Requests each process serves after boot (and per load round). */
 export const LOAD_REQUESTS = 300;

@@ -7,7 +7,7 @@
  * that install.ts writes; `bootRuntime` starts a VM as a real OS boots: its
  * image, then its active hotpatches in installation order.
  */
-import type { SwapProbe } from "../loader/swap.ts";
+import type { SwapProbe } from "../loader/index.ts";
 import { Artifacts } from "./artifacts.ts";
 import type { MonthId } from "./calendar.ts";
 import { type UpdateLine, unplannedMonths } from "./catalog.ts";

@@ -8,7 +8,7 @@
  * safe point (between requests, or inside `env.safepoint`), in the thread
  * that runs the guest: wasm globals are per thread.
  */
-import { counterTarget } from "../wasm/counters.ts";
+import { counterTarget } from "../format/index.ts";
 import type { GuestProcess } from "./process.ts";
 
 export class Activity {

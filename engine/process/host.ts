@@ -13,7 +13,7 @@ export interface HostOptions {
   trace?: (message: string, values: number[]) => void;
   /**
    * Runs when the guest calls `env.safepoint()`, with guest frames on the
-   * stack: the worker runs pending transitions here (engine/process/worker-main.ts).
+   * stack: the worker runs pending transitions here (engine/worker/worker-main.ts).
    */
   safepoint?: () => void;
 }

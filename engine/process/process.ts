@@ -10,7 +10,7 @@
 import * as loader from "@assemblyscript/loader";
 import { createHash } from "node:crypto";
 import { HotpatchError, isHotpatchError } from "../errors.ts";
-import type { LinkMap } from "../image/linkmap.ts";
+import type { LinkMap } from "../image/index.ts";
 import { checkImportsSatisfiable, type HostOptions, hostImports, readAsString } from "./host.ts";
 
 export interface RunnableImage {

@@ -15,10 +15,10 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { asHotpatchError, HotpatchError } from "../errors.ts";
-import { buildImageFromPath, type Image } from "../image/build.ts";
-import { PatchLoader } from "../loader/loader.ts";
-import { TrustStore } from "../patch/keys.ts";
-import { type CallResultKind, GuestProcess } from "../process/process.ts";
+import { buildImageFromPath, type Image } from "../image/index.ts";
+import { PatchLoader } from "../loader/index.ts";
+import { TrustStore } from "../patch/index.ts";
+import { type CallResultKind, GuestProcess } from "../process/index.ts";
 
 export interface StepResult {
   step: number;

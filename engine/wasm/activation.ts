@@ -14,14 +14,14 @@
  * Counters are ordinary globals: the image exports them like its other
  * globals (`hotpatch:global:N`) and code pages import them by key, so patched
  * code keeps counting. A trap leaves counters raised: the process is then
- * crashed and discarded, never patched again (engine/process/supervisor.ts).
+ * crashed and discarded, never patched again (engine/worker/supervisor.ts).
  *
  * Reachability is computed over direct calls; a function that makes an
  * indirect call (a function pointer, through the guest's own tables) is
  * assumed to reach every function placed in an element segment.
  */
 import { binaryen, type BinaryenModule, definedFunctions, elementSegments, importedFunctions } from "./binaryen.ts";
-import { SAFEPOINT_IMPORT } from "./counters.ts";
+import { SAFEPOINT_IMPORT } from "../format/index.ts";
 
 /**
  * Names of the defined functions that can reach the safepoint import (empty

@@ -30,8 +30,7 @@ import {
   withModule,
 } from "./binaryen.ts";
 import { SLOT_TABLE } from "./instrument.ts";
-import { CALLERS_IMPORT, DATA_SECTION, NEW_OBJECT_MODULE } from "./patch-abi.ts";
-import { appendCustomSection } from "./sections.ts";
+import { appendCustomSection, CALLERS_IMPORT, DATA_SECTION, NEW_OBJECT_MODULE } from "../format/index.ts";
 import { childrenOf, UnsupportedExpression } from "./walk.ts";
 
 export interface CodePageSpec {

@@ -51,8 +51,7 @@
 import { HotpatchError } from "../errors.ts";
 import { countingCall, functionsReachingSafepoint } from "./activation.ts";
 import { binaryen, type BinaryenModule, definedFunctions, exports, globals, tables } from "./binaryen.ts";
-import { activeCounterName } from "./counters.ts";
-import { redirectFlagName, slotCallerName } from "./patch-abi.ts";
+import { activeCounterName, redirectFlagName, slotCallerName } from "../format/index.ts";
 import { childrenOf, UnsupportedExpression, walk } from "./walk.ts";
 
 export const SLOT_TABLE = "hotpatch:slots";

@@ -12,7 +12,7 @@
  */
 import { HotpatchError } from "../errors.ts";
 import { binaryen, dataSegments, definedFunctions, emitModule, globals, withModule } from "./binaryen.ts";
-import { NEW_OBJECT_MODULE, newObjectImport } from "./patch-abi.ts";
+import { NEW_OBJECT_MODULE, newObjectImport } from "../format/index.ts";
 import { walk } from "./walk.ts";
 
 export interface ScannedSegment {

@@ -1,6 +1,6 @@
 // FAULTY kvstore (leak) — kvstore v1 with one bad change, for fault-injection experiments.
 // handlePut leaks: every PUT grows the linear memory by 1 MiB that nothing uses (unbounded growth).
-// Built as a hotpatch of v1 by engine/faults/faulty-patches.ts; diff with assembly/kvstore/v1.ts.
+// Built as a hotpatch of v1 by engine/experiment/faulty-patches.ts; diff with assembly/kvstore/v1.ts.
 //
 // The host writes one request into the `input` buffer, calls `handle(len)`,
 // and reads `handle`'s return value many bytes of response from `output`.

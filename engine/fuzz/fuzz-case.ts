@@ -14,12 +14,10 @@
  * Worker contract: imports nothing that reaches binaryen.
  */
 import { isHotpatchError } from "../errors.ts";
-import type { LinkMap } from "../image/linkmap.ts";
-import { PatchLoader } from "../loader/loader.ts";
-import { stagePatch } from "../loader/stage.ts";
-import { decodePackage, validateManifest, verifyPackage } from "../patch/format.ts";
-import type { TrustStore } from "../patch/keys.ts";
-import { GuestProcess } from "../process/process.ts";
+import type { LinkMap } from "../image/index.ts";
+import { PatchLoader, stagePatch } from "../loader/index.ts";
+import { decodePackage, type TrustStore, validateManifest, verifyPackage } from "../patch/index.ts";
+import { GuestProcess } from "../process/index.ts";
 
 export const STAGES = ["parser", "signature", "manifest", "codePage", "compile", "linker", "swap", "applied"] as const;
 export type Stage = (typeof STAGES)[number];

@@ -7,12 +7,11 @@
  * inside a long request (`midRequest`) cannot be placed at an index, so the
  * replay applies it after that request and reports `exact: false`.
  */
-import type { Image } from "../image/build.ts";
-import { PatchLoader } from "../loader/loader.ts";
-import type { StagedPatch } from "../loader/stage.ts";
-import type { ProcessEvent } from "../process/supervisor.ts";
-import { GuestProcess, type ProcessState } from "../process/process.ts";
-import { type LoadSpec, requestAt } from "./generator.ts";
+import type { Image } from "../image/index.ts";
+import { PatchLoader, type StagedPatch } from "../loader/index.ts";
+import type { ProcessEvent } from "../worker/index.ts";
+import { GuestProcess, type ProcessState } from "../process/index.ts";
+import { type LoadSpec, requestAt } from "../load/index.ts";
 
 export interface ReplayResult {
   state: ProcessState;

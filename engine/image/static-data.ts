@@ -14,7 +14,7 @@
  * its layout changed, which needs a baseline.
  */
 import { createHash } from "node:crypto";
-import type { PointerTarget, ScannedSegment } from "../wasm/relocate.ts";
+import type { PointerTarget, ScannedSegment } from "../wasm/index.ts";
 
 export interface StaticObject {
   offset: number;

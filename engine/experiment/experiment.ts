@@ -29,17 +29,16 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as hdr from "hdr-histogram-js";
-import { buildPatch } from "../builder/build-patch.ts";
+import { buildPatch } from "../builder/index.ts";
 import { HotpatchError, isHotpatchError } from "../errors.ts";
-import { buildImageFromPath } from "../image/build.ts";
-import type { LoadSpec } from "../load/generator.ts";
-import { replay } from "../load/reference.ts";
-import { type StagedPatch, stagePatch } from "../loader/stage.ts";
-import { TrustStore } from "../patch/keys.ts";
-import { DEFAULT_TRANSITION, Supervisor } from "../process/supervisor.ts";
-import type { TransitionSpec, WorkerMessage, WorkerReport } from "../process/worker-protocol.ts";
+import { buildImageFromPath } from "../image/index.ts";
+import type { LoadSpec } from "../load/index.ts";
+import { replay } from "../stress/index.ts";
+import { type StagedPatch, stagePatch } from "../loader/index.ts";
+import { TrustStore } from "../patch/index.ts";
+import { DEFAULT_TRANSITION, Supervisor, type TransitionSpec, type WorkerMessage, type WorkerReport } from "../worker/index.ts";
 import { type Detection, FAULTY_KINDS, type FaultyKind, type FaultyKindName, faultyPatch, isFaultyKind, type Recovery } from "./faulty-patches.ts";
-import * as faults from "./plan.ts";
+import * as faults from "../faults/index.ts";
 
 export const EXPERIMENTS_DIR = fileURLToPath(new URL("../../experiments/", import.meta.url));
 

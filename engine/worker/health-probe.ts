@@ -16,8 +16,8 @@
  * Worker contract: imports nothing that reaches binaryen.
  */
 import { createHash } from "node:crypto";
-import type { PatchLoader } from "../loader/loader.ts";
-import type { GuestProcess } from "../process/process.ts";
+import type { PatchLoader } from "../loader/index.ts";
+import type { GuestProcess } from "../process/index.ts";
 
 export interface ProcessHealth {
   memoryBytes: number;

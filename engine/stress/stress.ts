@@ -15,13 +15,12 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as hdr from "hdr-histogram-js";
-import { buildPatch } from "../builder/build-patch.ts";
+import { buildPatch } from "../builder/index.ts";
 import { HotpatchError } from "../errors.ts";
-import { buildImageFromPath } from "../image/build.ts";
-import type { ImageMode } from "../image/linkmap.ts";
-import { type StagedPatch, stagePatch } from "../loader/stage.ts";
-import { TrustStore } from "../patch/keys.ts";
-import { Supervisor } from "../process/supervisor.ts";
+import { buildImageFromPath, type ImageMode } from "../image/index.ts";
+import { type StagedPatch, stagePatch } from "../loader/index.ts";
+import { TrustStore } from "../patch/index.ts";
+import { Supervisor } from "../worker/index.ts";
 import { replay } from "./reference.ts";
 
 export const ASSEMBLY_DIR = fileURLToPath(new URL("../../assembly/", import.meta.url));

@@ -1,5 +1,5 @@
 /**
- * One worker thread running a guest process (engine/process/worker-main.ts),
+ * One worker thread running a guest process (engine/worker/worker-main.ts),
  * seen from the control plane: start it, post control messages, terminate
  * it. One instance is one life of the process; restarts are the supervisor's
  * business (supervisor.ts).
@@ -10,7 +10,7 @@
  */
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { HotpatchError } from "../errors.ts";
-import type { SharedMetrics } from "./metrics.ts";
+import type { SharedMetrics } from "../process/index.ts";
 import { type ControlMessage, deserializeError, unpackPost, type WorkerConfig, type WorkerMessage, type WorkerPost } from "./worker-protocol.ts";
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);

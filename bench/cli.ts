@@ -1,7 +1,7 @@
 /** `hotpatch bench` (also `npm run bench`): runs the benchmark suites in bench/ and writes their results. */
 import type { Command } from "commander";
-import { HotpatchError } from "../errors.ts";
-import { guarded, printJson, say } from "./output.ts";
+import { HotpatchError } from "../engine/errors.ts";
+import { guarded, printJson, say } from "../engine/cli/index.ts";
 
 interface BenchOptions {
   quick?: boolean;
@@ -21,8 +21,8 @@ export function registerBench(program: Command, setExit: (code: number) => void)
     .action(
       guarded(setExit, async (options: BenchOptions) => {
         // Loaded on use: the benchmark code stays out of every other command's start-up.
-        const { runBench, selectSuites } = await import("../../bench/run.ts");
-        const { writeResults } = await import("../../bench/report.ts");
+        const { runBench, selectSuites } = await import("./run.ts");
+        const { writeResults } = await import("./report.ts");
         try {
           selectSuites(options.suite);
         } catch (error) {

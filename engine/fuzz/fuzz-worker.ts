@@ -6,7 +6,7 @@
  */
 import { createPublicKey } from "node:crypto";
 import { parentPort, workerData } from "node:worker_threads";
-import { TrustStore } from "../patch/keys.ts";
+import { TrustStore } from "../patch/index.ts";
 import { type FuzzTarget, runCase } from "./fuzz-case.ts";
 
 export interface FuzzWorkerData {

@@ -1,4 +1,4 @@
-// Bootstrap of a fuzz worker (see engine/process/worker-entry.mjs for why a
+// Bootstrap of a fuzz worker (see engine/worker/worker-entry.mjs for why a
 // worker registers tsx itself): loads the TypeScript fuzz worker.
 import { register } from "tsx/esm/api";
 

@@ -1,18 +1,17 @@
 /**
  * The messages between the control plane (main thread) and a worker process
- * (engine/process/worker-main.ts). Control messages travel on a dedicated
+ * (engine/worker/worker-main.ts). Control messages travel on a dedicated
  * MessagePort that the worker polls with `receiveMessageOnPort` at safe
  * points, after the control plane raised the wake flag (metrics.ts); the
  * worker's own messages arrive on the control plane's event loop.
  */
 import type { MessagePort } from "node:worker_threads";
 import { HotpatchError } from "../errors.ts";
-import type { ProcessHealth } from "../faults/health.ts";
-import type { LinkMap } from "../image/linkmap.ts";
-import type { StagedPatch } from "../loader/stage.ts";
-import type { StallPolicy } from "../loader/transition.ts";
-import type { LoadSpec } from "../load/generator.ts";
-import type { ProcessState } from "./process.ts";
+import type { ProcessHealth } from "./health-probe.ts";
+import type { LinkMap } from "../image/index.ts";
+import type { StagedPatch, StallPolicy } from "../loader/index.ts";
+import type { LoadSpec } from "../load/index.ts";
+import type { ProcessState } from "../process/index.ts";
 
 export interface TransitionSpec {
   timeoutMs: number;
@@ -77,7 +76,7 @@ export interface WorkerReport {
   pauses: string;
   installed: string[];
   state?: ProcessState;
-  /** Memory size, static-data digest and slot audit (engine/faults/health.ts). */
+  /** Memory size, static-data digest and slot audit (engine/worker/health-probe.ts). */
   health?: ProcessHealth;
 }
 

@@ -14,12 +14,12 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { buildPatch } from "../builder/build-patch.ts";
+import { buildPatch } from "../builder/index.ts";
 import { HotpatchError } from "../errors.ts";
-import { seededRandom } from "../guests/kvstore.ts";
-import { buildImageFromPath, type Image } from "../image/build.ts";
-import { indexSeed } from "../load/generator.ts";
-import { decodePackage, encodePackage, type PatchManifest, resignPackage } from "../patch/format.ts";
+import { seededRandom } from "../guests/index.ts";
+import { buildImageFromPath, type Image } from "../image/index.ts";
+import { indexSeed } from "../load/index.ts";
+import { decodePackage, encodePackage, type PatchManifest, resignPackage } from "../patch/index.ts";
 import { type CaseResult, STAGES, type Stage } from "./fuzz-case.ts";
 import type { FuzzRequest, FuzzWorkerData } from "./fuzz-worker.ts";
 

@@ -11,11 +11,11 @@
  */
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { buildPatch } from "../builder/build-patch.ts";
+import { buildPatch } from "../builder/index.ts";
 import { HotpatchError } from "../errors.ts";
-import type { Image } from "../image/build.ts";
-import { decodePackage, encodePackage, type PatchManifest } from "../patch/format.ts";
-import { seededRandom } from "../guests/kvstore.ts";
+import type { Image } from "../image/index.ts";
+import { decodePackage, encodePackage, type PatchManifest } from "../patch/index.ts";
+import { seededRandom } from "../guests/index.ts";
 
 export const FAULTY_DIR = fileURLToPath(new URL("../../assembly/faulty/kvstore/", import.meta.url));
 

@@ -17,12 +17,11 @@
  */
 import { performance } from "node:perf_hooks";
 import { asHotpatchError, HotpatchError } from "../errors.ts";
-import * as faults from "../faults/plan.ts";
-import type { LinkMap } from "../image/linkmap.ts";
-import type { LoadSpec } from "../load/generator.ts";
-import type { StagedPatch } from "../loader/stage.ts";
-import { type MetricsSnapshot, SharedMetrics } from "./metrics.ts";
-import type { ProcessState } from "./process.ts";
+import * as faults from "../faults/index.ts";
+import type { LinkMap } from "../image/index.ts";
+import type { LoadSpec } from "../load/index.ts";
+import type { StagedPatch } from "../loader/index.ts";
+import { type MetricsSnapshot, type ProcessState, SharedMetrics } from "../process/index.ts";
 import { WorkerProcess } from "./worker-process.ts";
 import {
   deserializeError,

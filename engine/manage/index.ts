@@ -1,0 +1,25 @@
+/**
+ * The management plane over SQLite: VMs, the release calendar and catalog,
+ * assessment, installs, automatic patching, history, Get-HotFix, rollback,
+ * simulate. It never imports wasm code.
+ *
+ * The public surface of this folder: other folders import only what is listed here.
+ */
+export { assessVm } from "./assess.ts";
+export { advanceClock } from "./auto-patch.ts";
+export { formatMonth, releaseSchedule } from "./calendar.ts";
+export { catalogBetween, declareUnplanned } from "./catalog.ts";
+export { parseClassificationList } from "./classification.ts";
+export { commandTime, iso, setClock, storedClock } from "./clock.ts";
+export { DEFAULT_HISTORY_DAYS, historyView } from "./history.ts";
+export { getHotFix, renderHotFix } from "./hotfix.ts";
+export { installUpdates, parseRebootSetting } from "./install.ts";
+export { type RemovalResult, rollbackVm, uninstallUpdate } from "./rollback.ts";
+export { renderScheduleSvg, renderScheduleText } from "./schedule-render.ts";
+export { type Faults, Session } from "./session.ts";
+export { renderSimulationText } from "./simulate-report.ts";
+export { DEFAULT_SIMULATION_ARTIFACTS, DEFAULT_SIMULATION_SEED, MAX_SIMULATION_MONTHS, simulate, STANDARD_WINDOW } from "./simulate.ts";
+export { vmStatus } from "./status.ts";
+export { DEFAULT_STATE_FILE, Store } from "./store.ts";
+export { parseDuration } from "./time-input.ts";
+export { createVm, getVm, listVms, osBuildOf, setVm, type VmRecord } from "./vm.ts";
