@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { advanceClock, createVm, getVm, setClock } from "../engine/manage/index.ts";
-import { runCli } from "./cli-in-process.ts";
+import { runCli } from "./cli-runner.ts";
 import { CORE, freshSession, removeTempFolders, STANDARD, tempFolder } from "./manage-fixtures.ts";
 
 afterAll(removeTempFolders);

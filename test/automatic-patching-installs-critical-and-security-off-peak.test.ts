@@ -1,9 +1,10 @@
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import * as faults from "../engine/faults/index.ts";
 import type { HistoryEntry } from "../engine/manage/history.ts";
 import { advanceClock, createVm, getVm, Session, setClock, Store, vmStatus } from "../engine/manage/index.ts";
 import { closeInterrupted, type InstallResult } from "../engine/manage/install.ts";
+import { runCliProcess } from "./cli-runner.ts";
 import { CORE, freshSession, removeTempFolders, STANDARD, SHARED_ARTIFACTS, tempFolder } from "./manage-fixtures.ts";
 
 afterAll(removeTempFolders);
@@ -57,18 +58,21 @@ describe("automatic VM guest patching (S7, S11)", () => {
   });
 
   it("retries a failed install in the next window", async () => {
-    let failures = 1;
-    const session = freshSession({
-      swapProbe: () => {
-        if (failures-- > 0) throw new Error("injected fault in the slot swap");
-      },
-    });
+    const session = freshSession();
     const start = at("2027-02-09T19:00:00Z");
     session.store.tx(() => {
       createVm(session.store, { name: "r1", image: CORE, processes: 1 }, start, []);
       setClock(session.store, start);
     });
-    const report = await advanceClock(session, start, at("2027-02-12T00:00:00Z"));
+    // The first slot swap fails after its first write; every later one goes through.
+    faults.arm({ seed: 7, rules: [{ point: "swap", mode: "throw", afterSlot: 1 }] });
+    let report: Awaited<ReturnType<typeof advanceClock>>;
+    try {
+      report = await advanceClock(session, start, at("2027-02-12T00:00:00Z"));
+      expect(faults.report()[0].fires).toBe(1);
+    } finally {
+      faults.disarm();
+    }
     expect(installs(report, "r1")).toEqual([
       ["2027-02-09T22:00:00Z", "Failed"],
       ["2027-02-10T22:00:00Z", "Succeeded"],
@@ -79,7 +83,12 @@ describe("automatic VM guest patching (S7, S11)", () => {
 });
 
 describe("persistence across a killed process", () => {
-  it("shows an install interrupted by SIGKILL as InProgress, and closes it as Failed before the next run", () => {
+  // The shorthand, and the plan it stands for.
+  const kills: [string, NodeJS.ProcessEnv][] = [
+    ["", { HOTPATCH_FAULT: "kill-during-install" }],
+    [" (a HOTPATCH_FAULT_PLAN with mode kill)", { HOTPATCH_FAULT_PLAN: JSON.stringify({ seed: 1, rules: [{ point: "install.apply", mode: "kill" }] }) }],
+  ];
+  for (const [how, fault] of kills) it(`shows an install interrupted by SIGKILL as InProgress, and closes it as Failed before the next run${how}`, async () => {
     const state = join(tempFolder(), "state.db");
     const store = Store.open(state);
     store.tx(() => {
@@ -87,11 +96,7 @@ describe("persistence across a killed process", () => {
       setClock(store, at("2027-02-10T00:00:00Z"));
     });
     store.close();
-    const cli = join(import.meta.dirname, "..", "bin", "hotpatch.mjs");
-    const run = spawnSync(process.execPath, [cli, "install", "k1", "--state", state, "--json"], {
-      env: { ...process.env, HOTPATCH_FAULT: "kill-during-install" },
-      encoding: "utf8",
-    });
+    const run = await runCliProcess(["install", "k1", "--state", state, "--json"], { ...process.env, ...fault });
     expect(run.signal).toBe("SIGKILL");
     const reopened = Store.open(state);
     const session = new Session(reopened, { artifactsDir: SHARED_ARTIFACTS });

@@ -13,7 +13,7 @@ import type { PatchBuildResult } from "../engine/builder/build-patch.ts";
 import { buildPatch } from "../engine/builder/index.ts";
 import { kvstoreVersion } from "../engine/guests/index.ts";
 import type { Image } from "../engine/image/index.ts";
-import { kvImage, signingKeys } from "./guest-fixtures.ts";
+import { hotpatch, kvImage, signingKeys } from "./guest-fixtures.ts";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/kvstore/${name}.ts`, import.meta.url));
 const keys = signingKeys();
@@ -45,8 +45,7 @@ describe("classifying v1 → target with buildPatch", () => {
   });
 
   it("ships a new string literal as a hotpatch of the one function using it, the string travelling as new static data", async () => {
-    const result = await build(fixture("newstring"));
-    if (result.kind !== "hotpatch") throw new Error(`expected a hotpatch, got ${result.kind}: ${result.reasons.join("; ")}`);
+    const result = await hotpatch(v1, fixture("newstring"), "KB5036501", keys.privateKey);
     expect(result.functions.map((f) => f.key)).toEqual(["lastError"]);
     expect(result.manifest.data?.objects.length ?? 0).toBeGreaterThan(0);
   });

@@ -2,46 +2,32 @@
  * The command line end to end, as a person would use it: real child
  * processes of `bin/hotpatch.mjs`, real files in a temporary folder.
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HEARTBLEED_REQUEST, kvstoreVersion } from "../engine/guests/index.ts";
-
-const run = promisify(execFile);
-const CLI = resolve("bin/hotpatch.mjs");
-
-async function hotpatch(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { runCliProcess } from "./cli-runner.ts";
 
 let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "hotpatch-cli-"));
-  const keys = await hotpatch("keys", "generate", "--out", join(dir, "keys"), "--json");
-  expect(keys.code).toBe(0);
+  const keys = await runCliProcess(["keys", "generate", "--out", join(dir, "keys"), "--json"]);
+  expect(keys.status).toBe(0);
 });
 
 describe("hotpatch CLI", () => {
   it("prints help listing its commands", async () => {
-    const help = await hotpatch("--help");
-    expect(help.code).toBe(0);
+    const help = await runCliProcess(["--help"]);
+    expect(help.status).toBe(0);
     for (const verb of ["keys", "image", "patch", "run", "demo"]) expect(help.stdout).toContain(verb);
   });
 
   it("builds an image and reports its build id as one JSON document", async () => {
     const out = join(dir, "v1.image.wasm");
-    const result = await hotpatch("image", "build", kvstoreVersion("v1"), "-o", out, "--json");
-    expect(result.code).toBe(0);
+    const result = await runCliProcess(["image", "build", kvstoreVersion("v1"), "-o", out, "--json"]);
+    expect(result.status).toBe(0);
     const summary = JSON.parse(result.stdout);
     expect(summary.buildId).toMatch(/^[0-9a-f]{24}$/);
     expect(summary.functions).toBeGreaterThan(100);
@@ -50,16 +36,16 @@ describe("hotpatch CLI", () => {
 
   it("builds a signed hotpatch and exits 3 with reasons for a change that needs a baseline", async () => {
     const kb = join(dir, "kb1.hpk");
-    const ok = await hotpatch("patch", "build", "--base", kvstoreVersion("v1"), "--target", kvstoreVersion("v2"), "--id", "KB5036001", "--key", join(dir, "keys/private.pem"), "-o", kb, "--json");
-    expect(ok.code).toBe(0);
+    const ok = await runCliProcess(["patch", "build", "--base", kvstoreVersion("v1"), "--target", kvstoreVersion("v2"), "--id", "KB5036001", "--key", join(dir, "keys/private.pem"), "-o", kb, "--json"]);
+    expect(ok.status).toBe(0);
     const built = JSON.parse(ok.stdout);
     expect(built).toMatchObject({ id: "KB5036001", kind: "hotpatch", reasons: [] });
     expect(built.functions.map((f: { key: string }) => f.key)).toEqual(["handleEcho"]);
     expect((await stat(kb)).size).toBeGreaterThan(100);
 
     const refused = join(dir, "refused.hpk");
-    const baseline = await hotpatch("patch", "build", "--base", kvstoreVersion("v1"), "--target", resolve("test/fixtures/kvstore/newglobal.ts"), "--id", "KB5036009", "--key", join(dir, "keys/private.pem"), "-o", refused, "--json");
-    expect(baseline.code).toBe(3);
+    const baseline = await runCliProcess(["patch", "build", "--base", kvstoreVersion("v1"), "--target", resolve("test/fixtures/kvstore/newglobal.ts"), "--id", "KB5036009", "--key", join(dir, "keys/private.pem"), "-o", refused, "--json"]);
+    expect(baseline.status).toBe(3);
     const verdict = JSON.parse(baseline.stdout);
     expect(verdict.kind).toBe("requires-baseline");
     expect(verdict.reasons.join(" ")).toMatch(/mutable global/);
@@ -67,11 +53,11 @@ describe("hotpatch CLI", () => {
   });
 
   it("reports errors as JSON with a stable code and a non-zero exit", async () => {
-    const result = await hotpatch("image", "build", join(dir, "missing.wasm"), "-o", join(dir, "x.wasm"), "--json");
-    expect(result.code).toBe(1);
+    const result = await runCliProcess(["image", "build", join(dir, "missing.wasm"), "-o", join(dir, "x.wasm"), "--json"]);
+    expect(result.status).toBe(1);
     expect(JSON.parse(result.stdout).error.code).toBe("E_IO");
-    const usage = await hotpatch("patch", "build", "--json");
-    expect(usage.code).toBe(2);
+    const usage = await runCliProcess(["patch", "build", "--json"]);
+    expect(usage.status).toBe(2);
     expect(JSON.parse(usage.stdout).error.code).toBe("E_USAGE");
   });
 
@@ -100,8 +86,8 @@ describe("hotpatch CLI", () => {
     };
     const path = join(dir, "scenario.json");
     await writeFile(path, JSON.stringify(scenario));
-    const result = await hotpatch("run", path);
-    expect(result.code).toBe(0);
+    const result = await runCliProcess(["run", path]);
+    expect(result.status).toBe(0);
     const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l));
     expect(lines).toHaveLength(scenario.steps.length);
     expect(lines[1].result.length).toBeGreaterThan(2000); // the leak: 1,281 bytes as hex
@@ -115,16 +101,16 @@ describe("hotpatch CLI", () => {
   it("fails the run when a step fails unexpectedly, and goes on with the next step", async () => {
     const path = join(dir, "failing.json");
     await writeFile(path, JSON.stringify({ image: kvstoreVersion("v1"), steps: [{ call: "noSuchFunction" }, { call: "requestCount", expect: 0 }] }));
-    const result = await hotpatch("run", path);
-    expect(result.code).toBe(1);
+    const result = await runCliProcess(["run", path]);
+    expect(result.status).toBe(1);
     const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l));
     expect(lines[0]).toMatchObject({ ok: false, error: { code: "E_NO_EXPORT" } });
     expect(lines[1]).toMatchObject({ ok: true, result: 0 });
   });
 
   it("runs the demo and prints its measured facts as JSON", async () => {
-    const result = await hotpatch("demo", "--json");
-    expect(result.code).toBe(0);
+    const result = await runCliProcess(["demo", "--json"]);
+    expect(result.status).toBe(0);
     const facts = JSON.parse(result.stdout);
     expect(facts.exploit.before.leaked).toBe(true);
     expect(facts.exploit.before.secret).toContain("ADMIN-TOKEN");

@@ -8,9 +8,8 @@
  * stream does reach the change (it answers differently somewhere).
  */
 import { describe, expect, it } from "vitest";
-import { image, signingKeys, startProcess } from "./guest-fixtures.ts";
+import { hotpatch, image, signingKeys, startProcess } from "./guest-fixtures.ts";
 import { compareAnswers, HOTPATCH_PAIRS, logicalState, plainImage, setupRequests, streamRequests } from "./corpus-fixtures.ts";
-import { buildPatch } from "../engine/builder/index.ts";
 import { GuestProcess } from "../engine/process/index.ts";
 
 const keys = signingKeys();
@@ -24,10 +23,9 @@ describe("a hotpatched base process compared with a fresh target process", () =>
     it(pair.name, async () => {
       const base = await image(pair.base);
       const [built, fresh] = await Promise.all([
-        buildPatch({ base, target: pair.target, id: `KB50380${String(i + 10)}`, key: keys.privateKey }),
+        hotpatch(base, pair.target, `KB50380${String(i + 10)}`, keys.privateKey),
         plainImage(pair.target),
       ]);
-      if (built.kind !== "hotpatch") throw new Error(`expected a hotpatch, got ${built.kind}: ${built.reasons.join("; ")}`);
       expect(built.functions.map((f) => f.key).sort()).toEqual([...pair.functions].sort());
       expect(built.functions.filter((f) => f.change === "new").map((f) => f.key)).toEqual(pair.added);
       expect(built.manifest.data !== undefined).toBe(pair.data);

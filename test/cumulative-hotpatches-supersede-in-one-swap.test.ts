@@ -6,24 +6,23 @@
  * contains every earlier fix; KB3 touches nothing that only KB2's mitigation
  * touched, so superseding KB2 must put those slots back to the base's.
  */
-import { beforeAll, describe, expect, it } from "vitest";
-import { buildPatch } from "../engine/builder/index.ts";
-import { HotpatchError } from "../engine/errors.ts";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import * as faults from "../engine/faults/index.ts";
 import { decodeMessage, Instr, messageRequest, Native, op, push, runRequest } from "../engine/guests/calc.ts";
 import { calcVersion, randomCalcRequests } from "../engine/guests/index.ts";
 import type { Image } from "../engine/image/index.ts";
 import { PatchLoader } from "../engine/loader/index.ts";
 import { GuestProcess } from "../engine/process/index.ts";
 import { answer, CALC_V1, logicalState, plainImage, setupRequests } from "./corpus-fixtures.ts";
-import { image, signingKeys, snapshot } from "./guest-fixtures.ts";
+import { type BuiltHotpatch, changedSlots, hotpatch, image, signingKeys, snapshot } from "./guest-fixtures.ts";
+import { refusal } from "./refusal.ts";
 
 const KB1 = "KB5037001";
 const KB2 = "KB5037002";
 const KB3 = "KB5037003";
 const keys = signingKeys();
-type Built = Extract<Awaited<ReturnType<typeof buildPatch>>, { kind: "hotpatch" }>;
 let base: Image;
-const kb: Record<string, Built> = {};
+const kb: Record<string, BuiltHotpatch> = {};
 /** Answers of a fresh process of each version to the probe stream. */
 const expected: Record<string, string[]> = {};
 
@@ -31,11 +30,7 @@ const expected: Record<string, string[]> = {};
 const PROBE = [runRequest([push(1)]), ...randomCalcRequests(7_301, 1_500, { stateless: true })];
 const probe = (process: GuestProcess) => PROBE.map((request) => answer(process, request));
 
-async function build(id: string, version: string, supersedes?: string[]): Promise<Built> {
-  const result = await buildPatch({ base, target: calcVersion(version), id, key: keys.privateKey, supersedes });
-  if (result.kind !== "hotpatch") throw new Error(`expected a hotpatch for ${version}, got ${result.kind}: ${result.reasons.join("; ")}`);
-  return result;
-}
+const build = (id: string, version: string, supersedes?: string[]): Promise<BuiltHotpatch> => hotpatch(base, calcVersion(version), id, keys.privateKey, supersedes);
 
 beforeAll(async () => {
   base = await image(CALC_V1);
@@ -55,32 +50,35 @@ beforeAll(async () => {
   });
 });
 
+afterEach(() => faults.disarm());
+
 interface Counted {
   process: GuestProcess;
   loader: PatchLoader;
-  /** Number of table swaps so far (a swap of n entries calls the probe n times, the first with written = 1). */
+  /** Number of table swaps so far (a swap of n entries hits the swap fault point n times, once after its first write). */
   swaps: () => number;
 }
 
-/** A calc v1 process with prior state, and a loader that counts its swaps. */
+/**
+ * A calc v1 process with prior state, and a loader whose swaps are counted: a
+ * plan on the swap point whose one rule fires at every hit after a swap's
+ * first write and does nothing (a 0 ms delay), so its hits are the swaps.
+ */
 function started(): Counted {
   const process = GuestProcess.start(base);
   for (const request of setupRequests("calc", 7_300, 300)) process.request(request);
-  let swaps = 0;
-  const loader = new PatchLoader(process, { swapProbe: (written) => void (written === 1 && swaps++) });
-  return { process, loader, swaps: () => swaps };
+  faults.arm({ seed: 1, rules: [{ point: "swap", mode: "delay", delayMs: 0, times: 0, afterSlot: 1 }] });
+  return { process, loader: new PatchLoader(process), swaps: () => faults.report()[0].hits };
 }
 
 const slotOf = (key: string) => base.linkMap.functions.find((f) => f.key === key)?.slot;
-/** Slots whose entry is not the given (bare) entry, ascending. */
-const patchedSlots = (entries: unknown[], bare: unknown[]) => entries.map((e, slot) => (e === bare[slot] ? -1 : slot)).filter((slot) => slot >= 0);
 const ids = (loader: PatchLoader) => loader.installed().map((p) => p.id);
 /** Registers, history and counters (reading them twice gives the same answers). */
 const priorState = (process: GuestProcess) => logicalState("calc", process).slice(1);
 
 describe("cumulative hotpatches of calc v1", () => {
   it("are cumulative: each contains every earlier fix, and KB3 drops what only KB2's mitigation changed", () => {
-    const keysOf = (b: Built) => b.functions.map((f) => f.key).sort();
+    const keysOf = (b: BuiltHotpatch) => b.functions.map((f) => f.key).sort();
     expect(keysOf(kb.kb1)).toEqual(["arith", "checkArith"]);
     expect(keysOf(kb.kb2)).toEqual(["~lib/rt/__visit_globals", "arith", "callNative", "checkArith", "handleMessage", "safeExponent"].sort());
     expect(keysOf(kb.kb3)).toEqual(["arith", "checkArith", "powI"]);
@@ -145,8 +143,8 @@ describe("cumulative hotpatches of calc v1", () => {
     const reverted = process.slotEntries();
     // Every slot is back to the base's entry exactly where KB2 left it so; KB2's slots run KB2's code again
     // (re-linked: its static data is placed again, so the entries are new instances of the same functions).
-    expect(patchedSlots(reverted, bare)).toEqual(patchedSlots(withKb2, bare));
-    expect(patchedSlots(reverted, bare)).toEqual(kb.kb2.manifest.functions.map((f) => f.slot).sort((a, b) => a - b));
+    expect(changedSlots(bare, reverted)).toEqual(changedSlots(bare, withKb2));
+    expect(changedSlots(bare, reverted)).toEqual(kb.kb2.manifest.functions.map((f) => f.slot).sort((a, b) => a - b));
     expect(loader.arenaFreeBytes()).toBe(arenaWithKb2);
     expect(priorState(process)).toEqual(prior);
     expect(probe(process)).toEqual(expected.v3);
@@ -169,7 +167,7 @@ describe("cumulative hotpatches of calc v1", () => {
     expect(loader.arenaFreeBytes()).toBeLessThan(arenaWithKb3);
     expect(process.slotEntries()).toEqual(withKb3.entries);
     expect(swaps()).toBe(before);
-    loader.discardRevert(abandoned);
+    loader.discard(abandoned);
     expect(loader.arenaFreeBytes()).toBe(arenaWithKb3);
     expect(snapshot(process)).toEqual(withKb3);
     expect(ids(loader)).toEqual([KB3]);
@@ -177,7 +175,7 @@ describe("cumulative hotpatches of calc v1", () => {
     // Committed: one swap, KB2 back, no instantiation left for the switch.
     const prepared = loader.prepareRevert(KB3);
     const atSwitch = swaps();
-    loader.commitRevert(prepared);
+    loader.commit(prepared);
     expect(swaps() - atSwitch).toBe(1);
     expect(ids(loader)).toEqual([KB2]);
     expect(loader.arenaFreeBytes()).toBe(arenaWithKb2);
@@ -189,15 +187,7 @@ describe("cumulative hotpatches of calc v1", () => {
     loader.apply(kb.kb3.package, keys.trust);
     const before = snapshot(process);
     const arena = loader.arenaFreeBytes();
-    let error: unknown;
-    try {
-      loader.apply(kb.kb2.package, keys.trust);
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(HotpatchError);
-    expect((error as HotpatchError).code).toBe("E_DOWNGRADE");
-    expect((error as HotpatchError).message).toContain(KB3);
+    expect(refusal(() => loader.apply(kb.kb2.package, keys.trust), "E_DOWNGRADE").message).toContain(KB3);
     expect(snapshot(process)).toEqual(before);
     expect(loader.arenaFreeBytes()).toBe(arena);
     expect(ids(loader)).toEqual([KB3]);
@@ -235,9 +225,9 @@ describe("cumulative hotpatches of calc v1", () => {
     loader.revert("KB5037102");
     expect(ids(loader)).toEqual([KB1]);
     expect(probe(process)).toEqual(expected.v2);
-    expect(patchedSlots(process.slotEntries(), bare)).toEqual(patchedSlots(withKb1, bare));
+    expect(changedSlots(bare, process.slotEntries())).toEqual(changedSlots(bare, withKb1));
     loader.revert(KB1);
-    expect(patchedSlots(process.slotEntries(), bare)).toEqual([]);
+    expect(changedSlots(bare, process.slotEntries())).toEqual([]);
     expect(probe(process)).toEqual(expected.v1);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseDuration } from "../engine/manage/index.ts";
 import { parseInstant, validateTimeZone } from "../engine/manage/time-input.ts";
-import { usageError } from "./usage-error.ts";
+import { refusal } from "./refusal.ts";
 
 describe("parseDuration", () => {
   it.each([
@@ -22,15 +22,15 @@ describe("parseDuration", () => {
   it.each(["", "P", "PT", "P1DT", "2H", "PT2H ", "PT-2H", "P1H", "PT1D", "P1.5DT2H", "PT0.0001S", "PT2HM"])(
     "refuses %j",
     (text) => {
-      usageError(() => parseDuration(text));
+      refusal(() => parseDuration(text), "E_USAGE");
     },
   );
 
   it("refuses negative durations and calendar units with a reason", () => {
-    expect(usageError(() => parseDuration("-PT2H")).message).toContain("negative");
-    expect(usageError(() => parseDuration("P1M")).message).toContain("years or months");
-    expect(usageError(() => parseDuration("P1Y")).message).toContain("years or months");
-    expect(usageError(() => parseDuration("P1Y2M3DT4H")).message).toContain("years or months");
+    expect(refusal(() => parseDuration("-PT2H"), "E_USAGE").message).toContain("negative");
+    expect(refusal(() => parseDuration("P1M"), "E_USAGE").message).toContain("years or months");
+    expect(refusal(() => parseDuration("P1Y"), "E_USAGE").message).toContain("years or months");
+    expect(refusal(() => parseDuration("P1Y2M3DT4H"), "E_USAGE").message).toContain("years or months");
   });
 });
 
@@ -56,7 +56,7 @@ describe("parseInstant", () => {
     "",
     "1736704800000",
   ])("refuses %j", (text) => {
-    usageError(() => parseInstant(text));
+    refusal(() => parseInstant(text), "E_USAGE");
   });
 });
 
@@ -66,6 +66,6 @@ describe("validateTimeZone", () => {
   });
 
   it.each(["Mars/Olympus", "", "UTC+5", "New York"])("refuses %j", (tz) => {
-    usageError(() => validateTimeZone(tz));
+    refusal(() => validateTimeZone(tz), "E_USAGE");
   });
 });

@@ -8,7 +8,8 @@
  *   compiler only by engine/image/compile-as.ts (bin/hotpatch.mjs preloads
  *   both natively, for start-up time);
  * - nothing a worker thread loads reaches binaryen or the compiler;
- * - the management plane (engine/manage/) imports no wasm code.
+ * - the management plane (engine/manage/) imports no wasm code;
+ * - an index.ts exports only what some file outside its folder names.
  * Type-only imports (`import type`) count for the layers but not for what a
  * thread loads, since they are erased.
  */
@@ -180,6 +181,19 @@ describe("the folders of engine/, bench/ and bin/", () => {
     expect(loaded.size).toBeGreaterThan(5);
     expect([...loaded].filter((f) => f.startsWith("engine/wasm/") || f.startsWith("engine/image/") || f.startsWith("engine/builder/"))).toEqual([]);
     expect([...packages].filter((p) => p.split("/")[0] in COMPILER_OWNERS)).toEqual([]);
+  });
+
+  it("export from an index.ts only names that a file outside the folder uses", () => {
+    const outside = (dir: string) => [...files, ...sourceFiles("test")].filter((f) => !f.startsWith(`${dir}/`)).map((f) => readFileSync(join(ROOT, f), "utf8"));
+    const unused = files
+      .filter((f) => /^engine\/[^/]+\/index\.ts$/.test(f))
+      .flatMap((index) => {
+        const text = readFileSync(join(ROOT, index), "utf8");
+        const names = [...text.matchAll(/export (?:type )?\{([^}]*)\}/g)].flatMap((m) => m[1].split(",").map((n) => n.trim().replace(/^type /, "")));
+        const others = outside(dirname(index));
+        return names.filter((n) => n && !others.some((src) => new RegExp(`\\b${n}\\b`).test(src))).map((n) => `${index}: ${n}`);
+      });
+    expect(unused).toEqual([]);
   });
 
   it("keep wasm code out of the management plane's own imports", () => {

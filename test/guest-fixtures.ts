@@ -1,7 +1,8 @@
 /**
  * Shared, memoised builds for engine tests: building an image compiles
  * AssemblyScript (about a second warm, several cold), so each test file builds
- * each guest once.
+ * each guest once per image mode. Also the keys, processes and snapshots the
+ * engine tests start from, and the comparison of slot tables.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import type { PatchBuildResult } from "../engine/builder/build-patch.ts";
@@ -14,15 +15,21 @@ import { GuestProcess } from "../engine/process/index.ts";
 
 const images = new Map<string, Promise<Image>>();
 
-/** The image of a source path, built once per test file. */
-export function image(path: string): Promise<Image> {
-  let built = images.get(path);
+function memoisedImage(path: string, mode: "slots" | "inline"): Promise<Image> {
+  const key = `${mode}:${path}`;
+  let built = images.get(key);
   if (!built) {
-    built = buildImageFromPath(path);
-    images.set(path, built);
+    built = buildImageFromPath(path, { mode });
+    images.set(key, built);
   }
   return built;
 }
+
+/** The image of a source path, built once per test file. */
+export const image = (path: string): Promise<Image> => memoisedImage(path, "slots");
+
+/** The inline-mode image of a source path, built once per test file. */
+export const inlineImage = (path: string): Promise<Image> => memoisedImage(path, "inline");
 
 export const kvImage = (version = "v1") => image(kvstoreVersion(version));
 
@@ -39,9 +46,11 @@ export function signingKeys(): SigningKeys {
   return { privateKey, publicKey, trust: new TrustStore([publicKey]) };
 }
 
-/** Builds a hotpatch and fails the test if the builder decided otherwise. */
-export async function hotpatch(base: Image, target: string, id: string, key: KeyObject): Promise<Extract<PatchBuildResult, { kind: "hotpatch" }>> {
-  const result = await buildPatch({ base, target, id, key });
+export type BuiltHotpatch = Extract<PatchBuildResult, { kind: "hotpatch" }>;
+
+/** Builds a hotpatch (superseding what `supersedes` lists, when given) and fails the test if the builder decided otherwise. */
+export async function hotpatch(base: Image, target: string, id: string, key: KeyObject, supersedes?: string[]): Promise<BuiltHotpatch> {
+  const result = await buildPatch({ base, target, id, key, supersedes });
   if (result.kind !== "hotpatch") throw new Error(`expected a hotpatch for ${target}, got ${result.kind}: ${result.reasons.join("; ")}`);
   return result;
 }
@@ -54,4 +63,9 @@ export function startProcess(img: Image): { process: GuestProcess; loader: Patch
 /** Everything that must stay the same when a patch is refused. */
 export function snapshot(process: GuestProcess) {
   return { entries: process.slotEntries(), state: process.state() };
+}
+
+/** The slots whose entry in `after` is not the very entry (===) of `before`, ascending. */
+export function changedSlots(before: readonly unknown[], after: readonly unknown[]): number[] {
+  return after.map((entry, slot) => (entry === before[slot] ? -1 : slot)).filter((slot) => slot >= 0);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkHotpatchEligibility, checkScaleSet, formatImageReference, parseImageReference } from "../engine/manage/eligibility.ts";
-import { usageError } from "./usage-error.ts";
+import { refusal } from "./refusal.ts";
 
 const CORE = "MicrosoftWindowsServer:WindowsServer:2022-datacenter-azure-edition-core";
 
@@ -23,7 +23,7 @@ describe("parseImageReference", () => {
   it.each(["", "a:b", "a:b:c:d:e", "a::c", ":b:c", "a:b:c:", "a b:c:d", "a:b:c d", "MicrosoftWindowsServer/WindowsServer/x"])(
     "refuses %j",
     (urn) => {
-      expect(usageError(() => parseImageReference(urn)).message).toContain("publisher:offer:sku[:version]");
+      expect(refusal(() => parseImageReference(urn), "E_USAGE").message).toContain("publisher:offer:sku[:version]");
     },
   );
 });
@@ -104,8 +104,8 @@ describe("checkHotpatchEligibility", () => {
   });
 
   it("refuses an unknown host or a malformed image as bad input", () => {
-    usageError(() => checkHotpatchEligibility(CORE, { host: "aws" as "azure" }));
-    usageError(() => checkHotpatchEligibility("not-an-image", { host: "azure" }));
+    refusal(() => checkHotpatchEligibility(CORE, { host: "aws" as "azure" }), "E_USAGE");
+    refusal(() => checkHotpatchEligibility("not-an-image", { host: "azure" }), "E_USAGE");
   });
 });
 
@@ -139,7 +139,7 @@ describe("checkScaleSet", () => {
   });
 
   it("refuses an unknown orchestration or malformed image as bad input", () => {
-    usageError(() => checkScaleSet({ orchestration: "Mixed" as "Uniform", image: CORE, hotpatch: true }));
-    usageError(() => checkScaleSet({ orchestration: "Flexible", image: "a:b", hotpatch: false }));
+    refusal(() => checkScaleSet({ orchestration: "Mixed" as "Uniform", image: CORE, hotpatch: true }), "E_USAGE");
+    refusal(() => checkScaleSet({ orchestration: "Flexible", image: "a:b", hotpatch: false }), "E_USAGE");
   });
 });

@@ -10,7 +10,6 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildPatch } from "../engine/builder/index.ts";
 import { HEARTBLEED_REQUEST, kvstoreVersion, printableRuns, randomRequests, Status } from "../engine/guests/index.ts";
 import { buildImageFromPath, type Image } from "../engine/image/index.ts";
 import { hostImports } from "../engine/process/index.ts";
@@ -18,7 +17,7 @@ import { expressionText, globals } from "../engine/wasm/binaryen.ts";
 import { withModule } from "../engine/wasm/index.ts";
 import { DEFAULT_SPARE_SLOTS } from "../engine/wasm/instrument.ts";
 import { formatSignature, readModuleSummary } from "../engine/format/index.ts";
-import { kvImage, signingKeys, startProcess } from "./guest-fixtures.ts";
+import { hotpatch, kvImage, signingKeys, startProcess } from "./guest-fixtures.ts";
 
 const keys = signingKeys();
 const workDir = mkdtempSync(join(tmpdir(), "hotpatch-byow-"));
@@ -133,8 +132,7 @@ describe("an image built from a nameless .wasm", () => {
   });
 
   it("takes a hotpatch built from v1.wasm to v2.wasm, which replaces handleEcho's slot and stops the leak", async () => {
-    const result = await buildPatch({ base: image, target: v2Wasm, id: "KB5036601", key: keys.privateKey });
-    if (result.kind !== "hotpatch") throw new Error(`expected a hotpatch, got ${result.kind}: ${result.reasons.join("; ")}`);
+    const result = await hotpatch(image, v2Wasm, "KB5036601", keys.privateKey);
     expect(result.functions).toHaveLength(1);
     const [fn] = result.functions;
     expect(fn.signature).toBe("(i32)->i32");

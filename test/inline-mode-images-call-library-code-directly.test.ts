@@ -14,7 +14,6 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildPatch } from "../engine/builder/index.ts";
 import { kvstoreVersion } from "../engine/guests/index.ts";
 import { isLibraryFunction } from "../engine/image/build.ts";
 import { buildImageFromPath, type Image } from "../engine/image/index.ts";
@@ -24,7 +23,7 @@ import { binaryen } from "../engine/wasm/binaryen.ts";
 import { IMPL_SUFFIX, withModule } from "../engine/wasm/index.ts";
 import { walk } from "../engine/wasm/walk.ts";
 import { readModuleSummary } from "../engine/format/index.ts";
-import { signingKeys, startProcess } from "./guest-fixtures.ts";
+import { hotpatch, inlineImage, signingKeys, startProcess } from "./guest-fixtures.ts";
 
 const keys = signingKeys();
 const workDir = mkdtempSync(join(tmpdir(), "hotpatch-inline-lib-"));
@@ -89,8 +88,7 @@ describe("a changed library function in an inline-mode image", () => {
   cases.forEach(({ name, file, text }, i) => {
     it(`(${name}) is patched with every function that calls it directly: the process answers like a fresh target`, async () => {
       const target = writeModule(file, text);
-      const built = await buildPatch({ base, target, id: `KB50392${i}0`, key: keys.privateKey });
-      if (built.kind !== "hotpatch") throw new Error(`expected a hotpatch, got ${built.kind}: ${built.reasons.join("; ")}`);
+      const built = await hotpatch(base, target, `KB50392${i}0`, keys.privateKey);
       // `main`'s own code did not change: only the library body it calls did.
       expect(built.functions.map((f) => f.key).sort()).toEqual(["main", "~lib/fold"]);
 
@@ -109,17 +107,15 @@ describe("a changed library function in an inline-mode image", () => {
 
 describe("the kvstore inline-mode image", () => {
   it("gets code pages that call unchanged library code through its slots instead of carrying a copy", async () => {
-    const base = await buildImageFromPath(kvstoreVersion("v1"), { mode: "inline" });
-    const built = await buildPatch({ base, target: kvstoreVersion("v2"), id: "KB5039230", key: keys.privateKey });
-    if (built.kind !== "hotpatch") throw new Error(`expected a hotpatch, got ${built.kind}`);
+    const base = await inlineImage(kvstoreVersion("v1"));
+    const built = await hotpatch(base, kvstoreVersion("v2"), "KB5039230", keys.privateKey);
     expect(built.functions.map((f) => f.key)).toEqual(["handle"]);
     // handle allocates and hashes, but only its own body travels.
     expect(readModuleSummary(decodePackage(built.package).code).functions).toHaveLength(1);
   });
 
-
   it("calls library code directly and everything else through slots", async () => {
-    const image = await buildImageFromPath(kvstoreVersion("v1"), { mode: "inline" });
+    const image = await inlineImage(kvstoreVersion("v1"));
     const isLibrarySlot = new Map(image.linkMap.functions.map((f) => [f.slot, isLibraryFunction(f.name)]));
     withModule(image.module, (module) => {
       expect(bodyText(module, `v1/handle${IMPL_SUFFIX}`)).toMatch(/\(call \$~lib\/[^\s()]+@impl/);

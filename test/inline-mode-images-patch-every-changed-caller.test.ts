@@ -11,34 +11,18 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { buildPatch } from "../engine/builder/index.ts";
 import { calcVersion, kvstoreVersion } from "../engine/guests/index.ts";
 import { Op } from "../engine/guests/kvstore.ts";
-import { buildImageFromPath, type Image } from "../engine/image/index.ts";
+import type { Image } from "../engine/image/index.ts";
 import { decodePackage } from "../engine/patch/index.ts";
 import { GuestProcess } from "../engine/process/index.ts";
 import { readModuleSummary } from "../engine/format/index.ts";
-import { calcCorpus, compareAnswers, corpus, type GuestName, KV_BASE, logicalState, setupRequests, streamRequests } from "./corpus-fixtures.ts";
+import { calcCorpus, compareAnswers, corpus, type HotpatchPair, KV_BASE, logicalState, setupRequests, streamRequests } from "./corpus-fixtures.ts";
+import { hotpatch, image, inlineImage, signingKeys, startProcess } from "./guest-fixtures.ts";
 
 const VISIT_GLOBALS = "~lib/rt/__visit_globals";
-import { signingKeys, startProcess } from "./guest-fixtures.ts";
-
 const keys = signingKeys();
-const inlineImages = new Map<string, Promise<Image>>();
-const inlineImage = (path: string) => {
-  let built = inlineImages.get(path);
-  if (!built) {
-    built = buildImageFromPath(path, { mode: "inline" });
-    inlineImages.set(path, built);
-  }
-  return built;
-};
 
-interface InlinePair {
-  name: string;
-  guest: GuestName;
-  base: string;
-  target: string;
-  /** Keys the inline-mode patch replaces. */
-  functions: string[];
-}
+/** A corpus pair as inline mode patches it: `functions` are the keys the inline-mode patch replaces. */
+type InlinePair = Pick<HotpatchPair, "name" | "guest" | "base" | "target" | "functions">;
 
 const PAIRS: InlinePair[] = [
   // handleEcho is inlined into handle: the fix reaches the process as a new handle.
@@ -87,10 +71,9 @@ describe("images built in inline mode", () => {
     it(`${pair.name}: the patched base answers 10,000 requests like a fresh target`, async () => {
       const base = await inlineImage(pair.base);
       const [built, fresh] = await Promise.all([
-        buildPatch({ base, target: pair.target, id: `KB50391${String(i + 10)}`, key: keys.privateKey }),
+        hotpatch(base, pair.target, `KB50391${String(i + 10)}`, keys.privateKey),
         inlineImage(pair.target),
       ]);
-      if (built.kind !== "hotpatch") throw new Error(`expected a hotpatch, got ${built.kind}: ${built.reasons.join("; ")}`);
       expect(built.functions.map((f) => f.key).sort()).toEqual([...pair.functions].sort());
 
       const { process: patched, loader } = startProcess(base);
@@ -111,9 +94,8 @@ describe("images built in inline mode", () => {
 describe("code pages of both modes", () => {
   for (const mode of ["slots", "inline"] as const) {
     it(`(${mode}) call other slots through their own caller table: no imported functions, never the slot table`, async () => {
-      const base = await buildImageFromPath(kvstoreVersion("v1"), { mode });
-      const built = await buildPatch({ base, target: kvstoreVersion("v2"), id: "KB5039200", key: keys.privateKey });
-      if (built.kind !== "hotpatch") throw new Error(`expected a hotpatch, got ${built.kind}`);
+      const base = await (mode === "inline" ? inlineImage : image)(kvstoreVersion("v1"));
+      const built = await hotpatch(base, kvstoreVersion("v2"), "KB5039200", keys.privateKey);
       const imports = readModuleSummary(decodePackage(built.package).code).imports;
       // Host functions (env.*) may be imported; functions of the process never are.
       expect(imports.filter((i) => i.kind === "function" && i.module !== "env")).toEqual([]);

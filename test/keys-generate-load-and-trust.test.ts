@@ -3,9 +3,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type ErrorCode, HotpatchError } from "../engine/errors.ts";
 import { keyId, loadPrivateKey, TrustStore, writeKeyPair } from "../engine/patch/index.ts";
 import { generateKeyPair, loadPublicKey, rawKeyId } from "../engine/patch/keys.ts";
+import { refusal } from "./refusal.ts";
 
 let dir: string;
 
@@ -16,16 +16,6 @@ beforeEach(() => {
 afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
-
-function codeOf(action: () => unknown): ErrorCode {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof HotpatchError) return error.code;
-    throw error;
-  }
-  throw new Error("expected a HotpatchError, nothing was thrown");
-}
 
 function rsaPems(): { privateKey: string; publicKey: string } {
   return generateKeyPairSync("rsa", {
@@ -61,7 +51,7 @@ describe("writeKeyPair", () => {
   it("refuses with E_IO to overwrite an existing key and leaves it untouched", () => {
     writeKeyPair(dir);
     const before = readFileSync(join(dir, "private.pem"), "utf8");
-    expect(codeOf(() => writeKeyPair(dir))).toBe("E_IO");
+    refusal(() => writeKeyPair(dir), "E_IO");
     expect(readFileSync(join(dir, "private.pem"), "utf8")).toBe(before);
   });
 
@@ -75,19 +65,19 @@ describe("writeKeyPair", () => {
 describe("loading keys", () => {
   it("fails with E_IO when the key file is missing, naming the path", () => {
     const missing = join(dir, "nope.pem");
-    expect(codeOf(() => loadPrivateKey(missing))).toBe("E_IO");
-    expect(codeOf(() => loadPublicKey(missing))).toBe("E_IO");
+    refusal(() => loadPrivateKey(missing), "E_IO");
+    refusal(() => loadPublicKey(missing), "E_IO");
     expect(() => loadPublicKey(missing)).toThrow(missing);
   });
 
   it("fails with E_KEY when the file is not a key or cannot be read as one", () => {
     const garbage = join(dir, "garbage.pem");
     writeFileSync(garbage, "-----BEGIN PUBLIC KEY-----\nnot base64 at all\n-----END PUBLIC KEY-----\n");
-    expect(codeOf(() => loadPrivateKey(garbage))).toBe("E_KEY");
-    expect(codeOf(() => loadPublicKey(garbage))).toBe("E_KEY");
+    refusal(() => loadPrivateKey(garbage), "E_KEY");
+    refusal(() => loadPublicKey(garbage), "E_KEY");
     const directory = join(dir, "adir");
     mkdirSync(directory);
-    expect(codeOf(() => loadPrivateKey(directory))).toBe("E_KEY");
+    refusal(() => loadPrivateKey(directory), "E_KEY");
   });
 
   it("fails with E_KEY for keys that are not ed25519", () => {
@@ -100,8 +90,8 @@ describe("loading keys", () => {
 
   it("refuses a private key where a public key is expected, and the reverse", () => {
     const { privateKeyPath, publicKeyPath } = writeKeyPair(dir);
-    expect(codeOf(() => loadPublicKey(privateKeyPath))).toBe("E_KEY");
-    expect(codeOf(() => loadPrivateKey(publicKeyPath))).toBe("E_KEY");
+    refusal(() => loadPublicKey(privateKeyPath), "E_KEY");
+    refusal(() => loadPrivateKey(publicKeyPath), "E_KEY");
   });
 });
 
@@ -150,12 +140,12 @@ describe("TrustStore", () => {
   it("refuses private keys and keys that are not ed25519", () => {
     const store = new TrustStore();
     const pair = generateKeyPairSync("ed25519");
-    expect(codeOf(() => store.add(pair.privateKey))).toBe("E_KEY");
-    expect(codeOf(() => store.add(createPublicKey(rsaPems().publicKey)))).toBe("E_KEY");
+    refusal(() => store.add(pair.privateKey), "E_KEY");
+    refusal(() => store.add(createPublicKey(rsaPems().publicKey)), "E_KEY");
     expect(store.size).toBe(0);
   });
 
   it("fails to build when a listed file is missing", () => {
-    expect(codeOf(() => TrustStore.fromFiles([join(dir, "missing.pem")]))).toBe("E_IO");
+    refusal(() => TrustStore.fromFiles([join(dir, "missing.pem")]), "E_IO");
   });
 });

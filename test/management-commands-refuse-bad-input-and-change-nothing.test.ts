@@ -2,32 +2,17 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../engine/cli/index.ts";
+import { runCli } from "./cli-runner.ts";
 import { CORE, removeTempFolders, tempFolder } from "./manage-fixtures.ts";
 
 afterAll(removeTempFolders);
-
-/** Runs the CLI in this process and returns its exit status and stdout. */
-async function cli(args: string[]): Promise<{ status: number; stdout: string }> {
-  const chunks: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  const writeErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string) => chunks.push(String(chunk)) > 0) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    return { status: await main(args), stdout: chunks.join("") };
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = writeErr;
-  }
-}
 
 describe("management commands with --json", () => {
   const state = join(tempFolder(), "state.db");
   const digest = () => createHash("sha256").update(readFileSync(state)).digest("hex");
 
   it("create a VM and print it as one JSON document", async () => {
-    const { status, stdout } = await cli(["vm", "create", "web1", "--image", CORE, "--state", state, "--now", "2027-01-20T12:00:00Z", "--json"]);
+    const { status, stdout } = await runCli(["vm", "create", "web1", "--image", CORE, "--state", state, "--now", "2027-01-20T12:00:00Z", "--json"]);
     expect(status).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ name: "web1", hotpatch: true, osBuild: "20348.4100" });
   });
@@ -51,15 +36,36 @@ describe("management commands with --json", () => {
   for (const [what, args, code] of refusals) {
     it(`refuse ${what} with ${code}, exit non-zero, and leave the state file as it was`, async () => {
       const before = digest();
-      const { status, stdout } = await cli([...args, "--state", state, "--json"]);
+      const { status, stdout } = await runCli([...args, "--state", state, "--json"]);
       expect(status).not.toBe(0);
       expect(JSON.parse(stdout).error.code).toBe(code);
       expect(digest()).toBe(before);
     });
   }
 
+  const badPlans: [string, string][] = [
+    ["text that is not JSON", "{seed: 1"],
+    ["a plan without rules", '{"seed": 1}'],
+    ["a rule naming an unknown point", '{"seed": 1, "rules": [{"point": "install.everything", "mode": "kill"}]}'],
+    ["a rule with an unknown mode", '{"seed": 1, "rules": [{"point": "install.apply", "mode": "explode"}]}'],
+  ];
+  for (const [what, plan] of badPlans) {
+    it(`refuse a HOTPATCH_FAULT_PLAN of ${what} with E_USAGE naming it, install nothing, and leave the state file as it was`, async () => {
+      const before = digest();
+      process.env.HOTPATCH_FAULT_PLAN = plan;
+      try {
+        const { status, stdout } = await runCli(["install", "web1", "--state", state, "--json"]);
+        expect(status).not.toBe(0);
+        expect(JSON.parse(stdout).error).toMatchObject({ code: "E_USAGE", message: expect.stringContaining("HOTPATCH_FAULT_PLAN") });
+      } finally {
+        delete process.env.HOTPATCH_FAULT_PLAN;
+      }
+      expect(digest()).toBe(before);
+    });
+  }
+
   it("print the schedule of a year with an unplanned baseline", async () => {
-    const { status, stdout } = await cli(["schedule", "--year", "2027", "--unplanned", "2027-05", "--json"]);
+    const { status, stdout } = await runCli(["schedule", "--year", "2027", "--unplanned", "2027-05", "--json"]);
     expect(status).toBe(0);
     const months = JSON.parse(stdout).months as { month: string; type: string; planned: boolean; kb: string }[];
     expect(months.filter((m) => m.type === "baseline").map((m) => `${m.month}${m.planned ? "" : "!"}`)).toEqual(["2027-01", "2027-04", "2027-05!", "2027-07", "2027-10"]);

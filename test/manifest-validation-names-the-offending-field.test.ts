@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { HotpatchError } from "../engine/errors.ts";
 import { validateManifest } from "../engine/patch/index.ts";
 import { formatSignature } from "../engine/format/index.ts";
 import { sampleManifest } from "./package-fixtures.ts";
+import { refusal } from "./refusal.ts";
 
 type Mutable = Record<string, unknown> & { functions: Record<string, unknown>[]; target: Record<string, unknown> };
 
@@ -14,15 +14,7 @@ function mutated(change: (m: Mutable) => void): unknown {
   return manifest;
 }
 
-function validationMessage(value: unknown): string {
-  try {
-    validateManifest(value);
-  } catch (error) {
-    if (error instanceof HotpatchError && error.code === "E_FORMAT") return error.message;
-    throw error;
-  }
-  throw new Error("expected validateManifest to fail");
-}
+const validationMessage = (value: unknown): string => refusal(() => validateManifest(value), "E_FORMAT").message;
 
 describe("validateManifest", () => {
   it("accepts a complete manifest and returns the same object", () => {

@@ -86,14 +86,10 @@ describe("readModuleSummary on AssemblyScript output", () => {
     expect(readModuleSummary(builds.debug).customSections.map((c) => c.name)).toContain("name");
   });
 
-  it("summarises a real module in well under a millisecond", () => {
-    const bytes = builds.debug;
-    for (let i = 0; i < 200; i++) readModuleSummary(bytes); // warm up
-    const rounds = 2000;
-    const start = performance.now();
-    for (let i = 0; i < rounds; i++) readModuleSummary(bytes);
-    const perCallMs = (performance.now() - start) / rounds;
-    // Generous bound so loaded CI machines pass; typical is a few microseconds.
-    expect(perCallMs).toBeLessThan(0.25);
+  // How long a summary takes is measured by bench/ (suite apply-latency, phase "manifest + code page checks"), not asserted here.
+  it("summarises a real module the same way on every call", () => {
+    const first = readModuleSummary(builds.debug);
+    expect(first.functions.length).toBeGreaterThan(0);
+    for (let round = 0; round < 3; round++) expect(readModuleSummary(builds.debug)).toEqual(first);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_OFF_PEAK_WINDOW, formatWindow, isInOffPeak, nextOffPeakWindow, parseWindow, windowsBetween } from "../engine/manage/offpeak.ts";
-import { usageError } from "./usage-error.ts";
+import { refusal } from "./refusal.ts";
 
 const at = (iso: string) => new Date(iso);
 const HOUR = 3_600_000;
@@ -212,16 +212,16 @@ describe("off-peak input checks", () => {
   it.each(["22:00", "22:00-6:00", "24:00-06:00", "22:60-06:00", "22:00-22:00", "abc", "22:00–06:00", "22.00-06.00", ""])(
     "refuses the window %j",
     (text) => {
-      usageError(() => parseWindow(text));
+      refusal(() => parseWindow(text), "E_USAGE");
     },
   );
 
   it("refuses an impossible zone, an invalid date and a bad window object", () => {
-    expect(usageError(() => nextOffPeakWindow(at("2027-01-01T00:00:00Z"), "Mars/Olympus")).message).toContain(
+    expect(refusal(() => nextOffPeakWindow(at("2027-01-01T00:00:00Z"), "Mars/Olympus"), "E_USAGE").message).toContain(
       "Mars/Olympus",
     );
-    usageError(() => nextOffPeakWindow(new Date(Number.NaN), "Asia/Tokyo"));
-    usageError(() => isInOffPeak(at("2027-01-01T00:00:00Z"), "Asia/Tokyo", { start: { hour: 25, minute: 0 }, end: { hour: 6, minute: 0 } }));
-    usageError(() => windowsBetween(at("2027-01-01T00:00:00Z"), new Date(Number.NaN), "Asia/Tokyo"));
+    refusal(() => nextOffPeakWindow(new Date(Number.NaN), "Asia/Tokyo"), "E_USAGE");
+    refusal(() => isInOffPeak(at("2027-01-01T00:00:00Z"), "Asia/Tokyo", { start: { hour: 25, minute: 0 }, end: { hour: 6, minute: 0 } }), "E_USAGE");
+    refusal(() => windowsBetween(at("2027-01-01T00:00:00Z"), new Date(Number.NaN), "Asia/Tokyo"), "E_USAGE");
   });
 });

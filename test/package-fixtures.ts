@@ -1,6 +1,6 @@
-/** Shared inputs for the package tests: a valid manifest, a small code module and keys. */
+/** Shared inputs for the package tests: a valid manifest, a small code module, keys, and the package they make. */
 import { createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import type { PatchManifest } from "../engine/patch/index.ts";
+import { encodePackage, type PatchManifest } from "../engine/patch/index.ts";
 import { funcType, I32, name, SECTION, section, unreachableBody, vec, wasmModule } from "./wasm-bytes.ts";
 
 export function sampleManifest(): PatchManifest {
@@ -42,4 +42,9 @@ export interface TestKey {
 export function newKey(): TestKey {
   const { privateKey } = generateKeyPairSync("ed25519");
   return { privateKey, publicKey: createPublicKey(privateKey) };
+}
+
+/** The sample manifest and code page, signed by `key`. */
+export function samplePackage(key: TestKey): Uint8Array<ArrayBuffer> {
+  return encodePackage({ manifest: sampleManifest(), code: sampleCode() }, key.privateKey);
 }

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { HotpatchError } from "../engine/errors.ts";
-import { canonicalJson } from "../engine/patch/format.ts";
+import { canonicalJson } from "../engine/patch/canonical-json.ts";
 import { decodePackage, encodePackage, keyId, TrustStore, verifyPackage } from "../engine/patch/index.ts";
-import { newKey, sampleCode, sampleManifest } from "./package-fixtures.ts";
+import { newKey, sampleCode, sampleManifest, samplePackage } from "./package-fixtures.ts";
 
 describe("canonicalJson", () => {
   it("gives the same text whatever the key order, at every depth", () => {
@@ -105,7 +105,7 @@ describe("encodePackage and decodePackage", () => {
 
   it("returns code that does not alias the package bytes", () => {
     const key = newKey();
-    const bytes = encodePackage({ manifest: sampleManifest(), code: sampleCode() }, key.privateKey);
+    const bytes = samplePackage(key);
     const decoded = decodePackage(bytes);
     bytes.fill(0);
     expect(decoded.code).toEqual(sampleCode());
@@ -113,7 +113,7 @@ describe("encodePackage and decodePackage", () => {
 
   it("decodes a package that sits inside a larger buffer", () => {
     const key = newKey();
-    const bytes = encodePackage({ manifest: sampleManifest(), code: sampleCode() }, key.privateKey);
+    const bytes = samplePackage(key);
     const big = new Uint8Array(bytes.length + 20);
     big.set(bytes, 7);
     const decoded = decodePackage(big.subarray(7, 7 + bytes.length));
@@ -134,16 +134,13 @@ describe("encodePackage and decodePackage", () => {
     expect(() => encodePackage({ manifest: sampleManifest(), code: sampleCode() }, key.publicKey)).toThrow(/E_KEY/);
   });
 
-  it("verifies in well under a millisecond with a parsed key", () => {
+  // How long verifying takes is measured by bench/ (suite apply-latency, phase "verify signature"), not asserted here.
+  it("verifies a package with 64 KiB of code again and again against one parsed key", () => {
     const key = newKey();
     const code = new Uint8Array(64 * 1024).fill(1);
     const decoded = decodePackage(encodePackage({ manifest: sampleManifest(), code }, key.privateKey));
+    expect(decoded.code).toEqual(code);
     const trust = new TrustStore([key.publicKey]);
-    for (let i = 0; i < 50; i++) verifyPackage(decoded, trust);
-    const rounds = 500;
-    const start = performance.now();
-    for (let i = 0; i < rounds; i++) verifyPackage(decoded, trust);
-    // Generous bound for loaded CI machines; typically ~0.1-0.3 ms for 64 KiB of code.
-    expect((performance.now() - start) / rounds).toBeLessThan(2);
+    for (let round = 0; round < 3; round++) expect(() => verifyPackage(decoded, trust)).not.toThrow();
   });
 });

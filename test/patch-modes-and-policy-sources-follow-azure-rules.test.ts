@@ -2,13 +2,13 @@ import { describe, expect, it } from "vitest";
 import { isAvailabilityFirst, orchestrationSource, POLICY_SOURCES, validateHotpatchPatchMode, validatePatchModeChange } from "../engine/manage/eligibility.ts";
 import { parseHost } from "../engine/manage/host.ts";
 import { defaultPatchMode, parsePatchMode, parsePolicySource, PATCH_MODES, type PatchMode, patchModesFor } from "../engine/manage/patch-mode.ts";
-import { usageError } from "./usage-error.ts";
+import { refusal } from "./refusal.ts";
 
 describe("patch modes", () => {
   it("parses names case-insensitively and refuses others", () => {
     expect(parsePatchMode("automaticbyplatform")).toBe("AutomaticByPlatform");
     expect(parsePatchMode(" MANUAL ")).toBe("Manual");
-    expect(usageError(() => parsePatchMode("Auto")).message).toContain("AutomaticByPlatform, AutomaticByOS, Manual, ImageDefault");
+    expect(refusal(() => parsePatchMode("Auto"), "E_USAGE").message).toContain("AutomaticByPlatform, AutomaticByOS, Manual, ImageDefault");
   });
 
   it("calls only AutomaticByPlatform availability-first", () => {
@@ -32,7 +32,7 @@ describe("patch modes", () => {
     ["AutomaticByOS", "Manual"],
     ["Manual", "AutomaticByOS"],
   ] as const)("refuses switching directly from %s to %s", (from, to) => {
-    expect(usageError(() => validatePatchModeChange(from, to)).message).toContain("AutomaticByPlatform first");
+    expect(refusal(() => validatePatchModeChange(from, to), "E_USAGE").message).toContain("AutomaticByPlatform first");
   });
 
   it.each([
@@ -47,15 +47,15 @@ describe("patch modes", () => {
   });
 
   it("refuses modes the OS does not offer", () => {
-    usageError(() => validatePatchModeChange("AutomaticByOS", "ImageDefault"));
-    usageError(() => validatePatchModeChange("ImageDefault", "Manual", "linux"));
+    refusal(() => validatePatchModeChange("AutomaticByOS", "ImageDefault"), "E_USAGE");
+    refusal(() => validatePatchModeChange("ImageDefault", "Manual", "linux"), "E_USAGE");
     expect(() => validatePatchModeChange("ImageDefault", "AutomaticByPlatform", "linux")).not.toThrow();
   });
 
   it("requires AutomaticByPlatform for hotpatch on Azure only", () => {
     expect(() => validateHotpatchPatchMode("azure", "AutomaticByPlatform")).not.toThrow();
     for (const mode of ["AutomaticByOS", "Manual", "ImageDefault"] as const) {
-      expect(usageError(() => validateHotpatchPatchMode("azure", mode)).message).toContain(mode);
+      expect(refusal(() => validateHotpatchPatchMode("azure", mode), "E_USAGE").message).toContain(mode);
     }
     expect(() => validateHotpatchPatchMode("azure-stack-hci", "AutomaticByOS")).not.toThrow();
   });
@@ -67,11 +67,11 @@ describe("orchestration sources", () => {
   });
 
   it("refuses a policy source on Azure", () => {
-    expect(usageError(() => orchestrationSource("azure", "GroupPolicy")).message).toContain("Azure Stack HCI");
+    expect(refusal(() => orchestrationSource("azure", "GroupPolicy"), "E_USAGE").message).toContain("Azure Stack HCI");
   });
 
   it("requires a policy source on Azure Stack HCI", () => {
-    expect(usageError(() => orchestrationSource("azure-stack-hci")).message).toContain("GroupPolicy, WindowsUpdateClientSettings, SCONFIG, ThirdParty");
+    expect(refusal(() => orchestrationSource("azure-stack-hci"), "E_USAGE").message).toContain("GroupPolicy, WindowsUpdateClientSettings, SCONFIG, ThirdParty");
   });
 
   it.each([
@@ -89,9 +89,9 @@ describe("orchestration sources", () => {
     expect(POLICY_SOURCES).toHaveLength(4);
     expect(orchestrationSource("azure-stack-hci", "sconfig").source).toBe("SCONFIG");
     expect(parsePolicySource("groupPOLICY")).toBe("GroupPolicy");
-    usageError(() => orchestrationSource("azure-stack-hci", "WSUS"));
+    refusal(() => orchestrationSource("azure-stack-hci", "WSUS"), "E_USAGE");
     expect(parseHost("Azure-Stack-HCI")).toBe("azure-stack-hci");
-    usageError(() => parseHost("on-premises"));
-    usageError(() => orchestrationSource("gcp" as "azure"));
+    refusal(() => parseHost("on-premises"), "E_USAGE");
+    refusal(() => orchestrationSource("gcp" as "azure"), "E_USAGE");
   });
 });

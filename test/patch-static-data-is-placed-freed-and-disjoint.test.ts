@@ -7,7 +7,6 @@
  * the optimiser would inline stays patchable.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildPatch } from "../engine/builder/index.ts";
 import { crc, crcRequest, decodeCrc, decodeMessage, Instr, messageRequest, Native, op, push, runRequest } from "../engine/guests/calc.ts";
 import { calcVersion } from "../engine/guests/index.ts";
 import { compileAssemblyScript } from "../engine/image/compile-as.ts";
@@ -16,20 +15,16 @@ import { definedFunctions } from "../engine/wasm/binaryen.ts";
 import { optimize, withModule } from "../engine/wasm/index.ts";
 import type { GuestProcess } from "../engine/process/index.ts";
 import { CALC_V1, calcCorpus } from "./corpus-fixtures.ts";
-import { image, signingKeys, startProcess } from "./guest-fixtures.ts";
+import { type BuiltHotpatch, hotpatch, image, signingKeys, startProcess } from "./guest-fixtures.ts";
 
 const keys = signingKeys();
-type Built = Extract<Awaited<ReturnType<typeof buildPatch>>, { kind: "hotpatch" }>;
 let v1: Image;
-let exponent: Built; // v3: a new message string and a new message table
-let message: Built; // message-text: another string and another table
-let castagnoli: Built; // crc32c: a new CRC table
+let exponent: BuiltHotpatch; // v3: a new message string and a new message table
+let message: BuiltHotpatch; // message-text: another string and another table
+let castagnoli: BuiltHotpatch; // crc32c: a new CRC table
 
-async function build(id: string, target: string): Promise<Built> {
-  const result = await buildPatch({ base: v1, target, id, key: keys.privateKey, supersedes: [] });
-  if (result.kind !== "hotpatch") throw new Error(`expected a hotpatch for ${target}, got ${result.kind}: ${result.reasons.join("; ")}`);
-  return result;
-}
+/** A patch of calc v1 that stacks on whatever is installed (supersedes nothing). */
+const build = (id: string, target: string) => hotpatch(v1, target, id, keys.privateKey, []);
 
 beforeAll(async () => {
   v1 = await image(CALC_V1);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MAX_YEAR, MIN_YEAR, patchTuesday, RELEASE_HOUR_UTC } from "../engine/manage/calendar.ts";
-import { usageError } from "./usage-error.ts";
+import { refusal } from "./refusal.ts";
 
 // Worked out by hand from the weekday of each month's first day.
 const SECOND_TUESDAYS: [number, number, string][] = [
@@ -55,6 +55,6 @@ describe("patchTuesday", () => {
     [2027, 13],
     [2027, 1.5],
   ])("refuses year %s month %s with E_USAGE", (year, month) => {
-    usageError(() => patchTuesday(year, month));
+    refusal(() => patchTuesday(year, month), "E_USAGE");
   });
 });

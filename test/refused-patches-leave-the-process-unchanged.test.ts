@@ -5,14 +5,15 @@
  * (compared with ===), the same memory digest and the same globals.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ErrorCode, HotpatchError } from "../engine/errors.ts";
+import type { ErrorCode } from "../engine/errors.ts";
 import { HEARTBLEED_REQUEST, kvstoreVersion, printableRuns, Status } from "../engine/guests/index.ts";
 import type { Image } from "../engine/image/index.ts";
 import type { PatchLoader } from "../engine/loader/index.ts";
-import type { FunctionReplacement } from "../engine/patch/format.ts";
+import type { FunctionReplacement } from "../engine/patch/manifest.ts";
 import { decodePackage, encodePackage, type PatchManifest, resignPackage } from "../engine/patch/index.ts";
 import type { GuestProcess } from "../engine/process/index.ts";
-import { hotpatch, kvImage, signingKeys, snapshot, startProcess } from "./guest-fixtures.ts";
+import { changedSlots, hotpatch, kvImage, signingKeys, snapshot, startProcess } from "./guest-fixtures.ts";
+import { refusal } from "./refusal.ts";
 import { funcType, I32, leb, name, SECTION, section, unreachableBody, vec, wasmModule } from "./wasm-bytes.ts";
 
 const keys = signingKeys();
@@ -32,33 +33,25 @@ beforeAll(async () => {
   echoSlot = v1.linkMap.functions.find((f) => f.key === "handleEcho")!.slot;
 });
 
-/** Runs `action`, which must throw a HotpatchError, and proves the process and the loader unchanged. */
-function refusal(process: GuestProcess, loader: PatchLoader, action: () => unknown): HotpatchError {
+/**
+ * Runs `action`, which must be refused with `code` by a message that starts
+ * with the code and names each of `named`, and proves the process and the
+ * loader unchanged.
+ */
+function refusedUnchanged(process: GuestProcess, loader: PatchLoader, action: () => unknown, code: ErrorCode, ...named: string[]): void {
   const before = snapshot(process);
   const installed = loader.installed().map((p) => p.id);
   const active = loader.activePatches();
-  let thrown: unknown;
-  try {
-    action();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown).toBeInstanceOf(HotpatchError);
+  const error = refusal(action, code);
+  expect(error.message.startsWith(`${code}: `)).toBe(true);
+  for (const text of named) expect(error.message).toContain(text);
   const after = snapshot(process);
   expect(after.entries.length).toBe(before.entries.length);
-  const moved = after.entries.map((entry, slot) => (entry === before.entries[slot] ? -1 : slot)).filter((slot) => slot >= 0);
-  expect(moved).toEqual([]);
+  expect(changedSlots(before.entries, after.entries)).toEqual([]);
   expect(after.state.memoryDigest).toBe(before.state.memoryDigest);
   expect(after.state).toEqual(before.state);
   expect(loader.installed().map((p) => p.id)).toEqual(installed);
   expect(loader.activePatches()).toEqual(active);
-  return thrown as HotpatchError;
-}
-
-function expectCode(error: HotpatchError, code: ErrorCode, ...named: string[]): void {
-  expect(error.code).toBe(code);
-  expect(error.message.startsWith(`${code}: `)).toBe(true);
-  for (const text of named) expect(error.message).toContain(text);
 }
 
 /** The v1 process still has the bug: the exploit leaks (for refusals of the fix). */
@@ -156,8 +149,7 @@ describe("refusals at staging: the package itself", () => {
     const codeEnd = decoded.signedBytes.length;
     bytes[codeEnd - 1] ^= 0x01; // last byte of the code page, inside the signed region
     expect(decodePackage(bytes).keyId).toBe(decoded.keyId);
-    const error = refusal(process, loader, () => loader.apply(bytes, keys.trust));
-    expectCode(error, "E_SIGNATURE", "patch KB5036301");
+    refusedUnchanged(process, loader, () => loader.apply(bytes, keys.trust), "E_SIGNATURE", "patch KB5036301");
     stillLeaks(process);
   });
 
@@ -171,24 +163,21 @@ describe("refusals at staging: the package itself", () => {
     expect(at).toBeGreaterThan(0);
     bytes.set(to, at);
     expect((decodePackage(bytes).manifest.functions as { slot: number }[])[0].slot).toBe(echoSlot + 1);
-    const error = refusal(process, loader, () => loader.apply(bytes, keys.trust));
-    expectCode(error, "E_SIGNATURE", "patch KB5036301");
+    refusedUnchanged(process, loader, () => loader.apply(bytes, keys.trust), "E_SIGNATURE", "patch KB5036301");
   });
 
   it("refuses a package signed by a key the process does not trust with E_UNTRUSTED_KEY", () => {
     const { process, loader } = startProcess(v1);
     const foreign = resignPackage(kb.package, stranger.privateKey);
     expect(() => decodePackage(foreign)).not.toThrow();
-    const error = refusal(process, loader, () => loader.apply(foreign, keys.trust));
-    expectCode(error, "E_UNTRUSTED_KEY", "patch KB5036301");
+    refusedUnchanged(process, loader, () => loader.apply(foreign, keys.trust), "E_UNTRUSTED_KEY", "patch KB5036301");
     stillLeaks(process);
   });
 
   it("refuses a truncated package with E_FORMAT naming the patch", () => {
     const { process, loader } = startProcess(v1);
     const truncated = kb.package.subarray(0, kb.package.length - 10);
-    const error = refusal(process, loader, () => loader.apply(truncated, keys.trust));
-    expectCode(error, "E_FORMAT", "patch KB5036301", "truncated");
+    refusedUnchanged(process, loader, () => loader.apply(truncated, keys.trust), "E_FORMAT", "patch KB5036301", "truncated");
   });
 
   it("refuses a properly signed package of an unknown format version with E_FORMAT", () => {
@@ -197,8 +186,7 @@ describe("refusals at staging: the package itself", () => {
     bytes[4] = 2; // u16 format version
     const resigned = resignPackage(bytes, keys.privateKey);
     // The version is read before the manifest, whose layout it defines: no patch id is known yet.
-    const error = refusal(process, loader, () => loader.apply(resigned, keys.trust));
-    expectCode(error, "E_FORMAT", "version 2 is not supported");
+    refusedUnchanged(process, loader, () => loader.apply(resigned, keys.trust), "E_FORMAT", "version 2 is not supported");
   });
 
   it("refuses a signed code page that carries a data segment with E_FORMAT, before it can write memory", () => {
@@ -206,8 +194,7 @@ describe("refusals at staging: the package itself", () => {
     const output = Number(process.exportedGlobal("output"));
     const code = codeWithData(echoSlot, output);
     expect(() => new WebAssembly.Module(code)).not.toThrow();
-    const error = refusal(process, loader, () => loader.apply(crafted("KB5036302", code), keys.trust));
-    expectCode(error, "E_FORMAT", "patch KB5036302", "data segment");
+    refusedUnchanged(process, loader, () => loader.apply(crafted("KB5036302", code), keys.trust), "E_FORMAT", "patch KB5036302", "data segment");
     expect(Buffer.from(process.read(output, 5)).toString("latin1")).not.toBe("PWNED");
   });
 
@@ -215,8 +202,7 @@ describe("refusals at staging: the package itself", () => {
     const { process, loader } = startProcess(v1);
     const code = codeWithStart(echoSlot, Number(process.exportedGlobal("output")));
     expect(() => new WebAssembly.Module(code)).not.toThrow();
-    const error = refusal(process, loader, () => loader.apply(crafted("KB5036303", code), keys.trust));
-    expectCode(error, "E_FORMAT", "patch KB5036303", "start function");
+    refusedUnchanged(process, loader, () => loader.apply(crafted("KB5036303", code), keys.trust), "E_FORMAT", "patch KB5036303", "start function");
   });
 
   it("refuses a manifest whose signature differs from the code page's export with E_SLOT_SIGNATURE naming the function", () => {
@@ -224,14 +210,12 @@ describe("refusals at staging: the package itself", () => {
     const bytes = crafted("KB5036304", realCode, (fn) => {
       fn.signature = "(i32,i32)->i32";
     });
-    const error = refusal(process, loader, () => loader.apply(bytes, keys.trust));
-    expectCode(error, "E_SLOT_SIGNATURE", "patch KB5036304", "function handleEcho", "(i32)->i32", "(i32,i32)->i32");
+    refusedUnchanged(process, loader, () => loader.apply(bytes, keys.trust), "E_SLOT_SIGNATURE", "patch KB5036304", "function handleEcho", "(i32)->i32", "(i32,i32)->i32");
   });
 
   it("refuses a code page that is not valid WebAssembly with E_COMPILE", () => {
     const { process, loader } = startProcess(v1);
-    const error = refusal(process, loader, () => loader.apply(crafted("KB5036305", codeThatDoesNotValidate(echoSlot)), keys.trust));
-    expectCode(error, "E_COMPILE", "patch KB5036305");
+    refusedUnchanged(process, loader, () => loader.apply(crafted("KB5036305", codeThatDoesNotValidate(echoSlot)), keys.trust), "E_COMPILE", "patch KB5036305");
   });
 });
 
@@ -239,8 +223,7 @@ describe("refusals at link time: the patch against this process", () => {
   it("refuses a patch built for another image with E_TARGET_MISMATCH naming both builds", () => {
     const { process, loader } = startProcess(v1);
     expect(kbForV2.manifest.target.buildId).not.toBe(v1.linkMap.buildId);
-    const error = refusal(process, loader, () => loader.apply(kbForV2.package, keys.trust));
-    expectCode(error, "E_TARGET_MISMATCH", "patch KB5036399", kbForV2.manifest.target.buildId, v1.linkMap.buildId);
+    refusedUnchanged(process, loader, () => loader.apply(kbForV2.package, keys.trust), "E_TARGET_MISMATCH", "patch KB5036399", kbForV2.manifest.target.buildId, v1.linkMap.buildId);
     stillLeaks(process);
   });
 
@@ -249,8 +232,7 @@ describe("refusals at link time: the patch against this process", () => {
     const bytes = crafted("KB5036306", codeOfSignatureVoidToI32(echoSlot), (fn) => {
       fn.signature = "()->i32";
     });
-    const error = refusal(process, loader, () => loader.apply(bytes, keys.trust));
-    expectCode(error, "E_SLOT_SIGNATURE", "patch KB5036306", "function handleEcho", `slot ${echoSlot}`, "(i32)->i32", "()->i32");
+    refusedUnchanged(process, loader, () => loader.apply(bytes, keys.trust), "E_SLOT_SIGNATURE", "patch KB5036306", "function handleEcho", `slot ${echoSlot}`, "(i32)->i32", "()->i32");
     stillLeaks(process);
   });
 
@@ -261,8 +243,7 @@ describe("refusals at link time: the patch against this process", () => {
     const bytes = crafted("KB5036307", realCode, (fn) => {
       fn.slot = size;
     });
-    const error = refusal(process, loader, () => loader.apply(bytes, keys.trust));
-    expectCode(error, "E_SLOT", "patch KB5036307", "function handleEcho", `slot ${size}`);
+    refusedUnchanged(process, loader, () => loader.apply(bytes, keys.trust), "E_SLOT", "patch KB5036307", "function handleEcho", `slot ${size}`);
   });
 
   it("refuses a slot that holds another function with E_SLOT", () => {
@@ -272,8 +253,7 @@ describe("refusals at link time: the patch against this process", () => {
     const bytes = crafted("KB5036308", realCode, (fn) => {
       fn.slot = handle.slot;
     });
-    const error = refusal(process, loader, () => loader.apply(bytes, keys.trust));
-    expectCode(error, "E_SLOT", "patch KB5036308", "function handleEcho", `slot ${handle.slot}`, "holds handle");
+    refusedUnchanged(process, loader, () => loader.apply(bytes, keys.trust), "E_SLOT", "patch KB5036308", "function handleEcho", `slot ${handle.slot}`, "holds handle");
   });
 
   it("refuses a caller-table entry whose signature differs from its slot's with E_LINK naming the slot and both signatures", () => {
@@ -283,8 +263,7 @@ describe("refusals at link time: the patch against this process", () => {
     const bytes = crafted("KB5036311", realCode, undefined, (m) => {
       m.callers![0].signature = "(f64)->f64";
     });
-    const error = refusal(process, loader, () => loader.apply(bytes, keys.trust));
-    expectCode(error, "E_LINK", "patch KB5036311", `slot ${callers[0].slot}`, "(f64)->f64", callers[0].signature);
+    refusedUnchanged(process, loader, () => loader.apply(bytes, keys.trust), "E_LINK", "patch KB5036311", `slot ${callers[0].slot}`, "(f64)->f64", callers[0].signature);
     stillLeaks(process);
   });
 
@@ -294,8 +273,7 @@ describe("refusals at link time: the patch against this process", () => {
     const bytes = crafted("KB5036312", realCode, undefined, (m) => {
       m.callers![0].slot = spare;
     });
-    const error = refusal(process, loader, () => loader.apply(bytes, keys.trust));
-    expectCode(error, "E_LINK", "patch KB5036312", `slot ${spare}`, "no caller");
+    refusedUnchanged(process, loader, () => loader.apply(bytes, keys.trust), "E_LINK", "patch KB5036312", `slot ${spare}`, "no caller");
     stillLeaks(process);
   });
 
@@ -304,17 +282,16 @@ describe("refusals at link time: the patch against this process", () => {
     const missing = crafted("KB5036313", realCode, undefined, (m) => {
       delete m.callers;
     });
-    expectCode(refusal(process, loader, () => loader.apply(missing, keys.trust)), "E_FORMAT", "patch KB5036313", "0 caller(s)", "patch.callers");
+    refusedUnchanged(process, loader, () => loader.apply(missing, keys.trust), "E_FORMAT", "patch KB5036313", "0 caller(s)", "patch.callers");
     const extra = crafted("KB5036314", codeOfSignatureVoidToI32(echoSlot), undefined, (m) => {
       m.callers = [{ slot: 0, signature: "()->()" }];
     });
-    expectCode(refusal(process, loader, () => loader.apply(extra, keys.trust)), "E_FORMAT", "patch KB5036314", "1 caller(s)", "no caller table");
+    refusedUnchanged(process, loader, () => loader.apply(extra, keys.trust), "E_FORMAT", "patch KB5036314", "1 caller(s)", "no caller table");
   });
 
   it("refuses a code page importing what the process does not provide with E_LINK naming the import", () => {
     const { process, loader } = startProcess(v1);
-    const error = refusal(process, loader, () => loader.apply(crafted("KB5036309", codeWithForeignImport(echoSlot)), keys.trust));
-    expectCode(error, "E_LINK", "patch KB5036309", "env.launchMissiles");
+    refusedUnchanged(process, loader, () => loader.apply(crafted("KB5036309", codeWithForeignImport(echoSlot)), keys.trust), "E_LINK", "patch KB5036309", "env.launchMissiles");
     stillLeaks(process);
   });
 });
@@ -323,8 +300,7 @@ describe("refusals of the patch stack", () => {
   it("refuses to apply an installed patch again with E_ALREADY_APPLIED", () => {
     const { process, loader } = startProcess(v1);
     loader.apply(kb.package, keys.trust);
-    const error = refusal(process, loader, () => loader.apply(kb.package, keys.trust));
-    expectCode(error, "E_ALREADY_APPLIED", "patch KB5036301");
+    refusedUnchanged(process, loader, () => loader.apply(kb.package, keys.trust), "E_ALREADY_APPLIED", "patch KB5036301");
     expect(loader.installed().map((p) => p.id)).toEqual(["KB5036301"]);
   });
 
@@ -333,29 +309,20 @@ describe("refusals of the patch stack", () => {
     const original = process.slotEntries();
     loader.apply(kb.package, keys.trust);
     loader.apply(crafted("KB5036310", realCode), keys.trust); // the same fix again, on top
-    const error = refusal(process, loader, () => loader.revert("KB5036301"));
-    expectCode(error, "E_NOT_ON_TOP", "patch KB5036301", "function handleEcho", "KB5036310");
+    refusedUnchanged(process, loader, () => loader.revert("KB5036301"), "E_NOT_ON_TOP", "patch KB5036301", "function handleEcho", "KB5036310");
     expect(loader.activePatches()).toEqual(new Map([[echoSlot, "KB5036310"]]));
     // In the right order both come off, back to the image's own entries.
     loader.revert("KB5036310");
     loader.revert("KB5036301");
-    expect(process.slotEntries().filter((entry, slot) => entry !== original[slot]).length).toBe(0);
+    expect(changedSlots(original, process.slotEntries())).toEqual([]);
   });
 
   it("refuses to revert a patch that is not installed, or no longer, with E_NOT_APPLIED", () => {
     const { process, loader } = startProcess(v1);
-    expectCode(
-      refusal(process, loader, () => loader.revert("KB5036301")),
-      "E_NOT_APPLIED",
-      "patch KB5036301",
-    );
+    refusedUnchanged(process, loader, () => loader.revert("KB5036301"), "E_NOT_APPLIED", "patch KB5036301");
     loader.apply(kb.package, keys.trust);
     loader.revert("KB5036301");
-    expectCode(
-      refusal(process, loader, () => loader.revert("KB5036301")),
-      "E_NOT_APPLIED",
-      "patch KB5036301",
-    );
+    refusedUnchanged(process, loader, () => loader.revert("KB5036301"), "E_NOT_APPLIED", "patch KB5036301");
     stillLeaks(process);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { releasesBetween } from "../engine/manage/calendar.ts";
 import { releaseSchedule, renderScheduleSvg, renderScheduleText } from "../engine/manage/index.ts";
-import { usageError } from "./usage-error.ts";
+import { refusal } from "./refusal.ts";
 
 /** A small well-formedness check: every tag closes in order, attributes are quoted, entities are known. */
 function checkXml(xml: string): string[] {
@@ -122,7 +122,7 @@ describe("renderScheduleSvg", () => {
 
 describe("rendering an empty schedule", () => {
   it("is refused by both renderers", () => {
-    usageError(() => renderScheduleText([]));
-    usageError(() => renderScheduleSvg([]));
+    refusal(() => renderScheduleText([]), "E_USAGE");
+    refusal(() => renderScheduleSvg([]), "E_USAGE");
   });
 });

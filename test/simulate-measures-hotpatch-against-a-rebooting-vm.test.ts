@@ -1,12 +1,13 @@
 import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
-import { HotpatchError } from "../engine/errors.ts";
+import type { ErrorCode } from "../engine/errors.ts";
 import { simulate } from "../engine/manage/index.ts";
 import { REBOOT_MINUTES } from "../engine/manage/install-time.ts";
 import type { SimulationReport, VmMetrics } from "../engine/manage/simulate-report.ts";
 import { planSimulation } from "../engine/manage/simulate.ts";
-import { runCli } from "./cli-in-process.ts";
+import { runCli } from "./cli-runner.ts";
 import { CORE, SHARED_ARTIFACTS, STANDARD } from "./manage-fixtures.ts";
+import { refusal } from "./refusal.ts";
 
 // Cold, a year builds ~14 images and ~9 packages (cached in SHARED_ARTIFACTS for later runs);
 // warm it runs in a few seconds. The timeout is a safety net for a cold, loaded machine.
@@ -103,17 +104,8 @@ describe("hotpatch simulate: a hotpatch VM and a standard VM through 2027 (S2)",
 });
 
 describe("hotpatch simulate refuses bad input before it builds or runs anything", () => {
-  const code = (fn: () => unknown) => {
-    try {
-      fn();
-    } catch (error) {
-      expect(error).toBeInstanceOf(HotpatchError);
-      return (error as HotpatchError).code;
-    }
-    throw new Error("expected a HotpatchError");
-  };
   const base = { image: CORE, from: "2027-01-01", months: 12 };
-  const cases: [string, Partial<Parameters<typeof planSimulation>[0]>, string][] = [
+  const cases: [string, Partial<Parameters<typeof planSimulation>[0]>, ErrorCode][] = [
     ["a malformed date", { from: "2027-1-1" }, "E_USAGE"],
     ["an impossible date", { from: "2027-02-30" }, "E_USAGE"],
     ["zero months", { months: 0 }, "E_USAGE"],
@@ -132,7 +124,7 @@ describe("hotpatch simulate refuses bad input before it builds or runs anything"
   ];
   for (const [what, change, expected] of cases) {
     it(`refuses ${what} with ${expected}`, () => {
-      expect(code(() => planSimulation({ ...base, ...change }))).toBe(expected);
+      refusal(() => planSimulation({ ...base, ...change }), expected);
     });
   }
 

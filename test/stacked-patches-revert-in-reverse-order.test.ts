@@ -10,21 +10,18 @@
  * on top of KB1 instead of replacing it.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import type { PatchBuildResult } from "../engine/builder/build-patch.ts";
-import { buildPatch } from "../engine/builder/index.ts";
-import { HotpatchError } from "../engine/errors.ts";
-import { HEARTBLEED_REQUEST, kvstoreVersion, printableRuns, Status } from "../engine/guests/index.ts";
-import { delRequest, echoRequest } from "../engine/guests/kvstore.ts";
+import { kvstoreVersion } from "../engine/guests/index.ts";
 import type { Image } from "../engine/image/index.ts";
-import type { GuestProcess } from "../engine/process/index.ts";
-import { hotpatch, kvImage, signingKeys, snapshot, startProcess } from "./guest-fixtures.ts";
+import { type BuiltHotpatch, changedSlots, hotpatch, kvImage, signingKeys, snapshot, startProcess } from "./guest-fixtures.ts";
+import { behaviour, KVSTORE_BEHAVIOUR } from "./kvstore-probes.ts";
+import { refusal } from "./refusal.ts";
 
 const KB1 = "KB5036401";
 const KB2 = "KB5036402";
 const keys = signingKeys();
 let v1: Image;
-let kb1: Awaited<ReturnType<typeof hotpatch>>;
-let kb2: Extract<PatchBuildResult, { kind: "hotpatch" }>;
+let kb1: BuiltHotpatch;
+let kb2: BuiltHotpatch;
 let echoSlot: number;
 let delSlot: number;
 
@@ -32,32 +29,12 @@ beforeAll(async () => {
   v1 = await kvImage("v1");
   kb1 = await hotpatch(v1, kvstoreVersion("v2"), KB1, keys.privateKey);
   // An explicit empty `supersedes`: KB2 stacks on KB1 instead of replacing it (the default for a higher KB number).
-  const built = await buildPatch({ base: v1, target: kvstoreVersion("v3"), id: KB2, key: keys.privateKey, supersedes: [] });
-  if (built.kind !== "hotpatch") throw new Error(`expected a hotpatch for v3, got ${built.kind}: ${built.reasons.join("; ")}`);
-  kb2 = built;
+  kb2 = await hotpatch(v1, kvstoreVersion("v3"), KB2, keys.privateKey, []);
   echoSlot = v1.linkMap.functions.find((f) => f.key === "handleEcho")!.slot;
   delSlot = v1.linkMap.functions.find((f) => f.key === "handleDel")!.slot;
 });
 
-/** How the process answers the three probes that tell v1, v2 and v3 apart. */
-function behaviour(process: GuestProcess) {
-  const exploit = process.request(HEARTBLEED_REQUEST);
-  return {
-    exploitLeaks: exploit[0] === Status.OK && printableRuns(exploit).some((run) => run.includes("ADMIN-TOKEN=")),
-    exploit: exploit.length === 1 ? [...exploit] : `${exploit.length} bytes`,
-    emptyEcho: [...process.request(echoRequest("", 0))],
-    missingDel: [...process.request(delRequest("no-such-key"))],
-    honestEcho: [...process.request(echoRequest("ping"))],
-  };
-}
-
-const PING = [Status.OK, ...new TextEncoder().encode("ping")];
-const V1 = { exploitLeaks: true, exploit: "1281 bytes", emptyEcho: [Status.OK], missingDel: [Status.NOT_FOUND], honestEcho: PING };
-const V2 = { exploitLeaks: false, exploit: [Status.MALFORMED], emptyEcho: [Status.OK], missingDel: [Status.NOT_FOUND], honestEcho: PING };
-const V3 = { exploitLeaks: false, exploit: [Status.MALFORMED], emptyEcho: [Status.MALFORMED], missingDel: [Status.OK], honestEcho: PING };
-
-const changedSlots = (before: unknown[], after: unknown[]) =>
-  after.map((entry, slot) => (entry === before[slot] ? -1 : slot)).filter((slot) => slot >= 0);
+const { v1: V1, v2: V2, v3: V3 } = KVSTORE_BEHAVIOUR;
 
 describe("stacking two patches on handleEcho", () => {
   it("builds KB1 with exactly handleEcho and KB2 with exactly handleEcho and handleDel", () => {
@@ -96,17 +73,10 @@ describe("stacking two patches on handleEcho", () => {
     loader.apply(kb1.package, keys.trust);
     loader.apply(kb2.package, keys.trust);
     const before = snapshot(process);
-    let error: unknown;
-    try {
-      loader.revert(KB1);
-    } catch (thrown) {
-      error = thrown;
-    }
-    expect(error).toBeInstanceOf(HotpatchError);
-    expect((error as HotpatchError).code).toBe("E_NOT_ON_TOP");
-    expect((error as HotpatchError).message).toContain(`patch ${KB1}`);
-    expect((error as HotpatchError).message).toContain("function handleEcho");
-    expect((error as HotpatchError).message).toContain(KB2);
+    const error = refusal(() => loader.revert(KB1), "E_NOT_ON_TOP");
+    expect(error.message).toContain(`patch ${KB1}`);
+    expect(error.message).toContain("function handleEcho");
+    expect(error.message).toContain(KB2);
     const after = snapshot(process);
     expect(changedSlots(before.entries, after.entries)).toEqual([]);
     expect(after.state).toEqual(before.state);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type Classification, CLASSIFICATIONS, isAutoInstallable, needsReboot, parseClassification, parseUpdateKind } from "../engine/manage/classification.ts";
 import { parseClassificationList } from "../engine/manage/index.ts";
-import { usageError } from "./usage-error.ts";
+import { refusal } from "./refusal.ts";
 
 describe("update classifications", () => {
   it("lists the eight classifications", () => {
@@ -24,7 +24,7 @@ describe("update classifications", () => {
   });
 
   it.each(["Important", "", "Update", "Security Updates"])("refuses %j", (input) => {
-    const error = usageError(() => parseClassification(input));
+    const error = refusal(() => parseClassification(input), "E_USAGE");
     expect(error.message).toContain("Critical, Security, UpdateRollup");
   });
 
@@ -35,7 +35,7 @@ describe("update classifications", () => {
   });
 
   it.each(["", "  ", "Critical,,Security", "Critical,", "Critical,Bogus"])("refuses the list %j", (input) => {
-    usageError(() => parseClassificationList(input));
+    refusal(() => parseClassificationList(input), "E_USAGE");
   });
 
   it("auto-installs only Critical and Security", () => {
@@ -63,6 +63,6 @@ describe("update kinds", () => {
   it("parses kinds case-insensitively and refuses others", () => {
     expect(parseUpdateKind("HOTPATCH")).toBe("hotpatch");
     expect(parseUpdateKind("Non-Hotpatch")).toBe("non-hotpatch");
-    usageError(() => parseUpdateKind("reboot"));
+    refusal(() => parseUpdateKind("reboot"), "E_USAGE");
   });
 });

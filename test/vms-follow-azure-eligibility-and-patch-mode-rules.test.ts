@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { HotpatchError } from "../engine/errors.ts";
 import { applicableUpdates, findUpdate } from "../engine/manage/catalog.ts";
 import { commandTime, createVm, declareUnplanned, getVm, listVms, setClock, setVm, Store } from "../engine/manage/index.ts";
+import { refusal } from "./refusal.ts";
 
 const CORE = "MicrosoftWindowsServer:WindowsServer:2022-datacenter-azure-edition-core";
 const HOTPATCH_SKU = "MicrosoftWindowsServer:WindowsServer:2022-datacenter-azure-edition-hotpatch-smalldisk:latest";
@@ -20,16 +20,6 @@ function freshStore(): Store {
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(HotpatchError);
-    return (error as HotpatchError).code;
-  }
-  throw new Error("expected a HotpatchError, but the call succeeded");
-}
 
 describe("creating VMs (S3, S8, S9)", () => {
   it("turns hotpatch on by default for the Azure Edition Core image, with AutomaticByPlatform", () => {
@@ -47,9 +37,9 @@ describe("creating VMs (S3, S8, S9)", () => {
 
   it("refuses hotpatch on other images, container base images and custom images, with the reason", () => {
     const store = freshStore();
-    expect(code(() => createVm(store, { name: "a", image: STANDARD, hotpatch: true }, JAN20, []))).toBe("E_NOT_ELIGIBLE");
-    expect(code(() => createVm(store, { name: "b", image: CORE, containerBaseImage: true, hotpatch: true }, JAN20, []))).toBe("E_NOT_ELIGIBLE");
-    expect(code(() => createVm(store, { name: "c", image: CORE, customImage: true, hotpatch: true }, JAN20, []))).toBe("E_NOT_ELIGIBLE");
+    refusal(() => createVm(store, { name: "a", image: STANDARD, hotpatch: true }, JAN20, []), "E_NOT_ELIGIBLE");
+    refusal(() => createVm(store, { name: "b", image: CORE, containerBaseImage: true, hotpatch: true }, JAN20, []), "E_NOT_ELIGIBLE");
+    refusal(() => createVm(store, { name: "c", image: CORE, customImage: true, hotpatch: true }, JAN20, []), "E_NOT_ELIGIBLE");
     expect(() => createVm(store, { name: "d", image: "Canonical:ubuntu:22_04-lts", hotpatch: true }, JAN20, [])).toThrow(/publisher is Canonical/);
     expect(listVms(store)).toEqual([]);
     // Without --hotpatch, an ineligible image simply gets hotpatch off.
@@ -67,18 +57,18 @@ describe("creating VMs (S3, S8, S9)", () => {
     const store = freshStore();
     const vm = createVm(store, { name: "hci1", image: CORE, host: "azure-stack-hci", policySource: "sconfig" }, JAN20, []);
     expect(vm).toMatchObject({ host: "azure-stack-hci", policySource: "SCONFIG", patchMode: null, hotpatch: true });
-    expect(code(() => createVm(store, { name: "hci2", image: CORE, host: "azure-stack-hci" }, JAN20, []))).toBe("E_USAGE");
-    expect(code(() => createVm(store, { name: "az1", image: CORE, policySource: "GroupPolicy" }, JAN20, []))).toBe("E_USAGE");
+    refusal(() => createVm(store, { name: "hci2", image: CORE, host: "azure-stack-hci" }, JAN20, []), "E_USAGE");
+    refusal(() => createVm(store, { name: "az1", image: CORE, policySource: "GroupPolicy" }, JAN20, []), "E_USAGE");
   });
 
   it("refuses bad names, zones, windows and duplicates", () => {
     const store = freshStore();
     createVm(store, { name: "web1", image: CORE }, JAN20, []);
-    expect(code(() => createVm(store, { name: "web1", image: CORE }, JAN20, []))).toBe("E_VM_EXISTS");
-    expect(code(() => createVm(store, { name: "1bad", image: CORE }, JAN20, []))).toBe("E_USAGE");
-    expect(code(() => createVm(store, { name: "x", image: CORE, timeZone: "Mars/Olympus" }, JAN20, []))).toBe("E_USAGE");
-    expect(code(() => createVm(store, { name: "y", image: CORE, window: "25:00-06:00" }, JAN20, []))).toBe("E_USAGE");
-    expect(code(() => createVm(store, { name: "z", image: CORE, processes: 0 }, JAN20, []))).toBe("E_USAGE");
+    refusal(() => createVm(store, { name: "web1", image: CORE }, JAN20, []), "E_VM_EXISTS");
+    refusal(() => createVm(store, { name: "1bad", image: CORE }, JAN20, []), "E_USAGE");
+    refusal(() => createVm(store, { name: "x", image: CORE, timeZone: "Mars/Olympus" }, JAN20, []), "E_USAGE");
+    refusal(() => createVm(store, { name: "y", image: CORE, window: "25:00-06:00" }, JAN20, []), "E_USAGE");
+    refusal(() => createVm(store, { name: "z", image: CORE, processes: 0 }, JAN20, []), "E_USAGE");
     expect(listVms(store).map((v) => v.name)).toEqual(["web1"]);
   });
 });
@@ -87,7 +77,7 @@ describe("changing patch settings", () => {
   it("refuses a switch between AutomaticByOS and Manual, and allows it through AutomaticByPlatform", () => {
     const store = freshStore();
     createVm(store, { name: "std", image: STANDARD }, JAN20, []);
-    expect(code(() => setVm(store, "std", { patchMode: "Manual" }))).toBe("E_USAGE");
+    refusal(() => setVm(store, "std", { patchMode: "Manual" }), "E_USAGE");
     expect(setVm(store, "std", { patchMode: "AutomaticByPlatform" }).patchMode).toBe("AutomaticByPlatform");
     expect(setVm(store, "std", { patchMode: "Manual" }).patchMode).toBe("Manual");
   });
@@ -95,14 +85,14 @@ describe("changing patch settings", () => {
   it("keeps hotpatch and AutomaticByPlatform together on Azure", () => {
     const store = freshStore();
     createVm(store, { name: "web1", image: CORE }, JAN20, []);
-    expect(code(() => setVm(store, "web1", { patchMode: "AutomaticByOS" }))).toBe("E_NOT_ELIGIBLE");
+    refusal(() => setVm(store, "web1", { patchMode: "AutomaticByOS" }), "E_NOT_ELIGIBLE");
     expect(setVm(store, "web1", { hotpatch: false, patchMode: "AutomaticByOS" })).toMatchObject({ hotpatch: false, patchMode: "AutomaticByOS" });
-    expect(code(() => setVm(store, "web1", { hotpatch: true }))).toBe("E_NOT_ELIGIBLE");
+    refusal(() => setVm(store, "web1", { hotpatch: true }), "E_NOT_ELIGIBLE");
     expect(getVm(store, "web1").hotpatch).toBe(false);
   });
 
   it("names an unknown VM", () => {
-    expect(code(() => setVm(freshStore(), "ghost", { timeZone: "UTC" }))).toBe("E_UNKNOWN_VM");
+    refusal(() => setVm(freshStore(), "ghost", { timeZone: "UTC" }), "E_UNKNOWN_VM");
   });
 });
 
@@ -117,8 +107,8 @@ describe("the state file", () => {
     const again = Store.open(store.path);
     expect(getVm(again, "web1").timeZone).toBe("Europe/Berlin");
     expect(commandTime(again, undefined, () => new Date(0)).toISOString()).toBe(JAN20.toISOString());
-    expect(code(() => commandTime(again, "2027-01-01T00:00:00Z", () => new Date(0)))).toBe("E_CLOCK");
-    expect(code(() => commandTime(again, "2027-02-30T00:00:00Z", () => new Date(0)))).toBe("E_USAGE");
+    refusal(() => commandTime(again, "2027-01-01T00:00:00Z", () => new Date(0)), "E_CLOCK");
+    refusal(() => commandTime(again, "2027-02-30T00:00:00Z", () => new Date(0)), "E_USAGE");
     again.close();
   });
 
@@ -159,14 +149,14 @@ describe("the catalog", () => {
     const store = freshStore();
     expect(declareUnplanned(store, "2027-05", JAN20)).toEqual(["2027-05"]);
     expect(findUpdate("KB5270500", new Date("2027-05-12T00:00:00Z"), ["2027-05"])).toMatchObject({ kind: "baseline", planned: false });
-    expect(code(() => declareUnplanned(store, "2027-01", JAN20))).toBe("E_USAGE");
-    expect(code(() => declareUnplanned(store, "2027-04", JAN20))).toBe("E_USAGE"); // a planned baseline month
+    refusal(() => declareUnplanned(store, "2027-01", JAN20), "E_USAGE");
+    refusal(() => declareUnplanned(store, "2027-04", JAN20), "E_USAGE"); // a planned baseline month
   });
 
   it("knows only released KBs", () => {
     expect(findUpdate("kb5270100", JAN20, []).kb).toBe("KB5270100");
-    expect(code(() => findUpdate("KB5270200", JAN20, []))).toBe("E_UNKNOWN_KB"); // released 2027-02-09
-    expect(code(() => findUpdate("KB123", JAN20, []))).toBe("E_UNKNOWN_KB");
-    expect(code(() => findUpdate("KB5271300", JAN20, []))).toBe("E_UNKNOWN_KB");
+    refusal(() => findUpdate("KB5270200", JAN20, []), "E_UNKNOWN_KB"); // released 2027-02-09
+    refusal(() => findUpdate("KB123", JAN20, []), "E_UNKNOWN_KB");
+    refusal(() => findUpdate("KB5271300", JAN20, []), "E_UNKNOWN_KB");
   });
 });

@@ -30,7 +30,7 @@ export interface ApplyOptions {
   skipWarm?: boolean;
   /**
    * Stage each batch of packages first, then enable them one by one: stage
-   * "done ahead of time", as the issue defines the phases. Without it each
+   * done ahead of time, the phase split the enable targets use. Without it each
    * sample stages right before its enable (the end-to-end case).
    */
   stageAhead?: boolean;

@@ -2,10 +2,12 @@
  * Options shared by the management verbs (vm, assess, install, status, …):
  * `--state <file>` (default .hotpatch/state.db), `--now <ISO>` on stateful
  * commands, `--json`. The real time is read here and only here, as the
- * default clock of a state that has none (engine/manage/clock.ts).
+ * default clock of a state that has none (engine/manage/clock.ts). A fault
+ * plan the environment asks for is armed for the command (fault-environment.ts).
  */
 import type { Command } from "commander";
-import { commandTime, DEFAULT_STATE_FILE, type Faults, Session, Store } from "../manage/index.ts";
+import { commandTime, DEFAULT_STATE_FILE, Session, Store } from "../manage/index.ts";
+import { withEnvironmentFaults } from "./fault-environment.ts";
 
 export interface ManageOptions {
   state?: string;
@@ -19,20 +21,20 @@ export function stateOptions(command: Command, withNow = true): Command {
   return command;
 }
 
-/** The fault points a user can switch on from the environment (HOTPATCH_FAULT=kill-during-install). */
-export function faultsFromEnvironment(): Faults {
-  return { killDuringInstall: process.env.HOTPATCH_FAULT === "kill-during-install" };
-}
-
-/** Opens the state, resolves the command's time, runs `fn`, closes the state. */
-export async function withSession<T>(options: ManageOptions, fn: (session: Session, now: Date) => Promise<T> | T): Promise<T> {
-  const store = Store.open(options.state ?? DEFAULT_STATE_FILE);
-  try {
-    const now = commandTime(store, options.now, () => new Date());
-    return await fn(new Session(store, { faults: faultsFromEnvironment() }), now);
-  } finally {
-    store.close();
-  }
+/**
+ * Arms the fault plan the environment asks for (fault-environment.ts), opens
+ * the state, resolves the command's time, runs `fn`, closes the state.
+ */
+export function withSession<T>(options: ManageOptions, fn: (session: Session, now: Date) => Promise<T> | T): Promise<T> {
+  return withEnvironmentFaults(async () => {
+    const store = Store.open(options.state ?? DEFAULT_STATE_FILE);
+    try {
+      const now = commandTime(store, options.now, () => new Date());
+      return await fn(new Session(store), now);
+    } finally {
+      store.close();
+    }
+  });
 }
 
 /** Splits a comma-separated option ("KB1,KB2"); repeated options are concatenated. */

@@ -21,28 +21,34 @@ interface VmOptions extends ManageOptions {
 
 export function registerVm(program: Command, setExit: (code: number) => void): void {
   const vm = program.command("vm").description("create and configure emulated VMs");
-  const settings = (c: Command) =>
-    c
-      .option("--patch-mode <mode>", "AutomaticByPlatform | AutomaticByOS | Manual (Azure only)")
-      .option("--policy-source <source>", "GroupPolicy | WindowsUpdateClientSettings | SCONFIG | ThirdParty (Azure Stack HCI only)")
-      .option("--hotpatch <on|off>", "enable hotpatch (default: on for eligible Azure Edition images)")
-      .option("--timezone <IANA zone>", "the VM's time zone (default UTC)")
-      .option("--window <window>", 'install window: daily "22:00-06:00" (default) or weekly "Sun 02:00-06:00"')
-      .option("--processes <n>", "kvstore guest processes the VM runs (default 2)");
+  registerCreate(vm, setExit);
+  registerSet(vm, setExit);
+  registerShow(vm, setExit);
+  registerList(vm, setExit);
+}
 
-  stateOptions(
-    settings(
-      vm
-        .command("create")
-        .description("create a VM from a marketplace image reference")
-        .argument("<name>", "the VM name")
-        .requiredOption("--image <urn>", "publisher:offer:sku[:version]")
-        .option("--host <host>", "azure (default) | azure-stack-hci")
-        .option("--scale-set <orchestration>", "create it in a scale set: Uniform | Flexible")
-        .option("--container-base-image", "the image is a container base image")
-        .option("--custom-image", "the image is a custom image"),
-    ),
-  ).action(
+/** The patch-setting options `vm create` and `vm set` share. */
+function withSettings(command: Command): Command {
+  return command
+    .option("--patch-mode <mode>", "AutomaticByPlatform | AutomaticByOS | Manual (Azure only)")
+    .option("--policy-source <source>", "GroupPolicy | WindowsUpdateClientSettings | SCONFIG | ThirdParty (Azure Stack HCI only)")
+    .option("--hotpatch <on|off>", "enable hotpatch (default: on for eligible Azure Edition images)")
+    .option("--timezone <IANA zone>", "the VM's time zone (default UTC)")
+    .option("--window <window>", 'install window: daily "22:00-06:00" (default) or weekly "Sun 02:00-06:00"')
+    .option("--processes <n>", "kvstore guest processes the VM runs (default 2)");
+}
+
+function registerCreate(vm: Command, setExit: (code: number) => void): void {
+  const command = vm
+    .command("create")
+    .description("create a VM from a marketplace image reference")
+    .argument("<name>", "the VM name")
+    .requiredOption("--image <urn>", "publisher:offer:sku[:version]")
+    .option("--host <host>", "azure (default) | azure-stack-hci")
+    .option("--scale-set <orchestration>", "create it in a scale set: Uniform | Flexible")
+    .option("--container-base-image", "the image is a container base image")
+    .option("--custom-image", "the image is a custom image");
+  stateOptions(withSettings(command)).action(
     guarded(setExit, (name: string, options: VmOptions) =>
       withSession(options, (session, now) => {
         const created = session.store.tx(() => {
@@ -68,19 +74,22 @@ export function registerVm(program: Command, setExit: (code: number) => void): v
       }),
     ),
   );
+}
 
-  stateOptions(settings(vm.command("set").description("change a VM's patch settings").argument("<name>", "the VM name")), false).action(
+function registerSet(vm: Command, setExit: (code: number) => void): void {
+  const command = vm.command("set").description("change a VM's patch settings").argument("<name>", "the VM name");
+  stateOptions(withSettings(command), false).action(
     guarded(setExit, (name: string, options: VmOptions) =>
       withSession(options, (session) => {
-        const changed = session.store.tx(() =>
-          setVm(session.store, name, patchSettings(options)),
-        );
+        const changed = session.store.tx(() => setVm(session.store, name, patchSettings(options)));
         print(options, changed);
         return 0;
       }),
     ),
   );
+}
 
+function registerShow(vm: Command, setExit: (code: number) => void): void {
   stateOptions(vm.command("show").description("show a VM").argument("<name>", "the VM name"), false).action(
     guarded(setExit, (name: string, options: ManageOptions) =>
       withSession(options, (session) => {
@@ -89,7 +98,9 @@ export function registerVm(program: Command, setExit: (code: number) => void): v
       }),
     ),
   );
+}
 
+function registerList(vm: Command, setExit: (code: number) => void): void {
   stateOptions(vm.command("list").description("list the VMs"), false).action(
     guarded(setExit, (options: ManageOptions) =>
       withSession(options, (session) => {

@@ -5,4 +5,4 @@
  *
  * The public surface of this folder: other folders import only what is listed here.
  */
-export { arm, checkPlan, disarm, type FaultRule, hit, isArmed, report, type RuleReport } from "./plan.ts";
+export { arm, checkPlan, disarm, type FaultPlan, type FaultRule, hit, isArmed, report, type RuleReport } from "./plan.ts";

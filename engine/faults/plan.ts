@@ -6,7 +6,10 @@
  * how it fails (`throw` a HotpatchError E_FAULT_INJECTED, `delay` the thread
  * for `delayMs`, `crash`: a worker thread exits at once; on the control
  * thread, where exiting would take the host down, it throws an error without
- * a stable code, i.e. an internal failure) and when (the `nth` matching hit
+ * a stable code, i.e. an internal failure; `kill`: the whole OS process gets
+ * SIGKILL at once, as a power cut or `kill -9` would, so nothing after the
+ * point runs and nothing is cleaned up; on a worker thread `kill` ends that
+ * thread only, as `crash` does) and when (the `nth` matching hit
  * and the `times - 1` after it, or each hit with a seeded `probability`;
  * `afterSlot` restricts the swap point to the hit after that many writes).
  *
@@ -26,7 +29,8 @@ import { getEnvironmentData, isMainThread, setEnvironmentData } from "node:worke
 import { HotpatchError } from "../errors.ts";
 import { type FaultPointName, isFaultPoint } from "./points.ts";
 
-export type FaultMode = "throw" | "delay" | "crash";
+export const FAULT_MODES = ["throw", "delay", "crash", "kill"] as const;
+export type FaultMode = (typeof FAULT_MODES)[number];
 
 export interface FaultRule {
   point: FaultPointName;
@@ -105,7 +109,8 @@ function fire(state: Armed, point: FaultPointName, detail: FaultDetail | undefin
       Atomics.wait(sleeper, 0, 0, rule.delayMs ?? 100);
       continue;
     }
-    if (rule.mode === "crash") {
+    if (rule.mode === "kill" && isMainThread) process.kill(process.pid, "SIGKILL");
+    if (rule.mode === "crash" || rule.mode === "kill") {
       if (!isMainThread) process.exit(70); // a worker thread: ends this thread only, like a segfault of the process
       throw new Error(`injected crash at ${where}`);
     }
@@ -136,10 +141,13 @@ export function checkPlan(plan: FaultPlan): FaultPlan {
   const bad = (i: number, why: string): never => {
     throw new HotpatchError("E_USAGE", `faults[${i}] ${why}`);
   };
+  if (typeof plan !== "object" || plan === null) throw new HotpatchError("E_USAGE", "a fault plan is an object with a seed and a list of rules");
   if (!Number.isInteger(plan.seed)) throw new HotpatchError("E_USAGE", "a fault plan needs an integer seed");
+  if (!Array.isArray(plan.rules)) throw new HotpatchError("E_USAGE", "a fault plan needs a list of rules");
   plan.rules.forEach((r, i) => {
+    if (typeof r !== "object" || r === null) bad(i, "is not a rule (an object with a point and a mode)");
     if (!isFaultPoint(String(r.point))) bad(i, `names an unknown fault point "${r.point}"`);
-    if (!["throw", "delay", "crash"].includes(r.mode)) bad(i, `has mode "${r.mode}" (expected throw, delay or crash)`);
+    if (!FAULT_MODES.includes(r.mode)) bad(i, `has mode "${r.mode}" (expected throw, delay, crash or kill)`);
     if (r.nth !== undefined && !(Number.isInteger(r.nth) && r.nth >= 1)) bad(i, "nth must be an integer ≥ 1");
     if (r.times !== undefined && !(Number.isInteger(r.times) && r.times >= 0)) bad(i, "times must be an integer ≥ 0");
     if (r.probability !== undefined && !(r.probability >= 0 && r.probability <= 1)) bad(i, "probability must lie in [0, 1]");

@@ -1,8 +1,10 @@
 /**
  * The catalogue of named fault points: every place in the engine where a
  * fault plan (plan.ts) can make something fail. Each point is exactly one
- * `faults.hit(<name>, …)` call in the file named here; nothing else in the
- * engine knows about fault injection.
+ * `faults.hit(<name>, …)` call in the file named here, inside the function
+ * (or `Class.method`) named after it (`where`: "<file> <function>: <place>",
+ * which test/fault-points-name-the-functions-that-host-them.test.ts checks);
+ * nothing else in the engine knows about fault injection.
  *
  * `thread` says where the point runs: "control" (the thread that stages
  * packages, writes the database and supervises), "guest" (the thread that
@@ -26,7 +28,7 @@ export const FAULT_POINTS = {
     what: "compiling the code page fails or stalls",
   },
   instantiate: {
-    where: "engine/loader/loader.ts link: inside the try, just before new WebAssembly.Instance",
+    where: "engine/loader/linking.ts Linker.link: inside the try, just before new WebAssembly.Instance",
     thread: "guest",
     what: "instantiating the code page fails (the loader refuses with E_INSTANTIATE and gives the data space back)",
   },
@@ -36,17 +38,27 @@ export const FAULT_POINTS = {
     what: "the swap fails after k of n slots (rule field afterSlot: k)",
   },
   "after-swap": {
-    where: "engine/worker/worker-main.ts finish: after a completed switch, before the control plane is told",
+    where: "engine/worker/worker-main.ts switched: after a completed switch, before the control plane is told",
     thread: "worker",
-    what: "the process dies or stalls right after switching, before the acknowledgement",
+    what: "the process dies or stalls right after switching, before the acknowledgement (the switch record in the shared metrics)",
+  },
+  "before-report": {
+    where: "engine/worker/worker-main.ts reportSwitch: first statement, before a completed switch's report is posted",
+    thread: "worker",
+    what: "the process dies after the switch was acknowledged in the shared metrics, before its report is posted (new code that hangs or traps at once)",
   },
   "transition.wait": {
     where: "engine/loader/transition.ts tryComplete: at a safe point where a patched function is still active",
     thread: "guest",
     what: "a transition waits longer than expected (preemption, a long GC pause) or fails while waiting",
   },
+  "install.apply": {
+    where: "engine/manage/install.ts installUpdates: after the run is committed InProgress, before its updates are applied",
+    thread: "control",
+    what: "the process installing updates dies mid-run (mode kill: the run stays recorded InProgress until the next run closes it as Failed)",
+  },
   "install.db-write": {
-    where: "engine/manage/install.ts installUpdates: first statement of the final transaction",
+    where: "engine/manage/install-records.ts commitOutcome: first statement of the final transaction",
     thread: "control",
     what: "the database write that records an install's outcome fails (the transaction rolls back)",
   },

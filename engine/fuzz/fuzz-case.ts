@@ -8,7 +8,7 @@
  * (an exception without a stable code).
  *
  * Stages reached, in order: parser, signature, manifest, codePage, compile,
- * linker, swap, applied (the checks stage.ts and loader.ts run, replayed
+ * linker, swap, applied (the checks stage.ts and linking.ts run, replayed
  * step by step to see how far a case gets).
  *
  * Worker contract: imports nothing that reaches binaryen.

@@ -5,7 +5,8 @@
  *
  * The public surface of this folder: other folders import only what is listed here.
  */
-export { type InstalledPatch, PatchLoader } from "./loader.ts";
+export type { InstalledPatch } from "./installed-patch.ts";
+export { PatchLoader } from "./loader.ts";
 export { type StagedPatch, stagePatch, stagePatchAsync, warm } from "./stage.ts";
-export { type SwapProbe, swapSlots } from "./swap.ts";
+export { swapSlots } from "./swap.ts";
 export { type StallPolicy, Transition, type TransitionRequest, type TransitionResult } from "./transition.ts";

@@ -3,8 +3,9 @@
  *
  * Contract: either every change is applied or none is. The guest cannot run
  * between two `table.set`s of one call (the caller's thread is busy here), so
- * a completed swap is atomic for the guest. If a `set` throws half-way, the
- * entries already written are put back before the error propagates.
+ * a completed swap is atomic for the guest. If a `set` throws half-way, or
+ * the `swap` fault point (engine/faults) fires after one, the entries
+ * already written are put back before the error propagates.
  */
 import * as faults from "../faults/index.ts";
 
@@ -16,23 +17,19 @@ export interface SlotWrite {
   entry: SlotEntry;
 }
 
-/** A hook run after each write, for fault injection; throwing aborts the swap. */
-export type SwapProbe = (written: number, total: number) => void;
-
 /**
  * Writes all entries; returns the entries they replaced, in the same order.
  * `current`: what the slots hold now, when the caller knows it (the loader's
  * slot stacks do): the swap then skips reading the table back, which is
  * about half its time (100 slots: ~3 µs of sets against ~5 µs with the reads).
  */
-export function swapSlots(table: WebAssembly.Table, writes: readonly SlotWrite[], probe?: SwapProbe, current?: readonly SlotEntry[]): SlotEntry[] {
+export function swapSlots(table: WebAssembly.Table, writes: readonly SlotWrite[], current?: readonly SlotEntry[]): SlotEntry[] {
   const previous = current && current.length === writes.length ? (current as SlotEntry[]) : writes.map((w) => table.get(w.slot) as SlotEntry);
   let written = 0;
   try {
     for (const w of writes) {
       table.set(w.slot, w.entry as never);
       written++;
-      probe?.(written, writes.length);
       if (faults.isArmed()) faults.hit("swap", { written, total: writes.length }); // no detail object when unarmed
     }
   } catch (error) {

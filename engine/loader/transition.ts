@@ -27,8 +27,10 @@
 import { HotpatchError } from "../errors.ts";
 import * as faults from "../faults/index.ts";
 import type { Activity } from "../process/index.ts";
-import type { InstalledPatch, PatchLoader, PreparedPatch, PreparedRevert } from "./loader.ts";
+import type { InstalledPatch } from "./installed-patch.ts";
+import type { PatchLoader } from "./loader.ts";
 import type { StagedPatch } from "./stage.ts";
+import type { Switch } from "./switch.ts";
 
 export type StallPolicy = "reverse" | "force" | "wait";
 
@@ -67,8 +69,8 @@ export class Transition {
   readonly patch: string;
   /** Keys of the functions whose activity blocks the switch. */
   readonly targets: readonly string[];
-  private readonly prepared?: PreparedPatch;
-  private readonly preparedRevert?: PreparedRevert;
+  /** The switch, prepared when the transition starts. */
+  private readonly prepared: Switch;
   private readonly startedAt: number;
   private readonly completeLine: string;
   private blockedBy?: string;
@@ -91,8 +93,8 @@ export class Transition {
       this.targets = [...new Set([...request.staged.manifest.functions.map((fn) => fn.key), ...restored])];
     } else {
       this.patch = request.patch;
-      this.preparedRevert = loader.prepareRevert(request.patch);
-      this.targets = targetsOfDisable(this.preparedRevert.record);
+      this.prepared = loader.prepareRevert(request.patch);
+      this.targets = targetsOfDisable(this.prepared.record);
     }
     this.startedAt = options.now();
     this.completeLine = `${this.patch}: ${this.verb()} complete`; // formatted now, not in the switch
@@ -100,7 +102,7 @@ export class Transition {
     // Last of the preparation: run the switch's reads and writes once without changing anything, so that
     // the switch at the safe point finds them in cache (after a quiet spell they were not; see rewriteSlots).
     this.activity.firstActive(this.targets);
-    loader.rehearse(this.prepared ?? this.preparedRevert!);
+    loader.rehearse(this.prepared);
   }
 
   /** Checks and prepares; throws (changing nothing) when the request is refused. */
@@ -148,8 +150,7 @@ export class Transition {
   reverse(error?: HotpatchError): TransitionResult {
     if (this.result) return this.result;
     this.log(`reversing ${this.verb()} transition`);
-    if (this.prepared) this.loader.discard(this.prepared);
-    if (this.preparedRevert) this.loader.discardRevert(this.preparedRevert);
+    this.loader.discard(this.prepared);
     const reason = error ?? new HotpatchError("E_STALLED", "the transition was reversed before it could complete", { patch: this.patch });
     this.result = { state: "reversed", kind: this.kind, patch: this.patch, error: reason };
     return this.result;
@@ -157,7 +158,7 @@ export class Transition {
 
   private switch(forced: boolean, activeAtSwitch: string[]): TransitionResult {
     try {
-      const record = this.kind === "enable" ? this.loader.commit(this.prepared!) : this.loader.commitRevert(this.preparedRevert!);
+      const record = this.loader.commit(this.prepared);
       this.options.log?.(this.completeLine);
       this.result = {
         state: "complete",

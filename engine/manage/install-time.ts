@@ -1,6 +1,6 @@
 /**
  * The emulated time an update takes, so maintenance windows can really be
- * exceeded. Documented in the README ("Install time model"); the real work
+ * exceeded. Documented in docs/update-management.md ("Install time model"); the real work
  * (applying a package, restarting processes) is also measured, separately.
  *
  * - hotpatch: HOTPATCH_BASE_MINUTES plus one second per KiB of package;

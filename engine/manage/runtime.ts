@@ -21,7 +21,7 @@
 import { isHotpatchError } from "../errors.ts";
 import { decodeStats, randomRequests, statsRequest } from "../guests/index.ts";
 import type { Image } from "../image/index.ts";
-import { PatchLoader, type SwapProbe } from "../loader/index.ts";
+import { PatchLoader } from "../loader/index.ts";
 import type { TrustStore } from "../patch/index.ts";
 import { GuestProcess } from "../process/index.ts";
 
@@ -51,7 +51,6 @@ export class VmRuntime {
     readonly vmName: string,
     private readonly seed: number,
     private readonly trust: TrustStore,
-    private readonly swapProbe?: SwapProbe,
   ) {}
 
   /** Boots `count` processes of `image` and re-applies `hotpatches` (packages, oldest first). */
@@ -62,9 +61,8 @@ export class VmRuntime {
     hotpatches: readonly Uint8Array[];
     trust: TrustStore;
     seed: number;
-    swapProbe?: SwapProbe;
   }): VmRuntime {
-    const runtime = new VmRuntime(options.vmName, options.seed, options.trust, options.swapProbe);
+    const runtime = new VmRuntime(options.vmName, options.seed, options.trust);
     runtime.start(options.count, options.image, options.hotpatches);
     return runtime;
   }
@@ -141,7 +139,7 @@ export class VmRuntime {
     this.processes = [];
     for (let index = 0; index < count; index++) {
       const process = GuestProcess.start(image, { seed: this.seed + index });
-      const loader = new PatchLoader(process, { now: () => 0, swapProbe: this.swapProbe });
+      const loader = new PatchLoader(process, { now: () => 0 });
       for (const bytes of hotpatches) loader.apply(bytes, this.trust);
       this.processes.push({ index, process, loader });
     }

@@ -7,7 +7,6 @@
  * that install.ts writes; `bootRuntime` starts a VM as a real OS boots: its
  * image, then its active hotpatches in installation order.
  */
-import type { SwapProbe } from "../loader/index.ts";
 import { Artifacts } from "./artifacts.ts";
 import type { MonthId } from "./calendar.ts";
 import { type UpdateLine, unplannedMonths } from "./catalog.ts";
@@ -43,12 +42,11 @@ export interface InstalledUpdate {
 
 export const INSTALLED_BY = "NT AUTHORITY\\SYSTEM";
 
-/** Fault points for experiments and tests (see README "Update management"). */
+/**
+ * Defects to build into the catalog's releases, for experiments and tests (the fault points
+ * themselves are armed through engine/faults/, see docs/fault-injection.md).
+ */
 export interface Faults {
-  /** Kill this OS process after an install run recorded InProgress. */
-  killDuringInstall?: boolean;
-  /** Passed to every loader: runs inside each slot swap. */
-  swapProbe?: SwapProbe;
   /** Months whose releases the catalog builds with a defect (release-source.ts). */
   defectiveReleases?: Readonly<Record<MonthId, ReleaseDefect>>;
 }
@@ -105,7 +103,6 @@ export class Session {
         hotpatches: await this.hotpatchPackages(vm),
         trust: this.artifacts.trust,
         seed: this.seed,
-        swapProbe: this.faults.swapProbe,
       });
       this.runtimes.set(vm.name, runtime);
     }

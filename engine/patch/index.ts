@@ -4,5 +4,6 @@
  *
  * The public surface of this folder: other folders import only what is listed here.
  */
-export { decodePackage, encodePackage, type PatchManifest, resignPackage, validateManifest, verifyPackage } from "./format.ts";
+export { type PatchManifest, validateManifest } from "./manifest.ts";
+export { decodePackage, encodePackage, resignPackage, verifyPackage } from "./package.ts";
 export { keyId, loadPrivateKey, TrustStore, writeKeyPair } from "./keys.ts";

@@ -6,5 +6,5 @@
  */
 export { Activity } from "./activity.ts";
 export { hostImports } from "./host.ts";
-export { type MetricsSnapshot, SharedMetrics } from "./metrics.ts";
+export { type MetricsSnapshot, SharedMetrics, type SwitchRecord } from "./metrics.ts";
 export { type CallResultKind, GuestProcess, type ProcessState } from "./process.ts";

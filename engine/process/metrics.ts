@@ -12,6 +12,13 @@
  * Word 0 is not under the lock: it is the wake-up flag the control plane
  * raises (and `Atomics.notify`s) after posting a control message.
  *
+ * The switch record (after the counters) is not under the lock either: the
+ * worker writes it at each completed switch, before any request runs in the
+ * new code, so a switch survives the worker crashing before its report is
+ * posted (a hanging request in new code, a kill by the watchdog). Its id
+ * word is written last; a reader that sees the id sees the other words of
+ * that switch (one writer; Atomics are sequentially consistent).
+ *
  * Ownership: the worker writes while it is alive; after the supervisor has
  * terminated it, the supervisor becomes the writer (to count the request
  * that was in flight as failed).
@@ -35,6 +42,27 @@ export type MetricsSnapshot = Record<MetricName, number>;
 const WAKE = 0;
 const SEQ = 1;
 const BASE = 2;
+/** The switch record: the words after the counters. */
+const SWITCH_AT = BASE + FIELDS.length;
+const SWITCH_MID = SWITCH_AT + 1;
+const SWITCH_FORCED = SWITCH_AT + 2;
+const SWITCH_BLOCKED = SWITCH_AT + 3;
+const SWITCH_PAUSE_NANOS = SWITCH_AT + 4;
+const SWITCH_PREPARE_NANOS = SWITCH_AT + 5;
+const SWITCH_ID = SWITCH_AT + 6;
+const WORDS = SWITCH_ID + 1;
+const nanos = (micros: number) => Math.min(2 ** 31 - 1, Math.round(micros * 1000));
+
+/** The last completed switch of a worker, as it recorded it in the pause (ids start at 1; 0: none yet). */
+export interface SwitchRecord {
+  id: number;
+  atIndex: number;
+  midRequest: boolean;
+  forced: boolean;
+  blockedChecks: number;
+  pauseMicros: number;
+  prepareMicros: number;
+}
 /** Reads of the wake flag in one `pause` (a few ns each). */
 const PAUSE_SPINS = 128;
 
@@ -43,7 +71,7 @@ export class SharedMetrics {
   private readonly words: Int32Array;
 
   constructor(buffer?: SharedArrayBuffer) {
-    this.buffer = buffer ?? new SharedArrayBuffer((BASE + FIELDS.length) * 4);
+    this.buffer = buffer ?? new SharedArrayBuffer(WORDS * 4);
     this.words = new Int32Array(this.buffer);
   }
 
@@ -74,6 +102,36 @@ export class SharedMetrics {
   /** After the writer was terminated: closes an update it left open, so readers stop waiting. */
   recover(): void {
     if (Atomics.load(this.words, SEQ) % 2 === 1) Atomics.add(this.words, SEQ, 1);
+  }
+
+  /**
+   * Worker, in the pause: records a completed switch (a few Atomics stores, no allocation).
+   * Micros are stored as whole nanoseconds (up to ~2 s).
+   */
+  recordSwitch(id: number, atIndex: number, midRequest: boolean, forced: boolean, blockedChecks: number, pauseMicros: number, prepareMicros: number): void {
+    const w = this.words;
+    Atomics.store(w, SWITCH_AT, atIndex);
+    Atomics.store(w, SWITCH_MID, midRequest ? 1 : 0);
+    Atomics.store(w, SWITCH_FORCED, forced ? 1 : 0);
+    Atomics.store(w, SWITCH_BLOCKED, blockedChecks);
+    Atomics.store(w, SWITCH_PAUSE_NANOS, nanos(pauseMicros));
+    Atomics.store(w, SWITCH_PREPARE_NANOS, nanos(prepareMicros));
+    Atomics.store(w, SWITCH_ID, id); // last: a reader that sees the id sees the rest
+  }
+
+  /** Control plane: the last switch a worker recorded (id 0: none). */
+  lastSwitch(): SwitchRecord {
+    const w = this.words;
+    const id = Atomics.load(w, SWITCH_ID);
+    return {
+      id,
+      atIndex: Atomics.load(w, SWITCH_AT),
+      midRequest: Atomics.load(w, SWITCH_MID) === 1,
+      forced: Atomics.load(w, SWITCH_FORCED) === 1,
+      blockedChecks: Atomics.load(w, SWITCH_BLOCKED),
+      pauseMicros: Atomics.load(w, SWITCH_PAUSE_NANOS) / 1000,
+      prepareMicros: Atomics.load(w, SWITCH_PREPARE_NANOS) / 1000,
+    };
   }
 
   /** Control plane: raise the wake flag after posting a message, so a sleeping or busy worker looks. */

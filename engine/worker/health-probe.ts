@@ -49,12 +49,12 @@ export function staticDigest(process: GuestProcess): string {
 
 /**
  * Slots whose table entry is not the entry the loader's records say. The
- * loader keeps its per-slot stacks private; the audit reads them (and only
- * reads), being the one place that checks the loader's records against the
+ * loader lends its per-slot stacks read only (`slotStacks`); the audit reads
+ * them, being the one place that checks the loader's records against the
  * table itself.
  */
 export function auditSlots(process: GuestProcess, loader: PatchLoader): number[] {
-  const stacks = (loader as unknown as { stacks: Map<number, { patchId: string; entry: unknown }[]> }).stacks;
+  const stacks = loader.slotStacks();
   const bad: number[] = [];
   for (const [slot, stack] of stacks) {
     if (process.slots.get(slot) !== stack.at(-1)?.entry) bad.push(slot);

@@ -6,10 +6,14 @@
  * runs past `deadlineMs` (the watchdog, on this thread, with the injected
  * monotonic clock: the request counter `started` must advance while a
  * request is in flight). Recovery, in order: terminate the thread → count
- * the request in flight as failed (never lost) → fail every pending
- * operation with E_CRASHED → start a new worker from the image with the
- * installed patches, re-applied in the order they were installed, before it
- * serves → resume the generator at the request after the failed one.
+ * the request in flight as failed (never lost) → an apply whose switch the
+ * worker recorded in the shared metrics (its acknowledgement, written before
+ * any request ran the new code) counts as applied though its report was
+ * never posted → fail every other pending operation with E_CRASHED → start
+ * a new worker from the image with the installed patches, re-applied in the
+ * order they were installed, before it serves → resume the generator at the
+ * request after the failed one → settle the acknowledged apply with a report
+ * rebuilt from the switch record.
  *
  * The supervisor records what happened at which request index (`events`):
  * each switch and each restart, which a reference replay (engine/load/
@@ -21,7 +25,7 @@ import * as faults from "../faults/index.ts";
 import type { LinkMap } from "../image/index.ts";
 import type { LoadSpec } from "../load/index.ts";
 import type { StagedPatch } from "../loader/index.ts";
-import { type MetricsSnapshot, type ProcessState, SharedMetrics } from "../process/index.ts";
+import { type MetricsSnapshot, type ProcessState, SharedMetrics, type SwitchRecord } from "../process/index.ts";
 import { WorkerProcess } from "./worker-process.ts";
 import {
   deserializeError,
@@ -194,6 +198,9 @@ export class Supervisor {
       case "stopped":
         this.settle(message.id, (w) => w.resolve(message.report as never));
         break;
+      case "ready": // what the (re)started worker re-applied, a cumulative patch superseding older ones
+        this.installedStaged = message.installed.map((id) => this.known.get(id)!);
+        break;
       case "log":
         this.transcript.push(message.line);
         break;
@@ -245,6 +252,7 @@ export class Supervisor {
       set("inFlight", 0);
       set("restarts", get("restarts") + 1);
     });
+    const acknowledged = this.takeAcknowledgedApply();
     this.events.push({ op: "restart", atIndex: before.generated, failed, error });
     const pending = [...this.waiters.values()];
     this.waiters.clear();
@@ -268,6 +276,43 @@ export class Supervisor {
       }
     }
     this.transcript.push(`process restarted at request ${before.generated} with ${this.installed().join(", ") || "no patches"}`);
+    if (acknowledged) acknowledged.waiter.resolve(this.rebuiltReport(acknowledged.waiter.staged!, acknowledged.record) as never);
+  }
+
+  /**
+   * The pending apply whose switch the dead worker recorded (SharedMetrics.recordSwitch), if any:
+   * it is installed from now on (the restart re-applies it) and its switch goes into `events`
+   * before the restart. Unacknowledged operations stay pending, to be failed.
+   */
+  private takeAcknowledgedApply(): { waiter: Waiter; record: SwitchRecord } | undefined {
+    const record = this.metrics.lastSwitch();
+    const waiter = this.waiters.get(record.id);
+    if (!waiter?.staged) return undefined;
+    this.waiters.delete(record.id);
+    this.known.set(waiter.staged.id, waiter.staged);
+    this.installedStaged = [...this.installedStaged, waiter.staged];
+    this.metrics.update((set, get) => set("transitions", get("transitions") + 1)); // the dead worker's report step would have
+    this.events.push({ op: "apply", patch: waiter.staged.id, atIndex: record.atIndex, midRequest: record.midRequest });
+    this.transcript.push(`${waiter.staged.id}: switched at request ${record.atIndex}; the worker died before reporting it`);
+    return { waiter, record };
+  }
+
+  /** The report of an acknowledged apply whose worker died before posting it: what the switch record kept. */
+  private rebuiltReport(staged: StagedPatch, record: SwitchRecord): TransitionReport {
+    return {
+      state: "complete",
+      kind: "enable",
+      patch: staged.id,
+      forced: record.forced,
+      activeAtSwitch: [],
+      blockedChecks: record.blockedChecks,
+      atIndex: record.atIndex,
+      midRequest: record.midRequest,
+      pauseMicros: record.pauseMicros,
+      prepareMicros: record.prepareMicros,
+      installed: this.installed(),
+      rebuiltAfterCrash: true,
+    };
   }
 
   private startWatchdog(): void {

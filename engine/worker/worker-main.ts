@@ -18,7 +18,8 @@
  *   3. one queued step, first in first out: prepare a transition (check and
  *      instantiate the already compiled code page), report a finished
  *      transition (metrics, histogram, one postMessage with its transcript
- *      lines), post waiting transcript lines, answer a snapshot.
+ *      lines), post waiting transcript lines, answer a snapshot (the
+ *      reports themselves are built by worker-reports.ts).
  * Steps 2 and 3 run only when no request is waiting (a request is waiting
  * when its due time has passed: the arrival has happened; the schedule of
  * future requests is never consulted), inside a long request, or — so that
@@ -36,17 +37,15 @@
  */
 import { performance } from "node:perf_hooks";
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
-import * as hdr from "hdr-histogram-js";
 import { HotpatchError } from "../errors.ts";
-import { probeHealth } from "./health-probe.ts";
 import * as faults from "../faults/index.ts";
 import { dueAt, requestAt } from "../load/index.ts";
-import { type InstalledPatch, PatchLoader, Transition, type TransitionRequest, type TransitionResult } from "../loader/index.ts";
+import { PatchLoader, Transition, type TransitionRequest, type TransitionResult } from "../loader/index.ts";
 import { Activity, GuestProcess, SharedMetrics } from "../process/index.ts";
-import { type ControlMessage, fromWire, serializeError, type TransitionSpec, type WorkerConfig, type WorkerPost, type WorkerReport } from "./worker-protocol.ts";
+import { type ControlMessage, fromWire, serializeError, type TransitionSpec, type WorkerConfig, type WorkerPost } from "./worker-protocol.ts";
+import { installedIds, newHistogram, refusedReport, type Switched, snapshotReport, stopReport, switchReport } from "./worker-reports.ts";
 
 const now = () => performance.now();
-const newHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
 
 /** Requests served while requests kept waiting, after which a step runs anyway. */
 const STEP_EVERY = 4;
@@ -63,16 +62,6 @@ interface Pending {
   /** Filled in by the switch, reported by `step`: both allocated by the prepare step, not in the pause. */
   switched: Switched;
   step: Step;
-}
-
-/** What a switch leaves for its report step: captured at the switch, formatted later. */
-interface Switched {
-  id: number;
-  result?: TransitionResult;
-  prepareMicros: number;
-  pauseMicros: number;
-  atIndex: number;
-  midRequest: boolean;
 }
 
 class WorkerLoop {
@@ -111,7 +100,7 @@ class WorkerLoop {
   }
 
   run(): void {
-    this.post({ type: "ready", installed: this.installed() });
+    this.post({ type: "ready", installed: installedIds(this.loader) });
     const { load } = this.config;
     const startMs = now();
     while (this.stopId === undefined) {
@@ -120,7 +109,8 @@ class WorkerLoop {
       const t = now();
       const due = this.next < load.count ? dueAt(load, this.config.startIndex, startMs, this.next) : Number.POSITIVE_INFINITY;
       const waiting = due <= t;
-      this.safePoint(waiting);
+      if (waiting) this.safePointWithRequestWaiting();
+      else this.safePointWithSpareTime();
       if (this.stopId !== undefined) break;
       if (!waiting) {
         if (this.busy()) continue; // more steps to do: come back at once
@@ -131,14 +121,14 @@ class WorkerLoop {
       }
       const error = this.serve(due);
       if (error) {
-        this.runAllSteps(true); // every switch that happened is reported before the crash
+        this.runReportSteps(); // every switch that happened is reported before the crash
         this.post({ type: "crashed", index: this.current, error: serializeError(error) });
         // Parked: the guest is in an unknown state; the supervisor terminates this thread.
         for (;;) this.metrics.sleep(1000);
       }
     }
     this.runAllSteps();
-    this.post({ type: "stopped", id: this.stopId, report: this.report(true) });
+    this.post({ type: "stopped", id: this.stopId, report: stopReport(this.latency, this.pauses, this.process, this.loader) });
   }
 
   /** Serves request `next`; returns the error that crashed the process, if any. */
@@ -179,10 +169,10 @@ class WorkerLoop {
       this.post({ type: "held", index: this.current });
       while (!this.released) {
         if (!this.busy()) this.metrics.sleep(20);
-        this.safePoint(false);
+        this.safePointWithSpareTime();
       }
     }
-    this.safePoint(false);
+    this.safePointWithSpareTime();
   }
 
   /** Messages or steps left to do. */
@@ -191,22 +181,41 @@ class WorkerLoop {
   }
 
   /**
-   * One visit of a safe point: the switch if it can happen, else at most one
-   * unit of other work (one message or one step). `waiting`: a request is due.
+   * One visit of a safe point with no request waiting, or inside a long
+   * request: the switch if it can happen, else one unit of other work.
    */
-  private safePoint(waiting: boolean): void {
-    const pending = this.pending;
-    if (pending) {
-      const entered = now();
-      const result = pending.transition.tryComplete();
-      if (result) {
-        this.switched(pending, result, entered);
-        return;
-      }
-    }
+  private safePointWithSpareTime(): void {
+    if (this.trySwitch()) return;
     if (this.metrics.takeWake()) this.draining = true;
-    if (!waiting) this.starved = 0;
-    else if (this.starved < STEP_EVERY) return;
+    this.starved = 0;
+    this.runOneUnitOfWork();
+  }
+
+  /**
+   * One visit of a safe point while a request is waiting: the switch if it
+   * can happen; other work only once STEP_EVERY requests were served while
+   * requests kept waiting.
+   */
+  private safePointWithRequestWaiting(): void {
+    if (this.trySwitch()) return;
+    if (this.metrics.takeWake()) this.draining = true;
+    if (this.starved < STEP_EVERY) return;
+    this.runOneUnitOfWork();
+  }
+
+  /** The switch of the prepared transition, if none of its functions is active; true if it happened. */
+  private trySwitch(): boolean {
+    const pending = this.pending;
+    if (!pending) return false;
+    const entered = now();
+    const result = pending.transition.tryComplete();
+    if (!result) return false;
+    this.switched(pending, result, entered);
+    return true;
+  }
+
+  /** At most one unit of work between requests: one control message, else one step, else the waiting transcript lines. */
+  private runOneUnitOfWork(): void {
     if (this.draining) {
       const entered = now();
       const m = receiveMessageOnPort(this.config.port);
@@ -223,7 +232,12 @@ class WorkerLoop {
     this.starved = 0;
   }
 
-  /** The end of a switch (the pause): records where it happened, queues the report, returns to the loop. */
+  /**
+   * The end of a switch (the pause): records where it happened, queues the report, returns to the loop.
+   * Ordering: the `after-swap` fault point, then the switch record in the shared metrics (the
+   * acknowledgement that survives a crash: from here on the control plane counts the switch as
+   * done), then back to requests, which may run the new code. The posted report comes later.
+   */
   private switched(pending: Pending, result: TransitionResult, entered: number): void {
     this.pending = undefined;
     if (result.state === "complete" && faults.isArmed()) faults.hit("after-swap", { patch: result.patch }); // no detail object in the pause when unarmed
@@ -233,6 +247,9 @@ class WorkerLoop {
     switched.midRequest = this.depth > 0;
     this.steps.push(pending.step);
     switched.pauseMicros = (now() - entered) * 1000;
+    if (result.state === "complete") {
+      this.metrics.recordSwitch(pending.id, switched.atIndex, switched.midRequest, result.forced, result.blockedChecks, switched.pauseMicros, switched.prepareMicros);
+    }
   }
 
   private handle(message: ControlMessage, entered: number): void {
@@ -254,7 +271,7 @@ class WorkerLoop {
         this.released = true;
         break;
       case "snapshot":
-        this.steps.push({ run: () => this.post({ type: "snapshot", id: message.id, report: this.report(false) }), reports: false });
+        this.steps.push({ run: () => this.post({ type: "snapshot", id: message.id, report: snapshotReport(this.latency, this.pauses, this.process, this.loader) }), reports: false });
         break;
       case "stop":
         this.stopId = message.id;
@@ -303,7 +320,7 @@ class WorkerLoop {
     const installed = this.loader.installed().slice();
     this.steps.push({
       run: () => {
-        const report = { ...this.blankReport(kind, patch, installed), state: "refused" as const, error: serializeError(error) };
+        const report = refusedReport(kind, patch, installed, error, this.next, this.depth > 0);
         this.post({ type: "transition", id, report, lines: this.takeTranscript() });
       },
       reports: true,
@@ -316,68 +333,32 @@ class WorkerLoop {
    * in, first out, and the next change needs a prepare step queued after this.
    */
   private reportSwitch(s: Switched): void {
-    const result = s.result!;
+    if (faults.isArmed()) faults.hit("before-report", { patch: s.result?.patch });
     const installed = this.loader.installed().slice();
-    const report = {
-      ...this.blankReport(result.kind, result.patch, installed),
-      state: result.state,
-      prepareMicros: s.prepareMicros,
-      atIndex: s.atIndex,
-      midRequest: s.midRequest,
-    };
-    if (result.state === "complete") {
+    const report = switchReport(s, installed);
+    if (report.state === "complete") {
       this.pauses.recordValue(Math.max(1, Math.round(s.pauseMicros)));
       this.metrics.update((set, get) => {
         set("patchLevel", installed.length);
         set("transitions", get("transitions") + 1);
       });
-      Object.assign(report, {
-        forced: result.forced,
-        activeAtSwitch: result.activeAtSwitch,
-        blockedBy: result.blockedBy,
-        blockedChecks: result.blockedChecks,
-        pauseMicros: s.pauseMicros,
-      });
-    } else {
-      report.error = serializeError(result.error);
     }
     // One message: the transition's transcript arrives with (before) its report.
     this.post({ type: "transition", id: s.id, report, lines: this.takeTranscript() });
   }
 
-  private blankReport(kind: TransitionRequest["kind"], patch: string, installed: readonly InstalledPatch[]) {
-    return {
-      kind,
-      patch,
-      forced: false,
-      activeAtSwitch: [] as string[],
-      blockedChecks: 0,
-      atIndex: this.next,
-      midRequest: this.depth > 0,
-      pauseMicros: 0,
-      prepareMicros: 0,
-      installed: installed.map((p) => p.id),
-      error: undefined as ReturnType<typeof serializeError> | undefined,
-    };
+  /** Runs every queued step, then posts the waiting transcript lines: before the stop answer. */
+  private runAllSteps(): void {
+    for (let step = this.steps.shift(); step; step = this.steps.shift()) step.run();
+    this.flushTranscript();
   }
 
-  private report(withState: boolean): WorkerReport {
-    return {
-      latency: hdr.encodeIntoCompressedBase64(this.latency),
-      pauses: hdr.encodeIntoCompressedBase64(this.pauses),
-      installed: this.installed(),
-      state: withState ? this.process.state() : undefined,
-      health: probeHealth(this.process, this.loader),
-    };
-  }
-
-  private installed(): string[] {
-    return this.loader.installed().map((p) => p.id);
-  }
-
-  /** Runs every queued step before the stop answer; before a crash report, only the reports (the guest is in an unknown state). */
-  private runAllSteps(reportsOnly = false): void {
-    for (let step = this.steps.shift(); step; step = this.steps.shift()) if (step.reports || !reportsOnly) step.run();
+  /**
+   * Runs the queued report steps and drops the others, then posts the waiting
+   * transcript lines: before a crash report (the guest is in an unknown state).
+   */
+  private runReportSteps(): void {
+    for (let step = this.steps.shift(); step; step = this.steps.shift()) if (step.reports) step.run();
     this.flushTranscript();
   }
 

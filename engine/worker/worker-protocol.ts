@@ -68,6 +68,11 @@ export interface TransitionReport {
   /** Installed patches after the transition, oldest first (cumulative patches replace older ones). */
   installed: string[];
   error?: SerializedError;
+  /**
+   * Set when the worker died after the switch, before posting this report: the supervisor rebuilt
+   * it from the switch record in the shared metrics (`activeAtSwitch` and the transcript are lost).
+   */
+  rebuiltAfterCrash?: true;
 }
 
 /** Histograms travel encoded (hdr-histogram-js, compressed base64), in microseconds. */

@@ -1,0 +1,142 @@
+/**
+ * Linking: instantiating a staged code page against the running process,
+ * without touching the slot table.
+ *
+ * Order of `link`: slots and signatures (against the slot stacks, ignoring
+ * the patches that are on their way out) → imports resolve → the caller
+ * table → place static data → instantiate. Every refusal is a HotpatchError
+ * (E_SLOT, E_SLOT_SIGNATURE, E_LINK, E_INSTANTIATE, E_ARENA_FULL…); one
+ * raised after the data was placed removes it again, so a refused link leaves
+ * memory as it was. `unlink` gives a linked page's data space back.
+ */
+import { HotpatchError } from "../errors.ts";
+import * as faults from "../faults/index.ts";
+import { CALLERS_IMPORT, slotCallerName } from "../format/index.ts";
+import type { PatchManifest } from "../patch/index.ts";
+import type { GuestProcess } from "../process/index.ts";
+import type { PatchArena } from "./arena.ts";
+import { DATA_IMPORT_MODULE, type PlacedData, placeData, removeData } from "./data-placement.ts";
+import type { SlotStacks } from "./slot-stacks.ts";
+import type { StagedPatch } from "./stage.ts";
+import type { SlotEntry, SlotWrite } from "./swap.ts";
+
+/** Marks a function that the base image does not have (manifest `oldFingerprint`). */
+const NEW_FUNCTION = "none";
+
+/** A linked, instantiated code page and where its entries go (manifest order). */
+export interface Linked {
+  writes: SlotWrite[];
+  data?: PlacedData;
+}
+
+/** Links code pages against one process (a restarted process gets a new linker). */
+export class Linker {
+  /** Signature of each slot of the image, by slot (built on first use). */
+  private slotSignatures: Map<number, string> | undefined;
+
+  constructor(
+    private readonly process: GuestProcess,
+    private readonly arena: PatchArena | undefined,
+    private readonly stacks: SlotStacks,
+  ) {}
+
+  /** Links and instantiates a patch as if the patches in `ignoring` were not installed. */
+  link(staged: StagedPatch, ignoring: ReadonlySet<string>): Linked {
+    this.checkSlots(staged.manifest, ignoring);
+    this.checkImports(staged);
+    const dataImports = staged.manifest.data ? staged.imports.filter((i) => i.module === DATA_IMPORT_MODULE && i.name !== CALLERS_IMPORT).map((i) => i.name) : [];
+    const callers = this.callerTable(staged.manifest);
+    const data = placeData(this.process, this.arena, staged.manifest, staged.code, dataImports);
+    try {
+      const perPatch = callers ? { ...data?.imports, [CALLERS_IMPORT]: callers } : data?.imports;
+      const imports = perPatch ? { ...this.process.codePageImports, [DATA_IMPORT_MODULE]: perPatch } : this.process.codePageImports;
+      if (faults.isArmed()) faults.hit("instantiate", { patch: staged.id });
+      const instance = new WebAssembly.Instance(staged.code, imports);
+      const writes = staged.manifest.functions.map((fn) => ({ slot: fn.slot, entry: instance.exports[fn.export] as SlotEntry }));
+      return { writes, data };
+    } catch (error) {
+      removeData(this.process, this.arena, data);
+      const code = error instanceof WebAssembly.LinkError ? "E_LINK" : "E_INSTANTIATE";
+      throw new HotpatchError(code, `the code page cannot be instantiated: ${(error as Error).message}`, { patch: staged.id });
+    }
+  }
+
+  /** Gives the data space of a linked page back (zeroed); nothing for a page without data. */
+  unlink(data: PlacedData | undefined): void {
+    removeData(this.process, this.arena, data);
+  }
+
+  private checkSlots(manifest: PatchManifest, ignoring: ReadonlySet<string>): void {
+    const patch = manifest.id;
+    const size = this.process.linkMap.slots.size;
+    const firstFree = this.process.linkMap.slots.firstFree;
+    for (const fn of manifest.functions) {
+      const refuse = (code: "E_SLOT" | "E_SLOT_SIGNATURE", reason: string) => new HotpatchError(code, reason, { patch, function: fn.key, slot: fn.slot });
+      if (fn.slot >= size) throw refuse("E_SLOT", `slot ${fn.slot} does not exist: the image has ${size} slots`);
+      const top = this.stacks.topIgnoring(fn.slot, ignoring);
+      if (fn.oldFingerprint === NEW_FUNCTION) {
+        if (fn.slot < firstFree) throw refuse("E_SLOT", `slot ${fn.slot} belongs to ${top.key}, not to a new function`);
+        if (top.entry !== null && top.key !== fn.key) throw refuse("E_SLOT", `spare slot ${fn.slot} is already used by ${top.key} of ${top.patchId}`);
+      } else if (top.key !== fn.key) {
+        throw refuse("E_SLOT", `slot ${fn.slot} holds ${top.key || "nothing"}, not ${fn.key}`);
+      }
+      if (top.entry !== null && top.signature !== fn.signature) {
+        throw refuse("E_SLOT_SIGNATURE", `the slot holds ${top.signature} but the replacement is ${fn.signature}`);
+      }
+    }
+  }
+
+  private checkImports(staged: StagedPatch): void {
+    const imports = this.process.codePageImports;
+    for (const imp of staged.imports) {
+      if (imp.module === DATA_IMPORT_MODULE) {
+        if (imp.name === CALLERS_IMPORT) continue; // the caller table: stage checked it against the manifest
+        if (!staged.manifest.data) {
+          throw new HotpatchError("E_LINK", `the code page imports ${imp.module}.${imp.name} but carries no static data`, { patch: staged.id });
+        }
+        continue; // provided by data placement
+      }
+      const value = (imports[imp.module] as Record<string, unknown> | undefined)?.[imp.name];
+      const ok =
+        (imp.kind === "function" && typeof value === "function") ||
+        (imp.kind === "memory" && value instanceof WebAssembly.Memory) ||
+        (imp.kind === "table" && value instanceof WebAssembly.Table) ||
+        (imp.kind === "global" && value instanceof WebAssembly.Global);
+      if (!ok) {
+        throw new HotpatchError("E_LINK", `the code page imports ${imp.module}.${imp.name} (${imp.kind}), which the process does not provide`, {
+          patch: staged.id,
+        });
+      }
+    }
+  }
+
+  /**
+   * The patch's caller table: entry i is the image's exported caller of slot
+   * `callers[i].slot` (engine/wasm/codepage.ts). E_LINK when a slot has no
+   * caller or another signature than the manifest says — `call_indirect`
+   * would only find out when the call traps.
+   */
+  private callerTable(manifest: PatchManifest): WebAssembly.Table | undefined {
+    const callers = manifest.callers;
+    if (!callers || callers.length === 0) return undefined;
+    const namespace = this.process.codePageImports.hotpatch as Record<string, unknown>;
+    const table = new WebAssembly.Table({ element: "anyfunc", initial: callers.length, maximum: callers.length });
+    callers.forEach(({ slot, signature }, i) => {
+      const caller = namespace[slotCallerName(slot)];
+      const actual = this.signatureOfSlot(slot);
+      if (typeof caller !== "function" || actual === undefined) {
+        throw new HotpatchError("E_LINK", `the code page calls slot ${slot}, for which the process exports no caller`, { patch: manifest.id, slot });
+      }
+      if (actual !== signature) {
+        throw new HotpatchError("E_LINK", `the code page calls slot ${slot} as ${signature}, but the slot holds ${actual}`, { patch: manifest.id, slot });
+      }
+      table.set(i, caller as SlotEntry);
+    });
+    return table;
+  }
+
+  private signatureOfSlot(slot: number): string | undefined {
+    if (!this.slotSignatures) this.slotSignatures = new Map(this.process.linkMap.functions.map((f) => [f.slot, f.signature]));
+    return this.slotSignatures.get(slot);
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The fast tier, `npm run test:fast`: the test files that need no
+ * AssemblyScript build, no worker thread and no child process, in well under
+ * a minute on a 2-core machine. `npm test` (vitest.config.ts) still runs all.
+ *
+ * The rule keeps itself true. A test file is in the fast tier unless it is
+ * listed in SLOW_TESTS, and test/fast-tier-guard.ts fails any file of this
+ * tier at its first AssemblyScript compile, worker thread or child process,
+ * saying to list it here. So: a new test that builds a guest (an image, a
+ * patch, asc output), runs one in a worker, or starts bin/hotpatch.mjs goes
+ * into SLOW_TESTS; every other test stays out of it. (Measured in a full run,
+ * each file listed took a second or more; each file left, under one.)
+ */
+import { configDefaults, defineConfig, mergeConfig } from "vitest/config";
+import base from "./vitest.config.ts";
+
+const SLOW_TESTS = [
+  "test/automatic-patching-follows-patch-mode-and-policy-source.test.ts",
+  "test/automatic-patching-installs-critical-and-security-off-peak.test.ts",
+  "test/bench-quick-reports-well-formed-targets.test.ts",
+  "test/builds-are-reproducible.test.ts",
+  "test/changes-a-running-process-cannot-take-require-a-baseline.test.ts",
+  "test/cli-builds-signs-applies-and-runs-scenarios.test.ts",
+  "test/corpus-hotpatches-answer-like-fresh-targets.test.ts",
+  "test/corpus-refusals-name-their-reason.test.ts",
+  "test/crashed-process-restarts-with-its-patches.test.ts",
+  "test/cumulative-hotpatches-supersede-in-one-swap.test.ts",
+  "test/experiments-detect-and-recover-from-every-fault.test.ts",
+  "test/fault-points-fail-on-plan-and-refusals-change-nothing.test.ts",
+  "test/fuzzed-packages-are-refused-cleanly-or-applied-completely.test.ts",
+  "test/health-check-records-defective-releases.test.ts",
+  "test/hotpatched-v1-answers-like-a-fresh-v2.test.ts",
+  "test/images-from-plain-wasm-keep-every-address.test.ts",
+  "test/inline-mode-host-entries-follow-the-redirect-flag.test.ts",
+  "test/inline-mode-images-call-library-code-directly.test.ts",
+  "test/inline-mode-images-patch-every-changed-caller.test.ts",
+  "test/install-applies-real-hotpatches-and-reboots-for-baselines.test.ts",
+  "test/live-process-survives-1000-patch-cycles-under-load.test.ts",
+  "test/module-summary-matches-assemblyscript-output.test.ts",
+  "test/new-functions-take-spare-slots-until-none-are-left.test.ts",
+  "test/patch-apply-and-revert-preserve-process-state.test.ts",
+  "test/patch-static-data-is-placed-freed-and-disjoint.test.ts",
+  "test/refused-patches-leave-the-process-unchanged.test.ts",
+  "test/simulate-measures-hotpatch-against-a-rebooting-vm.test.ts",
+  "test/slot-swap-is-all-or-nothing.test.ts",
+  "test/stacked-patches-revert-in-reverse-order.test.ts",
+  "test/stress-command-prints-the-run-as-json.test.ts",
+  "test/switches-acknowledged-before-a-crash-count-as-applied.test.ts",
+  "test/transition-follows-the-stall-policy-on-an-injected-clock.test.ts",
+  "test/transitions-wait-until-patched-functions-leave-the-stack.test.ts",
+  "test/trapping-request-crashes-and-restarts-the-process.test.ts",
+  "test/worker-steps-report-transitions-in-order-even-when-overloaded.test.ts",
+];
+
+export default mergeConfig(base, defineConfig({ test: { exclude: [...configDefaults.exclude, ...SLOW_TESTS], setupFiles: ["test/fast-tier-guard.ts"] } }));
