@@ -1,11 +1,11 @@
 /** `hotpatch assess <vm>`: an on-demand assessment of the updates a VM is offered. */
 import type { Command } from "commander";
 import { assessVm } from "../manage/index.ts";
-import { type ManageOptions, stateOptions, withSession } from "./manage-options.ts";
+import { type ManageOptions, timedStateOptions, withSession } from "./manage-options.ts";
 import { guarded, printJson, say } from "./output.ts";
 
 export function registerAssess(program: Command, setExit: (code: number) => void): void {
-  stateOptions(program.command("assess").description("assess a VM for available updates now").argument("<vm>", "the VM name")).action(
+  timedStateOptions(program.command("assess").description("assess a VM for available updates now").argument("<vm>", "the VM name")).action(
     guarded(setExit, (name: string, options: ManageOptions) =>
       withSession(options, (session, now) => {
         const result = assessVm(session, name, now);

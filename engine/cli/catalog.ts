@@ -1,12 +1,12 @@
 /** `hotpatch catalog list [--from --to]` and `hotpatch catalog unplanned <YYYY-MM>`: the updates released, and unplanned baselines. */
 import type { Command } from "commander";
 import { catalogBetween, declareUnplanned, formatMonth, setClock } from "../manage/index.ts";
-import { type ManageOptions, stateOptions, withSession } from "./manage-options.ts";
+import { type ManageOptions, timedStateOptions, withSession } from "./manage-options.ts";
 import { guarded, printJson, say } from "./output.ts";
 
 export function registerCatalog(program: Command, setExit: (code: number) => void): void {
   const catalog = program.command("catalog").description("the update catalog and its unplanned baselines");
-  stateOptions(
+  timedStateOptions(
     catalog
       .command("list")
       .description("list the catalog's updates for a span of months (default: the current year)")
@@ -23,7 +23,7 @@ export function registerCatalog(program: Command, setExit: (code: number) => voi
       }),
     ),
   );
-  stateOptions(
+  timedStateOptions(
     catalog
       .command("unplanned")
       .description("declare an unplanned baseline (a zero-day fix that cannot be hot patched) for a month not yet released")

@@ -1,12 +1,12 @@
 /** `hotpatch clock show|advance <duration>`: the state's emulated clock, and what happens while it moves. */
 import type { Command } from "commander";
 import { advanceClock, iso, parseDuration, storedClock } from "../manage/index.ts";
-import { type ManageOptions, stateOptions, withSession } from "./manage-options.ts";
+import { type ManageOptions, stateOptions, timedStateOptions, withSession } from "./manage-options.ts";
 import { guarded, printJson, say } from "./output.ts";
 
 export function registerClock(program: Command, setExit: (code: number) => void): void {
   const clock = program.command("clock").description("the emulated clock of a state file");
-  stateOptions(clock.command("show").description("print the state's clock"), false).action(
+  stateOptions(clock.command("show").description("print the state's clock")).action(
     guarded(setExit, (options: ManageOptions) =>
       withSession(options, (session, now) => {
         const stored = storedClock(session.store);
@@ -16,7 +16,7 @@ export function registerClock(program: Command, setExit: (code: number) => void)
       }),
     ),
   );
-  stateOptions(
+  timedStateOptions(
     clock
       .command("advance")
       .description("move the clock forward, running assessments and automatic installs due meanwhile")

@@ -5,7 +5,7 @@ import { type ManageOptions, stateOptions, withSession } from "./manage-options.
 import { guarded, printJson } from "./output.ts";
 
 export function registerGetHotFix(program: Command, setExit: (code: number) => void): void {
-  stateOptions(program.command("get-hotfix").description("list installed updates like Get-HotFix").argument("<vm>", "the VM name"), false).action(
+  stateOptions(program.command("get-hotfix").description("list installed updates like Get-HotFix").argument("<vm>", "the VM name")).action(
     guarded(setExit, (name: string, options: ManageOptions) =>
       withSession(options, (session) => {
         const rows = getHotFix(session, name);

@@ -8,7 +8,6 @@ import { guarded, printJson, say } from "./output.ts";
 export function registerHistory(program: Command, setExit: (code: number) => void): void {
   stateOptions(
     program.command("history").description("update history of a VM").argument("<vm>", "the VM name").option("--days <n>", "how many days back", String(DEFAULT_HISTORY_DAYS)),
-    false,
   ).action(
     guarded(setExit, (name: string, options: ManageOptions & { days: string }) =>
       withSession(options, (session, now) => {

@@ -1,7 +1,7 @@
 /** `hotpatch install <vm>`: install updates now (on demand: not availability-first). */
 import type { Command } from "commander";
 import { installUpdates, parseClassificationList, parseDuration, parseRebootSetting } from "../manage/index.ts";
-import { listOption, type ManageOptions, stateOptions, withSession } from "./manage-options.ts";
+import { listOption, type ManageOptions, timedStateOptions, withSession } from "./manage-options.ts";
 import { EXIT_ERROR, guarded, printJson, say } from "./output.ts";
 
 interface InstallOptions extends ManageOptions {
@@ -13,7 +13,7 @@ interface InstallOptions extends ManageOptions {
 }
 
 export function registerInstall(program: Command, setExit: (code: number) => void): void {
-  stateOptions(
+  timedStateOptions(
     program
       .command("install")
       .description("install updates on a VM now")

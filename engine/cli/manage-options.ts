@@ -15,10 +15,14 @@ export interface ManageOptions {
   json?: boolean;
 }
 
-export function stateOptions(command: Command, withNow = true): Command {
-  command.option("--state <file>", "the state database", DEFAULT_STATE_FILE).option("--json", "print the result as JSON");
-  if (withNow) command.option("--now <ISO>", "the emulated time of this command (default: the state's clock)");
-  return command;
+/** `--state` and `--json`: for commands that read or change the state without acting at a time. */
+export function stateOptions(command: Command): Command {
+  return command.option("--state <file>", "the state database", DEFAULT_STATE_FILE).option("--json", "print the result as JSON");
+}
+
+/** `--state`, `--json` and `--now`: for commands that act at an emulated time. */
+export function timedStateOptions(command: Command): Command {
+  return stateOptions(command).option("--now <ISO>", "the emulated time of this command (default: the state's clock)");
 }
 
 /**

@@ -5,7 +5,7 @@ import { type ManageOptions, stateOptions, withSession } from "./manage-options.
 import { guarded, printJson, say } from "./output.ts";
 
 export function registerStatus(program: Command, setExit: (code: number) => void): void {
-  stateOptions(program.command("status").description("the VM's update status").argument("<vm>", "the VM name"), false).action(
+  stateOptions(program.command("status").description("the VM's update status").argument("<vm>", "the VM name")).action(
     guarded(setExit, (name: string, options: ManageOptions) =>
       withSession(options, (session) => {
         const status = vmStatus(session, name);

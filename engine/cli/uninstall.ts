@@ -1,11 +1,11 @@
 /** `hotpatch uninstall <vm> <KB>` and `hotpatch rollback <vm>` (no automatic rollback exists). */
 import type { Command } from "commander";
 import { type RemovalResult, rollbackVm, uninstallUpdate } from "../manage/index.ts";
-import { type ManageOptions, stateOptions, withSession } from "./manage-options.ts";
+import { type ManageOptions, timedStateOptions, withSession } from "./manage-options.ts";
 import { guarded, type OutputOptions, printJson, say } from "./output.ts";
 
 export function registerUninstall(program: Command, setExit: (code: number) => void): void {
-  stateOptions(
+  timedStateOptions(
     program.command("uninstall").description("uninstall the latest update (a hotpatch is reverted live)").argument("<vm>", "the VM name").argument("<KB>", "the update"),
   ).action(
     guarded(setExit, (name: string, kb: string, options: ManageOptions) =>
@@ -15,7 +15,7 @@ export function registerUninstall(program: Command, setExit: (code: number) => v
       }),
     ),
   );
-  stateOptions(program.command("rollback").description("return to the last known good baseline, with a reboot").argument("<vm>", "the VM name")).action(
+  timedStateOptions(program.command("rollback").description("return to the last known good baseline, with a reboot").argument("<vm>", "the VM name")).action(
     guarded(setExit, (name: string, options: ManageOptions) =>
       withSession(options, async (session, now) => {
         print(options, await rollbackVm(session, name, now));

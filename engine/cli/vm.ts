@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
 import { createVm, getVm, listVms, osBuildOf, setClock, setVm, type VmRecord } from "../manage/index.ts";
-import { type ManageOptions, stateOptions, withSession } from "./manage-options.ts";
+import { type ManageOptions, stateOptions, timedStateOptions, withSession } from "./manage-options.ts";
 import { guarded, printJson, say } from "./output.ts";
 
 interface VmOptions extends ManageOptions {
@@ -48,7 +48,7 @@ function registerCreate(vm: Command, setExit: (code: number) => void): void {
     .option("--scale-set <orchestration>", "create it in a scale set: Uniform | Flexible")
     .option("--container-base-image", "the image is a container base image")
     .option("--custom-image", "the image is a custom image");
-  stateOptions(withSettings(command)).action(
+  timedStateOptions(withSettings(command)).action(
     guarded(setExit, (name: string, options: VmOptions) =>
       withSession(options, (session, now) => {
         const created = session.store.tx(() => {
@@ -78,7 +78,7 @@ function registerCreate(vm: Command, setExit: (code: number) => void): void {
 
 function registerSet(vm: Command, setExit: (code: number) => void): void {
   const command = vm.command("set").description("change a VM's patch settings").argument("<name>", "the VM name");
-  stateOptions(withSettings(command), false).action(
+  stateOptions(withSettings(command)).action(
     guarded(setExit, (name: string, options: VmOptions) =>
       withSession(options, (session) => {
         const changed = session.store.tx(() => setVm(session.store, name, patchSettings(options)));
@@ -90,7 +90,7 @@ function registerSet(vm: Command, setExit: (code: number) => void): void {
 }
 
 function registerShow(vm: Command, setExit: (code: number) => void): void {
-  stateOptions(vm.command("show").description("show a VM").argument("<name>", "the VM name"), false).action(
+  stateOptions(vm.command("show").description("show a VM").argument("<name>", "the VM name")).action(
     guarded(setExit, (name: string, options: ManageOptions) =>
       withSession(options, (session) => {
         print(options, getVm(session.store, name));
@@ -101,7 +101,7 @@ function registerShow(vm: Command, setExit: (code: number) => void): void {
 }
 
 function registerList(vm: Command, setExit: (code: number) => void): void {
-  stateOptions(vm.command("list").description("list the VMs"), false).action(
+  stateOptions(vm.command("list").description("list the VMs")).action(
     guarded(setExit, (options: ManageOptions) =>
       withSession(options, (session) => {
         const vms = listVms(session.store);
