@@ -10,13 +10,14 @@ import type { Suite, SuiteResult } from "./lib/suite.ts";
 import { applyLatency } from "./suites/apply-latency.ts";
 import { buildTime } from "./suites/build-time.ts";
 import { erlangPeer } from "./suites/erlang-peer.ts";
+import { fleetApply } from "./suites/fleet-apply.ts";
 import { patchability } from "./suites/patchability.ts";
 import { pause } from "./suites/pause.ts";
 import { restart } from "./suites/restart.ts";
 import { scaling } from "./suites/scaling.ts";
 import { storm } from "./suites/storm.ts";
 
-export const SUITES: readonly Suite[] = [applyLatency, pause, restart, patchability, storm, buildTime, scaling, erlangPeer];
+export const SUITES: readonly Suite[] = [applyLatency, pause, restart, patchability, storm, buildTime, scaling, erlangPeer, fleetApply];
 
 export interface BenchOptions {
   quick: boolean;

@@ -58,6 +58,6 @@ describe("hotpatch bench --quick", () => {
   });
 
   it("knows every benchmark suite docs/benchmarks.md describes", () => {
-    expect(SUITES.map((s) => s.name)).toEqual(["apply-latency", "pause", "restart", "patchability", "storm", "build-time", "scaling", "erlang-peer"]);
+    expect(SUITES.map((s) => s.name)).toEqual(["apply-latency", "pause", "restart", "patchability", "storm", "build-time", "scaling", "erlang-peer", "fleet-apply"]);
   });
 });

@@ -119,10 +119,3 @@ export function target(name: string, goal: number, value: number, unit: string, 
 export function skippedTarget(name: string, goal: number, unit: string, comparison: Comparison, reason: string): Target {
   return { name, goal, value: null, unit, comparison, met: null, skipped: true, reason };
 }
-
-/** Times `fn` once, in milliseconds. */
-export function timeMillis(fn: () => void): number {
-  const t0 = performance.now();
-  fn();
-  return performance.now() - t0;
-}

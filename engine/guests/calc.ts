@@ -39,7 +39,6 @@ export const CalcStatus = {
   UNKNOWN_REQUEST: 7,
 } as const;
 export const REGISTER_COUNT = 16;
-export const HISTORY_CAPACITY = 24;
 
 /** One instruction: an opcode and its immediate bytes. */
 export type Instruction = number[];
@@ -67,16 +66,6 @@ export const crcRequest = (bytes: Uint8Array) => Uint8Array.from([Request.CRC, .
 
 const view = (r: Uint8Array) => new DataView(r.buffer, r.byteOffset, r.byteLength);
 
-export interface RunResult {
-  status: number;
-  depth?: number;
-  top?: number;
-}
-export function decodeRun(response: Uint8Array): RunResult {
-  if (response[0] !== CalcStatus.OK) return { status: response[0] };
-  return { status: 0, depth: response[1], top: view(response).getInt32(2, true) };
-}
-
 export interface CalcStats {
   programs: number;
   steps: number;
@@ -89,13 +78,8 @@ export function decodeStats(response: Uint8Array): CalcStats {
   return { programs: v.getUint32(1, true), steps: v.getUint32(5, true), errors: v.getUint32(9, true), results: v.getUint32(13, true), lastStatus: response[17] };
 }
 
-export const decodeRegister = (response: Uint8Array) => view(response).getInt32(1, true);
 export const decodeCrc = (response: Uint8Array) => view(response).getUint32(1, true);
 export const decodeMessage = (response: Uint8Array) => Buffer.from(response.subarray(1)).toString("latin1");
-export function decodeHistory(response: Uint8Array): number[] {
-  const v = view(response);
-  return Array.from({ length: response[1] }, (_, i) => v.getInt32(2 + 4 * i, true));
-}
 
 /** Reflected CRC with the given polynomial (0xedb88320: CRC-32, 0x82f63b78: CRC-32C), an independent model of the guest's. */
 export function crc(bytes: Uint8Array, polynomial = 0xedb88320): number {

@@ -111,7 +111,3 @@ export function decodeImage(bytes: Uint8Array, path?: string): DecodedImage | un
   }
   return { module, linkMap };
 }
-
-export function functionByKey(linkMap: LinkMap, key: string): LinkedFunction | undefined {
-  return linkMap.functions.find((f) => f.key === key);
-}

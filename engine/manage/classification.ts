@@ -27,9 +27,6 @@ export type Classification = (typeof CLASSIFICATIONS)[number];
 /** The classifications automatic VM guest patching installs. */
 export const AUTO_INSTALL_CLASSIFICATIONS: readonly Classification[] = ["Critical", "Security"];
 
-/** Automatic guest patching installs an auto-installable update within this many days of its release. */
-export const AUTO_INSTALL_WITHIN_DAYS = 30;
-
 /**
  * How an update is installed:
  * - `hotpatch`: patched into running processes, no reboot;

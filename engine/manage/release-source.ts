@@ -35,7 +35,6 @@ const REQUEST_COUNT_LINE = "  requests++;\n";
 
 /** A defect stamped into a release (fault injection; see the contract above). */
 export type ReleaseDefect = "traps" | "wrong-revision";
-export const RELEASE_DEFECTS: readonly ReleaseDefect[] = ["traps", "wrong-revision"];
 export const DEFECT_TRAP_EVERY = 50;
 
 let template: string | undefined;
