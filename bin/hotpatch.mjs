@@ -11,6 +11,7 @@ import { register } from "tsx/esm/api";
 await Promise.all([import("binaryen"), import("assemblyscript/asc")]);
 register();
 const { main } = await import("../engine/cli/index.ts");
-// `hotpatch bench` lives in bench/ (above the engine): wired in here, loaded only when named.
+// `hotpatch bench` lives in bench/ (above the engine): wired in here; bench/cli.ts is small and
+// loads the suites only when `bench` runs.
 const { registerBench } = await import("../bench/cli.ts");
 process.exitCode = await main(process.argv.slice(2), [registerBench]);

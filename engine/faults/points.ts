@@ -63,7 +63,7 @@ export const FAULT_POINTS = {
     what: "the database write that records an install's outcome fails (the transaction rolls back)",
   },
   restart: {
-    where: "engine/worker/supervisor.ts restart: before each attempt to start the new worker",
+    where: "engine/worker/supervisor.ts relaunch: before each attempt to start the new worker",
     thread: "control",
     what: "restarting a crashed process fails or is slow",
   },

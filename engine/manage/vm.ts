@@ -134,7 +134,7 @@ export function createVm(store: Store, request: VmCreateRequest, now: Date, unpl
     lastAssessmentAt: null,
     lastAutoWindow: null,
   };
-  applyOrchestration(vm, request.patchMode, request.policySource, true);
+  orchestrateNew(vm, request.patchMode, request.policySource);
   if (request.scaleSet !== undefined) {
     const verdict = checkScaleSet({ orchestration: request.scaleSet as Orchestration, image, hotpatch });
     if (!verdict.allowed) refuse(request.name, verdict.reasons);
@@ -165,7 +165,7 @@ export function setVm(store: Store, name: string, change: VmChange): VmRecord {
   if (change.window !== undefined) vm.window = formatWindowSpec(parseWindowSpec(change.window));
   if (change.processes !== undefined) vm.processes = checkProcesses(change.processes);
   if (change.hotpatch !== undefined) vm.hotpatch = change.hotpatch;
-  applyOrchestration(vm, change.patchMode, change.policySource, false);
+  orchestrateChange(vm, change.patchMode, change.policySource);
   if (vm.hotpatch) {
     const eligibility = checkHotpatchEligibility(vm.image, {
       host: vm.host,
@@ -181,19 +181,36 @@ export function setVm(store: Store, name: string, change: VmChange): VmRecord {
 }
 
 /** Sets patch mode / policy source per host; `creating` allows the defaults. */
-function applyOrchestration(vm: VmRecord, patchMode: string | undefined, policySource: string | undefined, creating: boolean): void {
+/** A new VM's orchestration: the patch mode or policy source the request names, else the defaults. */
+function orchestrateNew(vm: VmRecord, patchMode: string | undefined, policySource: string | undefined): void {
   if (vm.host === "azure-stack-hci") {
-    if (patchMode !== undefined) {
-      throw new HotpatchError("E_USAGE", "patch modes apply to Azure VMs; on Azure Stack HCI orchestration comes from --policy-source");
-    }
-    if (creating || policySource !== undefined) vm.policySource = orchestrationSource(vm.host, policySource).source as PolicySource;
+    refuseHciPatchMode(patchMode);
+    vm.policySource = orchestrationSource(vm.host, policySource).source as PolicySource;
     return;
   }
   orchestrationSource(vm.host, policySource); // refuses a policy source on Azure
-  if (patchMode === undefined) {
-    if (creating) vm.patchMode = vm.hotpatch ? "AutomaticByPlatform" : "AutomaticByOS";
+  if (patchMode === undefined) vm.patchMode = vm.hotpatch ? "AutomaticByPlatform" : "AutomaticByOS";
+  else setPatchMode(vm, patchMode);
+}
+
+/** A changed VM's orchestration: only what the change names. */
+function orchestrateChange(vm: VmRecord, patchMode: string | undefined, policySource: string | undefined): void {
+  if (vm.host === "azure-stack-hci") {
+    refuseHciPatchMode(patchMode);
+    if (policySource !== undefined) vm.policySource = orchestrationSource(vm.host, policySource).source as PolicySource;
     return;
   }
+  orchestrationSource(vm.host, policySource); // refuses a policy source on Azure
+  if (patchMode !== undefined) setPatchMode(vm, patchMode);
+}
+
+function refuseHciPatchMode(patchMode: string | undefined): void {
+  if (patchMode !== undefined) {
+    throw new HotpatchError("E_USAGE", "patch modes apply to Azure VMs; on Azure Stack HCI orchestration comes from --policy-source");
+  }
+}
+
+function setPatchMode(vm: VmRecord, patchMode: string): void {
   const mode = parsePatchMode(patchMode);
   validatePatchModeChange(vm.patchMode ?? mode, mode);
   if (vm.hotpatch && mode !== "AutomaticByPlatform") {

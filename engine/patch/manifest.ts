@@ -12,7 +12,8 @@
  */
 import { type ErrorContext, HotpatchError } from "../errors.ts";
 
-const MAX_U32 = 0xffffffff;
+/** The largest u32: table indices, sizes and offsets in a package. */
+export const MAX_U32 = 0xffffffff;
 
 export interface FunctionReplacement {
   /** Stable name of the replaced function in the image. */
@@ -67,7 +68,8 @@ export interface PatchData {
   relocations: { at: number; object: number; offset: number }[];
 }
 
-function formatError(reason: string, context: ErrorContext = {}): HotpatchError {
+/** A malformed package or manifest: E_FORMAT with the reason. */
+export function formatError(reason: string, context: ErrorContext = {}): HotpatchError {
   return new HotpatchError("E_FORMAT", reason, context);
 }
 

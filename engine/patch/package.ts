@@ -28,10 +28,10 @@
  * is E_KEY.
  */
 import { type KeyObject, sign, verify } from "node:crypto";
-import { type ErrorContext, HotpatchError } from "../errors.ts";
+import { HotpatchError } from "../errors.ts";
 import { canonicalJson } from "./canonical-json.ts";
 import { rawKeyId, type TrustStore } from "./keys.ts";
-import { type PatchManifest, patchIdOf, validateManifest } from "./manifest.ts";
+import { formatError, MAX_U32, type PatchManifest, patchIdOf, validateManifest } from "./manifest.ts";
 
 export const PACKAGE_FORMAT_VERSION = 1;
 const SUPPORTED_VERSIONS = [PACKAGE_FORMAT_VERSION];
@@ -40,7 +40,6 @@ const HEADER_SIZE = 8;
 const KEY_ID_SIZE = 32;
 const SIGNATURE_SIZE = 64;
 const SIGNATURE_BLOCK_SIZE = KEY_ID_SIZE + SIGNATURE_SIZE;
-const MAX_U32 = 0xffffffff;
 
 export interface PackageContents {
   manifest: PatchManifest;
@@ -126,10 +125,6 @@ export function encodePackage(
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-function formatError(reason: string, context: ErrorContext = {}): HotpatchError {
-  return new HotpatchError("E_FORMAT", reason, context);
-}
 
 /**
  * Parses the container's structure. Does not check the signature (see

@@ -15,9 +15,11 @@
  * The switch record (after the counters) is not under the lock either: the
  * worker writes it at each completed switch, before any request runs in the
  * new code, so a switch survives the worker crashing before its report is
- * posted (a hanging request in new code, a kill by the watchdog). Its id
- * word is written last; a reader that sees the id sees the other words of
- * that switch (one writer; Atomics are sequentially consistent).
+ * posted (a hanging request in new code, a kill by the watchdog). The data
+ * words are plain writes and the id an `Atomics.store` after them, so a
+ * reader whose `Atomics.load` sees an id sees that switch's data — once the
+ * writer has stopped: the supervisor reads the record only after the worker
+ * was terminated (a worker killed mid-record leaves the previous id).
  *
  * Ownership: the worker writes while it is alive; after the supervisor has
  * terminated it, the supervisor becomes the writer (to count the request
@@ -105,18 +107,19 @@ export class SharedMetrics {
   }
 
   /**
-   * Worker, in the pause: records a completed switch (a few Atomics stores, no allocation).
-   * Micros are stored as whole nanoseconds (up to ~2 s).
+   * Worker, in the pause: records a completed switch (six plain writes and one Atomics store,
+   * no allocation: pass the same record object every time). Micros are stored as whole
+   * nanoseconds (up to ~2 s).
    */
-  recordSwitch(id: number, atIndex: number, midRequest: boolean, forced: boolean, blockedChecks: number, pauseMicros: number, prepareMicros: number): void {
+  recordSwitch(record: SwitchRecord): void {
     const w = this.words;
-    Atomics.store(w, SWITCH_AT, atIndex);
-    Atomics.store(w, SWITCH_MID, midRequest ? 1 : 0);
-    Atomics.store(w, SWITCH_FORCED, forced ? 1 : 0);
-    Atomics.store(w, SWITCH_BLOCKED, blockedChecks);
-    Atomics.store(w, SWITCH_PAUSE_NANOS, nanos(pauseMicros));
-    Atomics.store(w, SWITCH_PREPARE_NANOS, nanos(prepareMicros));
-    Atomics.store(w, SWITCH_ID, id); // last: a reader that sees the id sees the rest
+    w[SWITCH_AT] = record.atIndex;
+    w[SWITCH_MID] = record.midRequest ? 1 : 0;
+    w[SWITCH_FORCED] = record.forced ? 1 : 0;
+    w[SWITCH_BLOCKED] = record.blockedChecks;
+    w[SWITCH_PAUSE_NANOS] = nanos(record.pauseMicros);
+    w[SWITCH_PREPARE_NANOS] = nanos(record.prepareMicros);
+    Atomics.store(w, SWITCH_ID, record.id); // last: publishes the data words above
   }
 
   /** Control plane: the last switch a worker recorded (id 0: none). */

@@ -13,10 +13,11 @@
  * a new worker from the image with the installed patches, re-applied in the
  * order they were installed, before it serves → resume the generator at the
  * request after the failed one → settle the acknowledged apply with a report
- * rebuilt from the switch record.
+ * rebuilt from the switch record (E_CRASHED instead when the restart had to
+ * start without patches).
  *
  * The supervisor records what happened at which request index (`events`):
- * each switch and each restart, which a reference replay (engine/load/
+ * each switch and each restart, which a reference replay (engine/stress/
  * reference.ts) needs to reproduce the final state.
  */
 import { performance } from "node:perf_hooks";
@@ -259,14 +260,28 @@ export class Supervisor {
     for (const waiter of pending) {
       waiter.reject(new HotpatchError("E_CRASHED", `the process crashed (${error.message}) and was restarted; the operation did not complete`));
     }
+    try {
+      await this.relaunch(before.generated);
+    } catch (failure) {
+      acknowledged?.waiter.reject(new HotpatchError("E_CRASHED", `the process crashed (${error.message}) after the switch and could not be restarted`));
+      throw failure;
+    }
+    this.transcript.push(`process restarted at request ${before.generated} with ${this.installed().join(", ") || "no patches"}`);
+    if (acknowledged) this.settleAcknowledged(acknowledged.waiter, acknowledged.record, error);
+  }
+
+  /**
+   * Starts the new worker. A failed start must not take the host down (nobody awaits a restart):
+   * retry, and after RESTART_ATTEMPTS failures boot the image without its patches, as a machine
+   * boots its last known good; after twice that many, give up (throws).
+   */
+  private async relaunch(startIndex: number): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         faults.hit("restart", { attempt });
-        await this.launch(before.generated);
-        break;
+        await this.launch(startIndex);
+        return;
       } catch (failure) {
-        // A failed start must not take the host down (nobody awaits a restart): retry, and after
-        // RESTART_ATTEMPTS failures boot the image without its patches, as a machine boots its last known good.
         const reason = asHotpatchError(failure, "E_CRASHED").message;
         this.transcript.push(`restart attempt ${attempt} failed: ${reason}`);
         if (attempt >= RESTART_ATTEMPTS && this.installedStaged.length > 0) {
@@ -275,14 +290,23 @@ export class Supervisor {
         } else if (attempt >= 2 * RESTART_ATTEMPTS) throw failure;
       }
     }
-    this.transcript.push(`process restarted at request ${before.generated} with ${this.installed().join(", ") || "no patches"}`);
-    if (acknowledged) acknowledged.waiter.resolve(this.rebuiltReport(acknowledged.waiter.staged!, acknowledged.record) as never);
+  }
+
+  /**
+   * Settles an acknowledged apply once the restarted process serves: applied when the restart
+   * re-applied it, E_CRASHED when the restart had to start without patches.
+   */
+  private settleAcknowledged(waiter: Waiter, record: SwitchRecord, error: HotpatchError): void {
+    const staged = waiter.staged!;
+    if (this.installed().includes(staged.id)) waiter.resolve(this.rebuiltReport(staged, record) as never);
+    else waiter.reject(new HotpatchError("E_CRASHED", `the process crashed (${error.message}) after the switch and was restarted without its patches`, { patch: staged.id }));
   }
 
   /**
    * The pending apply whose switch the dead worker recorded (SharedMetrics.recordSwitch), if any:
-   * it is installed from now on (the restart re-applies it) and its switch goes into `events`
-   * before the restart. Unacknowledged operations stay pending, to be failed.
+   * it happened, so its switch goes into `events` before the restart and the restart re-applies
+   * it (settleAcknowledged then checks that it did). Unacknowledged operations stay pending, to
+   * be failed.
    */
   private takeAcknowledgedApply(): { waiter: Waiter; record: SwitchRecord } | undefined {
     const record = this.metrics.lastSwitch();

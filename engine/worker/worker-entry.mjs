@@ -2,9 +2,10 @@
 // `execArgv`, so the worker registers it itself, then loads the TypeScript
 // entry (the same way bin/hotpatch.mjs starts the CLI).
 //
-// Contract: nothing the worker imports may reach binaryen (engine/wasm/ files
-// other than sections.ts, counters.ts and patch-abi.ts): through tsx's hooks
-// its 14 MB bundle takes seconds to load.
+// Contract: nothing the worker imports may reach binaryen or the AssemblyScript
+// compiler (engine/wasm/, engine/image/ and engine/builder/ at run time; types
+// are fine): through tsx's hooks their 14 MB bundles take seconds to load.
+// test/folders-import-only-the-layers-below-them.test.ts checks it.
 import { register } from "tsx/esm/api";
 
 register();

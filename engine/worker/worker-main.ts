@@ -11,8 +11,9 @@
  * point does at most one of them, in this order:
  *   1. the switch of a prepared transition, if none of its functions is
  *      active (transition.ts): the **pause**, measured from entering the
- *      safe point to leaving it — everything the loop waits for, nothing
- *      else (no reporting, no transcript, no postMessage). A `force` or
+ *      safe point to leaving it — everything the loop waits for (the
+ *      switch record in the shared metrics included), nothing else (no
+ *      reporting, no transcript, no postMessage). A `force` or
  *      `reverse` message switches (or abandons) when it is received (2.);
  *   2. receiving one control message (its deserialization);
  *   3. one queued step, first in first out: prepare a transition (check and
@@ -41,7 +42,7 @@ import { HotpatchError } from "../errors.ts";
 import * as faults from "../faults/index.ts";
 import { dueAt, requestAt } from "../load/index.ts";
 import { PatchLoader, Transition, type TransitionRequest, type TransitionResult } from "../loader/index.ts";
-import { Activity, GuestProcess, SharedMetrics } from "../process/index.ts";
+import { Activity, GuestProcess, SharedMetrics, type SwitchRecord } from "../process/index.ts";
 import { type ControlMessage, fromWire, serializeError, type TransitionSpec, type WorkerConfig, type WorkerPost } from "./worker-protocol.ts";
 import { installedIds, newHistogram, refusedReport, type Switched, snapshotReport, stopReport, switchReport } from "./worker-reports.ts";
 
@@ -73,6 +74,8 @@ class WorkerLoop {
   private readonly pauses = newHistogram();
   private readonly transcript: string[] = [];
   private readonly steps: Step[] = [];
+  /** Filled in and written to the shared metrics at each completed switch (one object, no allocation in the pause). */
+  private readonly switchRecord: SwitchRecord = { id: 0, atIndex: 0, midRequest: false, forced: false, blockedChecks: 0, pauseMicros: 0, prepareMicros: 0 };
   private pending?: Pending;
   /** An apply or revert whose prepare step is queued: the transition slot is taken. */
   private queued = false;
@@ -236,7 +239,8 @@ class WorkerLoop {
    * The end of a switch (the pause): records where it happened, queues the report, returns to the loop.
    * Ordering: the `after-swap` fault point, then the switch record in the shared metrics (the
    * acknowledgement that survives a crash: from here on the control plane counts the switch as
-   * done), then back to requests, which may run the new code. The posted report comes later.
+   * done), then the end of the measured pause (the record is inside it), then back to requests,
+   * which may run the new code. The posted report comes later.
    */
   private switched(pending: Pending, result: TransitionResult, entered: number): void {
     this.pending = undefined;
@@ -246,10 +250,18 @@ class WorkerLoop {
     switched.atIndex = this.next;
     switched.midRequest = this.depth > 0;
     this.steps.push(pending.step);
-    switched.pauseMicros = (now() - entered) * 1000;
     if (result.state === "complete") {
-      this.metrics.recordSwitch(pending.id, switched.atIndex, switched.midRequest, result.forced, result.blockedChecks, switched.pauseMicros, switched.prepareMicros);
+      const r = this.switchRecord;
+      r.id = pending.id;
+      r.atIndex = switched.atIndex;
+      r.midRequest = switched.midRequest;
+      r.forced = result.forced;
+      r.blockedChecks = result.blockedChecks;
+      r.pauseMicros = (now() - entered) * 1000; // the record's pause ends just before its own write
+      r.prepareMicros = switched.prepareMicros;
+      this.metrics.recordSwitch(r);
     }
+    switched.pauseMicros = (now() - entered) * 1000;
   }
 
   private handle(message: ControlMessage, entered: number): void {
@@ -333,7 +345,7 @@ class WorkerLoop {
    * in, first out, and the next change needs a prepare step queued after this.
    */
   private reportSwitch(s: Switched): void {
-    if (faults.isArmed()) faults.hit("before-report", { patch: s.result?.patch });
+    if (s.result?.state === "complete" && faults.isArmed()) faults.hit("before-report", { patch: s.result.patch });
     const installed = this.loader.installed().slice();
     const report = switchReport(s, installed);
     if (report.state === "complete") {
