@@ -140,12 +140,20 @@ export class ProcessUnderTest {
     return { action: "restart", ms: round(performance.now() - r0), ok, detail: `restarted with [${this.supervisor.installed().join(", ")}]` };
   }
 
-  /** Health checks after an apply: until a detection, or `window` healthy requests. */
+  /**
+   * Health checks after an apply: until a detection, or `window` healthy requests.
+   *
+   * The latency window starts once the requests already due at the apply have
+   * been served: a queue that an earlier stall left behind (a stretched
+   * transition wait, a hold) drains with queueing delay the patch did not cause.
+   * The `window` healthy requests are counted from there too.
+   */
   private async observe(patch: string): Promise<DetectionReport | undefined> {
     const start = this.supervisor.counters();
     const t0 = performance.now();
-    const base = await this.snapshot();
-    const baseLatency = base ? hdr.decodeFromCompressedBase64(base.latency) : undefined;
+    const first = await this.snapshot();
+    const drainedAt = start.generated + (first?.backlog ?? 0);
+    let baseLatency: hdr.Histogram | undefined;
     const detected = (by: Detection, detail: string): DetectionReport => {
       const report = { by, requests: this.supervisor.counters().generated - start.generated, ms: round(performance.now() - t0), detail };
       this.say(`detected ${by} ${report.requests} requests (${report.ms} ms) after ${patch}: ${detail}`);
@@ -158,8 +166,9 @@ export class ProcessUnderTest {
         const message = restart?.op === "restart" ? restart.error.message : "a request failed";
         return detected(message.includes("deadline") ? "watchdog" : "crash", message);
       }
-      if (c.generated - start.generated >= this.health.window) return undefined;
+      if (c.generated - drainedAt >= this.health.window) return undefined;
       const snap = await this.snapshot();
+      if (snap && !baseLatency && c.generated >= drainedAt) baseLatency = hdr.decodeFromCompressedBase64(snap.latency);
       if (snap?.health) {
         const h = snap.health;
         if (h.slotMismatches.length > 0) this.audits.push(`while watching ${patch}: slots ${h.slotMismatches.join(", ")} do not hold the recorded entries`);

@@ -42,3 +42,9 @@ export function indexSeed(seed: number, index: number): number {
 export function dueAt(spec: LoadSpec, first: number, startMs: number, index: number): number {
   return startMs + ((index - first) * 1000) / spec.rate;
 }
+
+/** How many requests of the run are due by `t` (index bound: requests `first` … result − 1), for a generator that started `first` at `startMs`. */
+export function dueBy(spec: LoadSpec, first: number, startMs: number, t: number): number {
+  if (t < startMs) return first;
+  return Math.min(spec.count, first + Math.floor(((t - startMs) * spec.rate) / 1000) + 1);
+}

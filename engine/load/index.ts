@@ -4,4 +4,4 @@
  *
  * The public surface of this folder: other folders import only what is listed here.
  */
-export { dueAt, indexSeed, type LoadSpec, requestAt } from "./generator.ts";
+export { dueAt, dueBy, indexSeed, type LoadSpec, requestAt } from "./generator.ts";

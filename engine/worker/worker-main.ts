@@ -40,7 +40,7 @@ import { performance } from "node:perf_hooks";
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { HotpatchError } from "../errors.ts";
 import * as faults from "../faults/index.ts";
-import { dueAt, requestAt } from "../load/index.ts";
+import { dueAt, dueBy, requestAt } from "../load/index.ts";
 import { PatchLoader, Transition, type TransitionRequest, type TransitionResult } from "../loader/index.ts";
 import { Activity, GuestProcess, SharedMetrics, type SwitchRecord } from "../process/index.ts";
 import { type ControlMessage, fromWire, serializeError, type TransitionSpec, type WorkerConfig, type WorkerPost } from "./worker-protocol.ts";
@@ -82,6 +82,8 @@ class WorkerLoop {
   /** The wake flag was seen and the port may still hold messages. */
   private draining = false;
   private next: number;
+  /** When the load started, on the pacing clock (set by `run`). */
+  private startMs = 0;
   private current = -1;
   private depth = 0;
   private safepoints = 0;
@@ -106,6 +108,7 @@ class WorkerLoop {
     this.post({ type: "ready", installed: installedIds(this.loader) });
     const { load } = this.config;
     const startMs = now();
+    this.startMs = startMs;
     while (this.stopId === undefined) {
       // One clock read per turn: performance.now() allocates a heap number, and a loop
       // reading it flat out made the young generation fill ~100 times a second.
@@ -162,6 +165,11 @@ class WorkerLoop {
     this.latency.recordValue(Math.max(1, Math.round((now() - due) * 1000)));
     this.starved++;
     return undefined;
+  }
+
+  /** Requests due by now that have not started. */
+  private backlog(): number {
+    return Math.max(0, dueBy(this.config.load, this.config.startIndex, this.startMs, now()) - this.next);
   }
 
   /** `env.safepoint`: guest frames are on the stack. */
@@ -283,7 +291,7 @@ class WorkerLoop {
         this.released = true;
         break;
       case "snapshot":
-        this.steps.push({ run: () => this.post({ type: "snapshot", id: message.id, report: snapshotReport(this.latency, this.pauses, this.process, this.loader) }), reports: false });
+        this.steps.push({ run: () => this.post({ type: "snapshot", id: message.id, report: snapshotReport(this.latency, this.pauses, this.process, this.loader, this.backlog()) }), reports: false });
         break;
       case "stop":
         this.stopId = message.id;

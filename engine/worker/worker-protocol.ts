@@ -80,6 +80,8 @@ export interface WorkerReport {
   latency: string;
   pauses: string;
   installed: string[];
+  /** Requests due by the time of the report that had not started yet: the queue an earlier stall left behind. */
+  backlog: number;
   state?: ProcessState;
   /** Memory size, static-data digest and slot audit (engine/worker/health-probe.ts). */
   health?: ProcessHealth;

@@ -91,17 +91,19 @@ export function stopReport(latency: hdr.Histogram, pauses: hdr.Histogram, proces
     latency: hdr.encodeIntoCompressedBase64(latency),
     pauses: hdr.encodeIntoCompressedBase64(pauses),
     installed: installedIds(loader),
+    backlog: 0,
     state: process.state(),
     health: probeHealth(process, loader),
   };
 }
 
-/** A snapshot's report: as the stop answer's, without the guest's state. */
-export function snapshotReport(latency: hdr.Histogram, pauses: hdr.Histogram, process: GuestProcess, loader: PatchLoader): WorkerReport {
+/** A snapshot's report: as the stop answer's, without the guest's state, with the requests waiting (`backlog`). */
+export function snapshotReport(latency: hdr.Histogram, pauses: hdr.Histogram, process: GuestProcess, loader: PatchLoader, backlog: number): WorkerReport {
   return {
     latency: hdr.encodeIntoCompressedBase64(latency),
     pauses: hdr.encodeIntoCompressedBase64(pauses),
     installed: installedIds(loader),
+    backlog,
     state: undefined,
     health: probeHealth(process, loader),
   };
