@@ -41,6 +41,7 @@ const SLOW_TESTS = [
   "test/patch-apply-and-revert-preserve-process-state.test.ts",
   "test/patch-static-data-is-placed-freed-and-disjoint.test.ts",
   "test/refused-patches-leave-the-process-unchanged.test.ts",
+  "test/serve-holds-its-state-and-stops-gracefully.test.ts",
   "test/simulate-measures-hotpatch-against-a-rebooting-vm.test.ts",
   "test/slot-swap-is-all-or-nothing.test.ts",
   "test/stacked-patches-revert-in-reverse-order.test.ts",

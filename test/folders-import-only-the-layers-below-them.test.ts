@@ -30,7 +30,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["engine/loader"],
   ["engine/worker", "engine/scenario", "engine/demo"],
   ["engine/manage", "engine/stress", "engine/fuzz"],
-  ["engine/experiment"],
+  ["engine/experiment", "engine/serve"],
   ["engine/cli"],
   ["bench/lib"],
   ["bench/suites"],
@@ -76,10 +76,12 @@ function importsOf(file: string): Import[] {
   return found;
 }
 
-/** The node of the layer graph a file belongs to: its folder, or the file itself at the top of engine/. */
+/** The node of the layer graph a file belongs to: its engine folder (subfolders included), bench/ folder, or the file itself at the top of engine/. */
 function nodeOf(file: string): string {
   const dir = dirname(file);
-  return dir === "engine" ? file : dir;
+  if (dir === "engine") return file;
+  // A subfolder of an engine folder (engine/serve/routes) is part of that folder.
+  return dir.startsWith("engine/") ? dir.split("/").slice(0, 2).join("/") : dir;
 }
 
 /** Every cycle's first repeated path in a directed graph, or [] when it has none. */

@@ -19,9 +19,11 @@ import { EXIT_USAGE, reportError } from "./output.ts";
 import { registerPatch } from "./patch.ts";
 import { registerRun } from "./run.ts";
 import { registerSchedule } from "./schedule.ts";
+import { registerServe } from "./serve.ts";
 import { registerSimulate } from "./simulate.ts";
 import { registerStatus } from "./status.ts";
 import { registerStress } from "./stress.ts";
+import { registerToken } from "./token.ts";
 import { registerUninstall } from "./uninstall.ts";
 import { registerVm } from "./vm.ts";
 
@@ -56,6 +58,8 @@ export function buildProgram(setExit: (code: number) => void, extraVerbs: readon
   registerStress(program, setExit);
   registerExperiment(program, setExit);
   registerFuzz(program, setExit);
+  registerServe(program, setExit);
+  registerToken(program, setExit);
   for (const register of extraVerbs) register(program, setExit);
   return program;
 }

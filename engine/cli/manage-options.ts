@@ -6,7 +6,7 @@
  * plan the environment asks for is armed for the command (fault-environment.ts).
  */
 import type { Command } from "commander";
-import { commandTime, DEFAULT_STATE_FILE, Session, Store } from "../manage/index.ts";
+import { commandTime, DEFAULT_STATE_FILE, refuseWhileServed, Session, Store } from "../manage/index.ts";
 import { withEnvironmentFaults } from "./fault-environment.ts";
 
 export interface ManageOptions {
@@ -27,11 +27,13 @@ export function timedStateOptions(command: Command): Command {
 
 /**
  * Arms the fault plan the environment asks for (fault-environment.ts), opens
- * the state, resolves the command's time, runs `fn`, closes the state.
+ * the state (E_STATE_BUSY while `hotpatch serve` holds it), resolves the command's time, runs `fn`, closes the state.
  */
 export function withSession<T>(options: ManageOptions, fn: (session: Session, now: Date) => Promise<T> | T): Promise<T> {
   return withEnvironmentFaults(async () => {
-    const store = Store.open(options.state ?? DEFAULT_STATE_FILE);
+    const path = options.state ?? DEFAULT_STATE_FILE;
+    refuseWhileServed(path); // a running server owns the state and its processes (engine/manage/state-lock.ts)
+    const store = Store.open(path);
     try {
       const now = commandTime(store, options.now, () => new Date());
       return await fn(new Session(store), now);

@@ -11,6 +11,10 @@
  * - Records are JSON documents keyed by what is looked up (VM name, KB,
  *   activity id); the JSON shapes belong to the modules that write them
  *   (vm.ts, install.ts, …). Times are ISO 8601 UTC strings.
+ * - `resources` holds documents of the API layer (engine/serve/: resource
+ *   groups, a VM's ARM properties, long-running operations), keyed by kind
+ *   and id; the management plane itself never reads them. A file of an
+ *   older build gets the table when it is opened.
  * - `schema_version` in `meta` guards against opening a file of another
  *   format (E_DB).
  */
@@ -34,6 +38,7 @@ CREATE INDEX IF NOT EXISTS history_vm ON history (vm, started_at);
 CREATE TABLE IF NOT EXISTS activities (
   id TEXT PRIMARY KEY, vm TEXT NOT NULL, type TEXT NOT NULL, started_at TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS activities_vm ON activities (vm, type, started_at);
+CREATE TABLE IF NOT EXISTS resources (kind TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, id));
 `;
 
 export interface Stored<T> {
@@ -107,6 +112,14 @@ export class Store {
     this.db.prepare("INSERT INTO vms (name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc").run(name, JSON.stringify(doc));
   }
 
+  /** Deletes a VM with its installed updates, history and activities. */
+  deleteVm(name: string): void {
+    this.tx(() => {
+      this.db.prepare("DELETE FROM vms WHERE name = ?").run(name);
+      for (const table of ["installed", "history", "activities"]) this.db.prepare(`DELETE FROM ${table} WHERE vm = ?`).run(name);
+    });
+  }
+
   // Installed updates, in installation order (seq) -------------------------
 
   installed<T>(vm: string): T[] {
@@ -167,5 +180,27 @@ export class Store {
   activities<T>(vm: string, type: string): T[] {
     const rows = this.db.prepare("SELECT doc FROM activities WHERE vm = ? AND type = ? ORDER BY started_at, rowid").all(vm, type) as { doc: string }[];
     return rows.map((r) => JSON.parse(r.doc) as T);
+  }
+
+  // Documents of the API layer (engine/serve/) -------------------------------
+
+  resource<T>(kind: string, id: string): T | undefined {
+    const row = this.db.prepare("SELECT doc FROM resources WHERE kind = ? AND id = ?").get(kind, id) as { doc: string } | undefined;
+    return row ? (JSON.parse(row.doc) as T) : undefined;
+  }
+
+  /** Every document of a kind, ordered by id. */
+  resources<T>(kind: string): T[] {
+    return (this.db.prepare("SELECT doc FROM resources WHERE kind = ? ORDER BY id").all(kind) as { doc: string }[]).map((r) => JSON.parse(r.doc) as T);
+  }
+
+  putResource(kind: string, id: string, doc: unknown): void {
+    this.db
+      .prepare("INSERT INTO resources (kind, id, doc) VALUES (?, ?, ?) ON CONFLICT(kind, id) DO UPDATE SET doc = excluded.doc")
+      .run(kind, id, JSON.stringify(doc));
+  }
+
+  deleteResource(kind: string, id: string): void {
+    this.db.prepare("DELETE FROM resources WHERE kind = ? AND id = ?").run(kind, id);
   }
 }

@@ -86,6 +86,12 @@ export function getVm(store: Store, name: string): VmRecord {
   return vm;
 }
 
+/** Deletes a VM and every record of it (E_UNKNOWN_VM when there is none). */
+export function deleteVm(store: Store, name: string): void {
+  getVm(store, name);
+  store.deleteVm(name);
+}
+
 export function listVms(store: Store): VmRecord[] {
   return store.vms<VmRecord>();
 }

@@ -1,0 +1,36 @@
+/**
+ * What every route of the server works with: the one store and session the
+ * server holds for its lifetime, the emulated clock, the wall clock (for
+ * tokens only), the queue that runs changes one at a time, the operations
+ * registry and the event stream.
+ *
+ * Ordering contract: everything that changes the state (a PUT, a DELETE, an
+ * assessment, an install, a clock advance) runs through `serial`, one at a
+ * time in arrival order; reads run at once and see the state between two
+ * changes. The management plane below was written for one command at a time,
+ * and this keeps it so.
+ */
+import type { Session, Store } from "../manage/index.ts";
+import { storedClock } from "../manage/index.ts";
+import type { EventStream } from "./events.ts";
+import type { Operations } from "./operations.ts";
+import type { Serial } from "./serial.ts";
+
+export interface ServeContext {
+  readonly store: Store;
+  readonly session: Session;
+  readonly serial: Serial;
+  readonly operations: Operations;
+  readonly events: EventStream;
+  /** The real time, for token lifetimes and request timings only. */
+  readonly wallClock: () => Date;
+  /** The API's base URL (https://host:port), for Location headers. */
+  baseUrl: string;
+}
+
+/** The emulated time: the state's clock (set when the server started). */
+export function emulatedNow(context: ServeContext): Date {
+  const at = storedClock(context.store);
+  if (at === undefined) throw new Error("the state has no clock: startServer sets it before serving");
+  return at;
+}

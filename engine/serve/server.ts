@@ -1,0 +1,191 @@
+/**
+ * `hotpatch serve`: one long-running process that holds a state file and
+ * answers the ARM API (the Azure SDK drives it), the emulator's own endpoints
+ * and the portal, over HTTPS on loopback by default.
+ *
+ * Start-up order (each step depends on the one before):
+ *  1. take the state (state-lock.ts: E_STATE_BUSY while another server has it);
+ *  2. open it, set the emulated clock (`--now` for a new state, else kept);
+ *  3. close what a killed server left open: operations InProgress → Failed
+ *     (OperationInterrupted), install runs InProgress → Failed; give VMs made
+ *     with the CLI their place in ARM (resources.ts, group "hotpatch");
+ *  4. load or create the TLS certificate, build the routes, listen;
+ *  5. write the URL into the lock, so the CLI's refusal can name it.
+ *
+ * Stop (`close`, on SIGINT/SIGTERM in the CLI): stop accepting connections,
+ * let the queued changes finish (operations end Succeeded or Failed and are
+ * recorded), then give the state back. A SIGKILL skips all that; step 3 of
+ * the next start repairs it.
+ *
+ * Request handling, for every route: `x-ms-request-id` and
+ * `x-ms-correlation-request-id` on every answer; bodies over BODY_LIMIT get
+ * 413; malformed JSON gets 400 InvalidRequestContent; every error is ARM's
+ * error body (arm-error.ts). ARM paths are matched case-insensitively, as
+ * ARM does.
+ */
+import { randomUUID } from "node:crypto";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { acquireState, closeInterrupted, commandTime, listVms, releaseState, Session, Store, setClock } from "../manage/index.ts";
+import { ArmError, armErrorOf } from "./arm-error.ts";
+import { checkBearer, WWW_AUTHENTICATE } from "./auth.ts";
+import { loadCertificate } from "./certificate.ts";
+import { emulatedNow, type ServeContext } from "./context.ts";
+import { EventStream } from "./events.ts";
+import { Operations } from "./operations.ts";
+import { registerEmulatorRoutes } from "./routes/emulator.ts";
+import { registerPatchRoutes } from "./routes/patches.ts";
+import { registerPortal } from "./routes/portal.ts";
+import { registerResourceGroupRoutes } from "./routes/resource-groups.ts";
+import { registerVirtualMachineRoutes } from "./routes/virtual-machines.ts";
+import { adoptCliVms } from "./resources.ts";
+import { Serial } from "./serial.ts";
+
+export const DEFAULT_PORT = 8443;
+export const DEFAULT_HOST = "127.0.0.1";
+/** Request bodies larger than this get 413. */
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface ServeOptions {
+  statePath: string;
+  /** 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** ISO instant: the emulated clock of a new state (as `--now` of the other commands). */
+  now?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** The real time (injected; tests pass a fixed one). */
+  wallClock?: () => Date;
+  /** Seconds a client should wait between polls of an operation (the Retry-After header). */
+  retryAfterSeconds?: number;
+  /** Called for requests that failed with a 500, with the error (the body never carries it). */
+  onInternalError?: (error: unknown) => void;
+}
+
+export interface RunningServer {
+  /** The API's base URL, e.g. https://127.0.0.1:8443 */
+  url: string;
+  /** The portal's URL. */
+  portalUrl: string;
+  certPath: string;
+  context: ServeContext;
+  /** Graceful stop: finishes queued changes, records them, releases the state. */
+  close(): Promise<void>;
+}
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const wallClock = options.wallClock ?? (() => new Date());
+  const host = options.host ?? "127.0.0.1";
+  acquireState(options.statePath, "(starting)", wallClock());
+  let store: Store | undefined;
+  try {
+    store = Store.open(options.statePath);
+    const opened = store;
+    store.tx(() => setClock(opened, commandTime(opened, options.now, wallClock)));
+    const context = createContext(store, wallClock);
+    repairAfterCrash(context);
+    const certificate = await loadCertificate({ statePath: options.statePath, host, certPath: options.tlsCert, keyPath: options.tlsKey, now: wallClock() });
+    const app = buildApp(context, { https: { cert: certificate.cert, key: certificate.key }, retryAfterSeconds: options.retryAfterSeconds ?? 1, onInternalError: options.onInternalError });
+    await app.listen({ port: options.port ?? DEFAULT_PORT, host });
+    const address = app.server.address();
+    const port = typeof address === "object" && address !== null ? address.port : options.port;
+    context.baseUrl = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    acquireState(options.statePath, context.baseUrl, wallClock());
+    return {
+      url: context.baseUrl,
+      portalUrl: `${context.baseUrl}/`,
+      certPath: certificate.certPath,
+      context,
+      close: async () => {
+        await app.close();
+        await context.serial.idle();
+        opened.close();
+        releaseState(options.statePath);
+      },
+    };
+  } catch (error) {
+    store?.close();
+    releaseState(options.statePath);
+    throw error;
+  }
+}
+
+/** The context of a server over an open store whose clock is set. */
+export function createContext(store: Store, wallClock: () => Date): ServeContext {
+  const serial = new Serial();
+  const operations = new Operations(store, serial, () => emulatedNow(context));
+  const context: ServeContext = { store, session: new Session(store), serial, operations, events: new EventStream(), wallClock, baseUrl: "" };
+  return context;
+}
+
+/** Step 3 of the start-up: what a killed server left InProgress ends Failed. */
+function repairAfterCrash(context: ServeContext): void {
+  const now = emulatedNow(context);
+  context.operations.closeInterrupted();
+  const vms = listVms(context.store);
+  for (const vm of vms) closeInterrupted(context.session, vm.name, now);
+  adoptCliVms(context.store, vms, now);
+}
+
+export interface AppOptions {
+  https?: { cert: string; key: string };
+  retryAfterSeconds: number;
+  onInternalError?: (error: unknown) => void;
+}
+
+/** The routes over a context (exported for tests that inject requests without a socket). */
+export function buildApp(context: ServeContext, options: AppOptions): FastifyInstance {
+  const app = Fastify({
+    ...(options.https ? { https: options.https } : {}),
+    bodyLimit: BODY_LIMIT,
+    exposeHeadRoutes: false,
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    logger: false,
+    genReqId: () => randomUUID(),
+  }) as unknown as FastifyInstance;
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-ms-request-id", request.id);
+    reply.header("x-ms-correlation-request-id", headerOf(request, "x-ms-correlation-request-id") ?? request.id);
+    const client = headerOf(request, "x-ms-client-request-id");
+    if (client !== undefined) reply.header("x-ms-client-request-id", client);
+    if (needsToken(request.url)) checkBearer(headerOf(request, "authorization"), context.wallClock());
+  });
+  app.setErrorHandler((error, _request, reply) => sendError(reply, fromFastify(error), options.onInternalError, error));
+  app.setNotFoundHandler((request, reply) => sendError(reply, new ArmError(404, "NotFound", `No route matches ${request.method} ${request.url.split("?")[0]}.`)));
+  registerResourceGroupRoutes(app, context);
+  registerVirtualMachineRoutes(app, context);
+  registerPatchRoutes(app, context, { retryAfterSeconds: options.retryAfterSeconds });
+  registerEmulatorRoutes(app, context);
+  registerPortal(app, context);
+  return app;
+}
+
+/** ARM and the emulator's endpoints need a bearer token; the portal's page does not (it has its own). */
+function needsToken(url: string): boolean {
+  const path = url.toLowerCase();
+  return path.startsWith("/subscriptions") || path.startsWith("/hotpatch/");
+}
+
+function headerOf(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Fastify's own errors (body parsing, size) as ARM errors. */
+function fromFastify(error: unknown): ArmError {
+  if (error instanceof ArmError) return error;
+  const code = (error as { code?: string }).code;
+  const message = (error as Error).message;
+  if (code === "FST_ERR_CTP_BODY_TOO_LARGE") return new ArmError(413, "RequestEntityTooLarge", `The request body is larger than ${BODY_LIMIT} bytes.`);
+  if (code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return new ArmError(415, "UnsupportedMediaType", "The request body must be application/json.");
+  if (code === "FST_ERR_CTP_EMPTY_JSON_BODY" || code === "FST_ERR_CTP_INVALID_JSON_BODY" || error instanceof SyntaxError || (error as { statusCode?: number }).statusCode === 400) {
+    return new ArmError(400, "InvalidRequestContent", `The request content was invalid and could not be deserialized: ${message}`);
+  }
+  return armErrorOf(error);
+}
+
+function sendError(reply: FastifyReply, error: ArmError, onInternalError?: (error: unknown) => void, cause?: unknown): FastifyReply {
+  if (error.status >= 500) onInternalError?.(cause ?? error);
+  if (error.status === 401) reply.header("www-authenticate", WWW_AUTHENTICATE);
+  return reply.status(error.status).type("application/json; charset=utf-8").send(error.body());
+}

@@ -1,0 +1,74 @@
+/**
+ * Test helpers for `hotpatch serve`: a server as a real child process (for
+ * signals and start-up output), and HTTPS requests that trust its
+ * self-signed certificate.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { request } from "node:https";
+import { fileURLToPath } from "node:url";
+import { mintToken } from "../engine/serve/auth.ts";
+
+const BIN = fileURLToPath(new URL("../bin/hotpatch.mjs", import.meta.url));
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  portalLine: string;
+  ca: string;
+  stderr: () => string;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+}
+
+/** Starts `hotpatch serve --port 0 …args` and waits for its two URL lines. */
+export function spawnServer(args: string[]): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stderr!.on("data", (d) => {
+    err += String(d);
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on("data", (d) => {
+      out += String(d);
+      const lines = out.split("\n");
+      if (lines.length < 3) return;
+      const state = args[args.indexOf("--state") + 1];
+      const ca = readFileSync(certPathFrom(err) ?? `${state.replace(/[^/]*$/, "")}serve-cert.pem`, "utf8");
+      resolve({ child, url: lines[0], portalLine: lines[1], ca, stderr: () => err, exited });
+    });
+    void exited.then((code) => reject(new Error(`hotpatch serve exited (${code}) before it printed its URLs: ${err}`)));
+  });
+}
+
+function certPathFrom(stderr: string): string | undefined {
+  return /^certificate: (\S+)/m.exec(stderr)?.[1];
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json: () => any;
+}
+
+/** One HTTPS request to the server; `token` defaults to a fresh valid one, `null` sends none. */
+export function call(server: { url: string; ca: string }, method: string, path: string, options: { body?: unknown; raw?: string; token?: string | null; headers?: Record<string, string> } = {}): Promise<HttpAnswer> {
+  const token = options.token === undefined ? mintToken(new Date()) : options.token;
+  const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+  const headers: Record<string, string> = { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...(payload === undefined ? {} : { "content-type": "application/json" }), ...options.headers };
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, server.url), { method, headers, ca: server.ca }, (res) => {
+      let body = "";
+      res.on("data", (d) => {
+        body += String(d);
+      });
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body, json: () => JSON.parse(body) }));
+    });
+    req.on("error", reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
