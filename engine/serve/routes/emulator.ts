@@ -1,5 +1,56 @@
-/** The emulator's own endpoints under /hotpatch/ (filled in next). */
+/**
+ * The emulator's own endpoints, under /hotpatch/ (not ARM: no api-version;
+ * the same bearer token):
+ * - `GET /hotpatch/clock` → `{ clock }`, the emulated time;
+ * - `POST /hotpatch/clock/advance` `{ duration: "P1D" }` → the advance report:
+ *   the assessments and automatic installs due meanwhile run exactly as
+ *   `hotpatch clock advance` runs them (through the serial queue);
+ * - `GET /hotpatch/events` → Server-Sent Events of what happens (events.ts),
+ *   resuming after `Last-Event-ID`.
+ */
 import type { FastifyInstance } from "fastify";
-import type { ServeContext } from "../context.ts";
+import { advanceClock, iso, parseDuration } from "../../manage/index.ts";
+import { emulatedNow, type ServeContext } from "../context.ts";
+import type { ServerEvent } from "../events.ts";
+import { readObject, requiredString } from "./validate.ts";
 
-export function registerEmulatorRoutes(_app: FastifyInstance, _context: ServeContext): void {}
+export function registerEmulatorRoutes(app: FastifyInstance, context: ServeContext): void {
+  // Open event streams end when the server closes (a stream never ends by itself, and would hold the close).
+  const streams = new Set<() => void>();
+  app.addHook("preClose", async () => {
+    for (const end of streams) end();
+  });
+  app.get("/hotpatch/clock", async () => ({ clock: iso(emulatedNow(context)) }));
+
+  app.post("/hotpatch/clock/advance", async (request) => {
+    const body = readObject(request.body, "body");
+    const millis = parseDuration(requiredString(body, "duration"));
+    return context.serial.run(async () => {
+      const from = emulatedNow(context);
+      const report = await advanceClock(context.session, from, new Date(from.getTime() + millis), (e) => {
+        context.events.publish(e.type === "Assessment" ? "assessment" : "installation", new Date(e.at), { trigger: "automatic", summary: e.summary }, e.vm);
+      });
+      context.events.publish("clock", emulatedNow(context), { from: report.from, to: report.to });
+      return report;
+    });
+  });
+
+  app.get("/hotpatch/events", (request, reply) => {
+    const last = Number(request.headers["last-event-id"] ?? 0);
+    reply.hijack();
+    const out = reply.raw;
+    out.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-ms-request-id": request.id });
+    const send = (e: ServerEvent) => out.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+    for (const e of context.events.since(Number.isFinite(last) ? last : 0)) send(e);
+    const unsubscribe = context.events.subscribe(send);
+    const keepAlive = setInterval(() => out.write(": keep-alive\n\n"), 15_000);
+    const end = () => {
+      clearInterval(keepAlive);
+      unsubscribe();
+      streams.delete(end);
+      out.end();
+    };
+    streams.add(end);
+    request.raw.on("close", end);
+  });
+}
