@@ -15,6 +15,7 @@ import { configDefaults, defineConfig, mergeConfig } from "vitest/config";
 import base from "./vitest.config.ts";
 
 const SLOW_TESTS = [
+  "test/arm-api-runs-assess-and-install-as-long-running-operations.test.ts",
   "test/automatic-patching-follows-patch-mode-and-policy-source.test.ts",
   "test/automatic-patching-installs-critical-and-security-off-peak.test.ts",
   "test/bench-quick-reports-well-formed-targets.test.ts",

@@ -5,15 +5,15 @@
  *
  * The public surface of this folder: other folders import only what is listed here.
  */
-export { assessVm } from "./assess.ts";
+export { type AssessmentResult, assessVm } from "./assess.ts";
 export { advanceClock } from "./auto-patch.ts";
 export { formatMonth, releaseSchedule } from "./calendar.ts";
-export { catalogBetween, declareUnplanned } from "./catalog.ts";
+export { catalogBetween, declareUnplanned, findUpdate } from "./catalog.ts";
 export { parseClassificationList } from "./classification.ts";
 export { commandTime, iso, setClock, storedClock } from "./clock.ts";
 export { DEFAULT_HISTORY_DAYS, historyView } from "./history.ts";
 export { getHotFix, renderHotFix } from "./hotfix.ts";
-export { closeInterrupted, installUpdates, parseRebootSetting } from "./install.ts";
+export { closeInterrupted, type InstallRequest, type InstallResult, installUpdates, type PatchOutcome, parseRebootSetting } from "./install.ts";
 export { type RemovalResult, rollbackVm, uninstallUpdate } from "./rollback.ts";
 export { renderScheduleSvg, renderScheduleText } from "./schedule-render.ts";
 export { type Faults, Session } from "./session.ts";

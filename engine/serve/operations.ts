@@ -33,6 +33,8 @@ export interface Operation {
   /** The final VirtualMachineAssessPatchesResult / VirtualMachineInstallPatchesResult. */
   result?: unknown;
   error?: ArmErrorBody["error"];
+  /** The HTTP status of `error` (what the monitor URL answers for a Failed operation). */
+  errorStatus?: number;
 }
 
 const KIND = "operation";
@@ -62,7 +64,8 @@ export class Operations {
         const result = await work();
         this.finish(op, { status: "Succeeded", result });
       } catch (error) {
-        this.finish(op, { status: "Failed", error: armErrorOf(error).body().error });
+        const arm = armErrorOf(error);
+        this.finish(op, { status: "Failed", error: arm.body().error, errorStatus: arm.status });
       }
     });
     return op;
@@ -76,13 +79,14 @@ export class Operations {
       this.finish(op, {
         status: "Failed",
         error: { code: "OperationInterrupted", message: `The operation ${op.kind} on '${op.vm}' was interrupted: the server stopped before it ended.` },
+        errorStatus: 500,
       });
       closed += 1;
     }
     return closed;
   }
 
-  private finish(op: Operation, end: Pick<Operation, "status" | "result" | "error">): void {
+  private finish(op: Operation, end: Pick<Operation, "status" | "result" | "error" | "errorStatus">): void {
     Object.assign(op, end, { endTime: this.now().toISOString() });
     this.store.putResource(KIND, op.id, op);
   }
