@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ComputeManagementClient } from "@azure/arm-compute";
@@ -9,6 +8,7 @@ import { mintToken } from "../engine/serve/auth.ts";
 import type { ServerEvent } from "../engine/serve/events.ts";
 import { patchIdOf } from "../engine/serve/patch-results.ts";
 import { type RunningServer, startServer } from "../engine/serve/server.ts";
+import { call as callServer } from "./serve-helpers.ts";
 
 const SUB = "00000000-0000-0000-0000-000000000000";
 const CORE = "MicrosoftWindowsServer:WindowsServer:2022-datacenter-azure-edition-core";
@@ -29,33 +29,10 @@ interface Answer {
   body: unknown;
 }
 
-function call(method: string, path: string, options: { body?: unknown; token?: string | null } = {}): Promise<Answer> {
-  const url = new URL(path, server.url);
-  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-  const token = options.token === undefined ? mintToken(new Date()) : options.token;
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      url,
-      {
-        method,
-        ca,
-        headers: {
-          ...(token === null ? {} : { authorization: `Bearer ${token}` }),
-          ...(payload === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }),
-        },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk) => {
-          text += chunk;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text === "" ? undefined : JSON.parse(text) }));
-      },
-    );
-    req.on("error", reject);
-    req.end(payload);
-  });
+/** One HTTPS request (test/serve-helpers.ts), its body parsed. */
+async function call(method: string, path: string, options: { body?: unknown; token?: string | null } = {}): Promise<Answer> {
+  const answer = await callServer({ url: server.url, ca }, method, path, options);
+  return { status: answer.status, headers: answer.headers, body: answer.body === "" ? undefined : answer.json() };
 }
 
 const errorOf = (a: Answer) => (a.body as { error: { code: string; message: string; target?: string } }).error;
