@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HEARTBLEED_REQUEST, kvstoreVersion } from "../engine/guests/index.ts";
+import { DEFAULT_IMAGE_MODE } from "../engine/image/index.ts";
 import { runCliProcess } from "./cli-runner.ts";
 
 let dir: string;
@@ -30,8 +31,19 @@ describe("hotpatch CLI", () => {
     expect(result.status).toBe(0);
     const summary = JSON.parse(result.stdout);
     expect(summary.buildId).toMatch(/^[0-9a-f]{24}$/);
-    expect(summary.functions).toBeGreaterThan(100);
+    expect(summary.mode).toBe(DEFAULT_IMAGE_MODE);
+    // Inline mode (the default): the functions the optimiser inlined into their callers have no slot of their own.
+    expect(summary.functions).toBeGreaterThan(20);
     expect((await stat(out)).size).toBe(summary.bytes);
+
+    const slotsOut = join(dir, "v1.slots.image.wasm");
+    const slots = await runCliProcess(["image", "build", kvstoreVersion("v1"), "-o", slotsOut, "--mode", "slots", "--json"]);
+    expect(slots.status).toBe(0);
+    const slotsSummary = JSON.parse(slots.stdout);
+    expect(slotsSummary.mode).toBe("slots");
+    expect(slotsSummary.functions).toBeGreaterThan(100); // every function keeps a slot of its own
+    expect(slotsSummary.buildId).not.toBe(summary.buildId);
+    expect((await stat(slotsOut)).size).toBe(slotsSummary.bytes);
   });
 
   it("builds a signed hotpatch and exits 3 with reasons for a change that needs a baseline", async () => {
@@ -40,7 +52,8 @@ describe("hotpatch CLI", () => {
     expect(ok.status).toBe(0);
     const built = JSON.parse(ok.stdout);
     expect(built).toMatchObject({ id: "KB5036001", kind: "hotpatch", reasons: [] });
-    expect(built.functions.map((f: { key: string }) => f.key)).toEqual(["handleEcho"]);
+    // The base is built in the default mode (inline), where handleEcho is inlined into handle: the fix replaces handle.
+    expect(built.functions.map((f: { key: string }) => f.key)).toEqual(["handle"]);
     expect((await stat(kb)).size).toBeGreaterThan(100);
 
     const refused = join(dir, "refused.hpk");
@@ -91,7 +104,7 @@ describe("hotpatch CLI", () => {
     const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l));
     expect(lines).toHaveLength(scenario.steps.length);
     expect(lines[1].result.length).toBeGreaterThan(2000); // the leak: 1,281 bytes as hex
-    expect(lines[2]).toMatchObject({ op: "apply", ok: true, result: { id: "KB5036001", functions: ["handleEcho"] } });
+    expect(lines[2]).toMatchObject({ op: "apply", ok: true, result: { id: "KB5036001", functions: ["handle"] } }); // built in the default (inline) mode
     expect(lines[7]).toMatchObject({ ok: false, expectError: true, error: { code: "E_ALREADY_APPLIED" } });
     expect(lines[8].result).toEqual({ restarted: true, reapplied: ["KB5036001"] });
     expect(lines[12].error.code).toBe("E_NOT_APPLIED");
@@ -119,6 +132,7 @@ describe("hotpatch CLI", () => {
     expect(facts.countersContinued).toBe(true);
     expect(facts.revert.exploitWorksAgain).toBe(true);
     expect(facts.applyMicros).toBeGreaterThan(0);
+    expect(facts.image.mode).toBe(DEFAULT_IMAGE_MODE);
     expect(result.stderr).toContain("Applied live");
   });
 });

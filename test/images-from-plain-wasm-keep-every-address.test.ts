@@ -72,6 +72,8 @@ describe("an image built from a nameless .wasm", () => {
   it("comes from a module without a name section, and records that its functions match by index", () => {
     expect(WebAssembly.Module.customSections(new WebAssembly.Module(originalBytes), "name")).toHaveLength(0);
     expect(image.linkMap.source).toMatchObject({ kind: "wasm", name: "v1.wasm", namePrefix: "", names: false });
+    // Built without naming a mode: a module without names defaults to slots (engine/image/build.ts defaultModeOf).
+    expect(image.linkMap.mode).toBe("slots");
   });
 
   it("gives every defined function a slot of its own, with the function's own signature", () => {
@@ -150,8 +152,8 @@ describe("an image built from a nameless .wasm", () => {
 
 describe("reproducible builds", () => {
   it("builds the same AssemblyScript source twice into the same build id and identical bytes", async () => {
-    const first = await kvImage("v1");
-    const second = await buildImageFromPath(kvstoreVersion("v1"));
+    const first = await kvImage("v1"); // the fixture's slots-mode image
+    const second = await buildImageFromPath(kvstoreVersion("v1"), { mode: "slots" });
     expect(second).not.toBe(first);
     expect(second.linkMap.buildId).toBe(first.linkMap.buildId);
     expect(Buffer.compare(second.bytes, first.bytes)).toBe(0);

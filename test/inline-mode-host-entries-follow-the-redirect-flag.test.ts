@@ -41,7 +41,7 @@ describe("inline-mode host entries", () => {
     const flags = v1.linkMap.globals.filter((g) => g.key.startsWith("hotpatch:redirect:"));
     expect(flags.map((g) => g.key)).toContain(redirectFlagName(handleSlot));
     expect(flags.every((g) => g.mutable && g.type === "i32")).toBe(true);
-    const slots = buildImageFromPath(kvstoreVersion("v1"));
+    const slots = buildImageFromPath(kvstoreVersion("v1"), { mode: "slots" });
     return slots.then((image) => expect(image.linkMap.globals.some((g) => g.key.startsWith("hotpatch:redirect:"))).toBe(false));
   });
 

@@ -20,7 +20,7 @@ export interface BenchContext {
   scratch: string;
   /** Memoised builds. */
   kvImage(version: "v1" | "v2"): Promise<Image>;
-  /** The kvstore security fix v1 → v2 (one function, handleEcho). */
+  /** The kvstore security fix v1 → v2 (handleEcho in the source; in the default inline mode the package replaces `handle`, which inlines it). */
   kvPatch(): Promise<PackageTemplate>;
   /** A generated guest of `functions` exported functions. */
   generatedImage(functions: number): Promise<{ image: Image; path: string }>;

@@ -120,7 +120,7 @@ export const erlangPeer: Suite = {
       notes: [
         "Erlang: compile:forms builds N one-function modules ahead of time (different constants, so new bytes every load); each sample purges the old code (untimed), then times code:load_binary and the first call (erlang:monotonic_time).",
         "V8 floor: every sample compiles (new WebAssembly.Module), instantiates and calls once a module of one exported function and nothing else, with a constant never used before — no hotpatch code at all. Stage + enable cannot be faster than this; when the floor is above Erlang's median ÷ 5, the target cannot be met on this Node's V8.",
-        `hotpatch: a guest of ${GENERATED_FUNCTIONS} one-line functions; each sample stages a package never seen before that replaces f0 (sync compile, default warm-up), enables it on the running process and calls f0 once through its slot (all timed), then reverts it (untimed). The target is judged on this row; the no-warm-up and signed rows and the kvstore fix (handleEcho, no first call) are reported beside.`,
+        `hotpatch: a guest of ${GENERATED_FUNCTIONS} one-line functions; each sample stages a package never seen before that replaces f0 (sync compile, default warm-up), enables it on the running process and calls f0 once through its slot (all timed), then reverts it (untimed). The target is judged on this row; the no-warm-up and signed rows and the kvstore fix (v1 → v2, which replaces handle in the default inline mode; no first call) are reported beside.`,
       ],
     };
   },

@@ -2,7 +2,10 @@
  * Suite 4 — the cost of patchability in steady state.
  *
  * Throughput of each guest's standard request mix on hotpatch-enabled images
- * (both image modes) against a plain asc -O3 build of the same source:
+ * (both image modes) against a plain asc -O3 build of the same source; the
+ * targets are judged on the default mode (DEFAULT_IMAGE_MODE, engine/image),
+ * the one every image gets that names no mode, the other mode's slowdown is
+ * a figure beside them:
  * kvstore v1 serves kvstore's seeded mix (engine/guests/kvstore.ts
  * `randomRequests`, the stream load generators use), calc v2 serves calc's
  * (engine/guests/calc.ts `randomCalcRequests`). Every build runs behind the
@@ -21,7 +24,7 @@
  */
 import Benchmark from "benchmark";
 import { calcVersion, kvstoreVersion, randomCalcRequests, randomRequests } from "../../engine/guests/index.ts";
-import { buildImageFromPath, type Image } from "../../engine/image/index.ts";
+import { buildImageFromPath, DEFAULT_IMAGE_MODE, type Image, type ImageMode } from "../../engine/image/index.ts";
 import { hostImports } from "../../engine/process/index.ts";
 import { PLAIN_OPTIONS, plainBuild } from "../lib/plain-build.ts";
 import { median, roundTo, type Target, target } from "../lib/stats.ts";
@@ -64,8 +67,8 @@ interface Workload {
   label: string;
   source: string;
   requests: Uint8Array[];
-  /** The slots-mode image, if the context already has one. */
-  slotsImage?: () => Promise<Image>;
+  /** The default-mode image, if the context already has one. */
+  defaultImage?: () => Promise<Image>;
 }
 
 const BUILDS = ["plain", "control", "slots", "inline"] as const;
@@ -82,8 +85,12 @@ interface Measured {
 
 async function measure(work: Workload, rounds: number, instances: number): Promise<Measured> {
   const plainBytes = await plainBuild(work.source);
-  const slots = work.slotsImage ? await work.slotsImage() : await buildImageFromPath(work.source, { mode: "slots" });
-  const inline = await buildImageFromPath(work.source, { mode: "inline" });
+  const imageOf = async (mode: ImageMode) =>
+    mode === DEFAULT_IMAGE_MODE && work.defaultImage ? await work.defaultImage() : await buildImageFromPath(work.source, { mode });
+  const [slots, inline] = [await imageOf("slots"), await imageOf("inline")];
+  for (const [mode, image] of [["slots", slots], ["inline", inline]] as const) {
+    if (image.linkMap.mode !== mode) throw new Error(`${work.guest}: the ${mode}-mode image was built in ${image.linkMap.mode ?? "slots"} mode`);
+  }
   const bytes: Record<Build, Uint8Array> = { plain: plainBytes, control: plainBytes, slots: slots.module, inline: inline.module };
   const all: { build: Build; serve: Serve }[] = [];
   for (let i = 0; i < instances; i++) for (const build of BUILDS) all.push({ build, serve: server(bytes[build]) });
@@ -120,11 +127,17 @@ export const patchability: Suite = {
     const rounds = context.quick ? 60 : 240;
     const instances = context.quick ? 2 : 3;
     const workloads: Workload[] = [
-      { guest: "kvstore", label: "kvstore mix", source: kvstoreVersion("v1"), requests: randomRequests(42, 5000), slotsImage: () => context.kvImage("v1") },
+      { guest: "kvstore", label: "kvstore mix", source: kvstoreVersion("v1"), requests: randomRequests(42, 5000), defaultImage: () => context.kvImage("v1") },
       // calc v2: v1 traps on about 3% of its own mix (the division bugs v2 fixes), which would end a round.
       { guest: "calc", label: "calc mix", source: calcVersion("v2"), requests: randomCalcRequests(42, 5000) },
     ];
-    const figures: Record<string, Figure> = { "requests per round": 5000, rounds, "instances per build": instances, "plain build options": PLAIN_OPTIONS.join(" ") };
+    const figures: Record<string, Figure> = {
+      "requests per round": 5000,
+      rounds,
+      "instances per build": instances,
+      "plain build options": PLAIN_OPTIONS.join(" "),
+      "default image mode (engine/image DEFAULT_IMAGE_MODE)": DEFAULT_IMAGE_MODE,
+    };
     const targets: Target[] = [];
     for (const work of workloads) {
       const m = await measure(work, rounds, instances);
@@ -140,9 +153,11 @@ export const patchability: Suite = {
         [`${g}: slots per image (slots / inline mode)`]: `${m.images.slots.linkMap.functions.length} / ${m.images.inline.linkMap.functions.length}`,
         [`${g}: module bytes (plain / slots / inline)`]: `${m.plainBytes} / ${m.images.slots.module.length} / ${m.images.inline.module.length}`,
       });
-      // Judged on inline mode: routing every call through the table (slots mode) cannot stay within 5% of a plain build; its slowdown is reported beside.
-      figures[`${g}: slots-mode image slowdown against plain, %`] = roundTo((m.ratio.slots - 1) * 100);
-      targets.push(target(`Patchable image throughput within 5% of the plain build (${work.label}, inline-mode image: slowdown)`, 5, (m.ratio.inline - 1) * 100, "%", "<="));
+      // Judged on the default mode, what every user-facing path builds; the other mode's slowdown is reported beside.
+      const other: ImageMode = DEFAULT_IMAGE_MODE === "inline" ? "slots" : "inline";
+      figures[`${g}: ${other}-mode image slowdown against plain, %`] = roundTo((m.ratio[other] - 1) * 100);
+      const name = `Default image (${DEFAULT_IMAGE_MODE} mode) throughput within 5% of the plain build (${work.label}: slowdown)`;
+      targets.push(target(name, 5, (m.ratio[DEFAULT_IMAGE_MODE] - 1) * 100, "%", "<="));
     }
 
     const calls = callCost(context.quick);
@@ -160,7 +175,7 @@ export const patchability: Suite = {
       notes: [
         "kvstore v1 serves 5,000 requests of its seeded mix (GET / PUT / DEL / STATS / ECHO, malformed and unknown requests); calc v2 serves 5,000 of its own (random RUN programs with loops, registers and natives, STATS, REG, HISTORY, MESSAGE, CRC, malformed and unknown requests). calc v2 rather than v1: v1 traps on its division bugs, about 3% of the mix.",
         "Each build runs as several instances, each behind its own copy of the same JavaScript harness (monomorphic call sites); every round times every instance once, in an order that rotates every round; a round's ratio is image instances' total time ÷ plain instances' total time, and the slowdown is the median ratio. `control` is a second set of plain instances measured as if it were an image: its ratio shows the noise floor of the run. A negative slowdown means the image was faster.",
-        "The targets are judged on inline-mode images, the kpatch-style mode added because routing every call through the table (slots mode, the default) cannot stay within 5%; the slots-mode slowdown is reported beside as a figure.",
+        `The targets are judged on the default image mode (${DEFAULT_IMAGE_MODE}; engine/image DEFAULT_IMAGE_MODE), which the demo, stress, the management plane and the other suites build; the other mode's slowdown is reported beside as a figure. Routing every call through the table (slots mode, \`--mode slots\`) cannot stay within 5%.`,
         "Slots mode: every call between two functions goes through a slot, so nothing is inlined. Inline mode: optimised with asc -O3's inlining first; calls the optimiser did not inline go through slots, except calls of library code (`~lib/`, AssemblyScript's standard library and runtime, without the program-generated runtime functions), which are direct as in the plain build; a patch then replaces every function whose code reaches a changed library function. The host calls an inline-mode image's exports through entries that run the function's own copy while its redirect flag is clear (no extra frame), and through its slot once a patch has replaced it.",
         "The call micro-benchmark loops n times over a tiny function, called directly or through table slot 0 (`call_indirect`), on a hand-assembled module; the figures include the loop's own cost, equal on both sides.",
       ],

@@ -6,8 +6,8 @@
  * is what the worker records (from a request's due time to its response).
  * Reported beside it, in-thread: kvstore serves its request mix; in storm
  * blocks, every gap between two requests either applies a package never
- * seen before (stage with signature + enable, the security fix of
- * handleEcho) or reverts the last one. Blocks of quiet and storm alternate
+ * seen before (stage with signature + enable, the kvstore security
+ * fix v1 → v2) or reverts the last one. Blocks of quiet and storm alternate
  * so both see the same machine noise; only request latency is recorded.
  */
 import { randomRequests } from "../../engine/guests/index.ts";

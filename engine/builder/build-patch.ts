@@ -33,7 +33,7 @@ export interface PatchBuildRequest {
    * empty list: none — the patch stacks on top of others per function.
    */
   supersedes?: string[];
-  /** The image mode of a base given as a source or plain `.wasm` (default `slots`); an image keeps its own. */
+  /** The image mode of a base given as a source or plain `.wasm` (default DEFAULT_IMAGE_MODE, engine/image); an image keeps its own. */
   mode?: ImageMode;
 }
 
@@ -52,6 +52,7 @@ export async function buildPatch(request: PatchBuildRequest): Promise<PatchBuild
   }
   const { relocated, plan } = placeStaticData(guest, base);
   // Built in the base's mode, with its slots: unchanged functions get exactly the base's optimised bodies.
+  // (A link map without a mode is an image built before modes existed: slots.)
   const target = buildImage(relocated, slotPlanOf(base.linkMap), { mode: base.linkMap.mode ?? "slots" });
   const keyOf = keyFunction(guest.namePrefix);
   const classification = classify(base.linkMap, target.linkMap, { relocated: plan !== undefined });

@@ -2,15 +2,18 @@
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
-import { buildImageFromPath, IMAGE_MODES, type ImageMode } from "../image/index.ts";
+import { buildImageFromPath, DEFAULT_IMAGE_MODE, IMAGE_MODES, type ImageMode } from "../image/index.ts";
 import { guarded, printJson, say } from "./output.ts";
 
-/** `--mode slots|inline` (engine/image/build.ts); undefined stays undefined (the default, `slots`). */
+/** `--mode slots|inline` (engine/image/build.ts); undefined stays undefined (the builder then uses DEFAULT_IMAGE_MODE). */
 export function parseImageMode(text: string | undefined): ImageMode | undefined {
   if (text === undefined) return undefined;
   if (!(IMAGE_MODES as readonly string[]).includes(text)) throw new HotpatchError("E_USAGE", `--mode must be one of ${IMAGE_MODES.join(", ")}, not ${text}`);
   return text as ImageMode;
 }
+
+/** What `--mode` means, naming the default. */
+const IMAGE_MODE_HELP = `image mode, default ${DEFAULT_IMAGE_MODE} (slots for a .wasm without a name section). inline: optimise with inlining first (within a few % of a plain build), a patch replaces every changed caller; slots: no function is inlined into another, a patch replaces exactly the changed functions, every call goes through the slot table`;
 
 export function registerImage(program: Command, setExit: (code: number) => void): void {
   const image = program.command("image").description("build and inspect hotpatch-enabled images");
@@ -19,7 +22,7 @@ export function registerImage(program: Command, setExit: (code: number) => void)
     .description("instrument an AssemblyScript source or a .wasm so every function is patchable")
     .argument("<input>", "an AssemblyScript source (.ts) or a WebAssembly module (.wasm)")
     .requiredOption("-o, --out <file>", "where to write the image (a .wasm with a link map section)")
-    .option("--mode <slots|inline>", "slots (default): no function is inlined into another; inline: optimise with inlining first, patch every changed caller", "slots")
+    .option("--mode <slots|inline>", IMAGE_MODE_HELP)
     .option("--json", "print the link map summary as JSON")
     .action(
       guarded(setExit, async (input: string, options: { out: string; mode?: string; json?: boolean }) => {
@@ -35,7 +38,7 @@ export function registerImage(program: Command, setExit: (code: number) => void)
           out: options.out,
           buildId: linkMap.buildId,
           source: linkMap.source,
-          mode: linkMap.mode ?? "slots",
+          mode: linkMap.mode ?? "slots", // absent: an image built before modes existed
           functions: linkMap.functions.length,
           slots: linkMap.slots,
           globals: linkMap.globals.length,

@@ -46,7 +46,7 @@ export function registerPatch(program: Command, setExit: (code: number) => void)
     .option("--title <text>", "a title for the update")
     .option("--classification <name>", "the update's classification", "Security")
     .option("--supersedes <KB,...|none>", "installed hotpatches this one replaces (default: all of the same baseline with lower KB numbers)")
-    .option("--mode <slots|inline>", "image mode of a --base given as a source or .wasm (an image keeps its own)")
+    .option("--mode <slots|inline>", "image mode of a --base given as a source or .wasm (default inline; an image keeps its own)")
     .option("--json", "print the result as JSON")
     .action(
       guarded(setExit, async (options: PatchBuildOptions) => {

@@ -7,6 +7,7 @@
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
 import { runStress } from "../stress/index.ts";
+import { DEFAULT_IMAGE_MODE } from "../image/index.ts";
 import { parseImageMode } from "./image.ts";
 import { EXIT_ERROR, guarded, printJson, say } from "./output.ts";
 
@@ -29,7 +30,7 @@ export function registerStress(program: Command, setExit: (code: number) => void
     .requiredOption("--duration <s>", "seconds of load")
     .requiredOption("--flips <n>", "apply/revert cycles")
     .option("--seed <n>", "seed of the request stream", "1")
-    .option("--mode <slots|inline>", "image mode of the guest (default slots)")
+    .option("--mode <slots|inline>", `image mode of the guest (default ${DEFAULT_IMAGE_MODE}; see \`image build --help\`)`)
     .option("--json", "print the result as one JSON object")
     .action(
       guarded(setExit, async (options: StressCliOptions) => {

@@ -6,11 +6,17 @@
  * while the process keeps its state; the same request is refused; the
  * counters continue; reverting brings the bug back. Every fact in the result
  * is measured on the running process, none is written in.
+ *
+ * The image is built in the default mode (DEFAULT_IMAGE_MODE, `inline`):
+ * functions the optimiser inlined into their callers have no slot, so the
+ * fix to one of them (v2 changes `handleEcho`, inlined into `handle`) is
+ * delivered as the callers' new bodies, and the narration names what the
+ * patch replaces, as the builder reported it.
  */
 import { generateKeyPairSync } from "node:crypto";
 import { buildPatch } from "../builder/index.ts";
 import { decodeStats, getRequest, HEARTBLEED_REQUEST, kvstoreVersion, printableRuns, putRequest, randomRequests, statsRequest, Status } from "../guests/index.ts";
-import { buildImageFromPath } from "../image/index.ts";
+import { buildImageFromPath, type ImageMode } from "../image/index.ts";
 import { PatchLoader } from "../loader/index.ts";
 import { TrustStore } from "../patch/index.ts";
 import { GuestProcess } from "../process/index.ts";
@@ -29,6 +35,8 @@ export interface DemoResult {
   restarted: boolean;
   countersContinued: boolean;
   revert: { exploitWorksAgain: boolean; revertMicros: number };
+  /** The image's mode (engine/image/build.ts) and how many functions have a slot of their own. */
+  image: { mode: ImageMode; functions: number };
   patch: { id: string; functions: string[]; bytes: number; buildMillis: number };
   requests: { before: number; after: number };
   storedValueSurvived: boolean;
@@ -40,7 +48,9 @@ export const DEMO_PATCH_ID = "KB5036001";
 export async function runDemo(narrate: (line: string) => void = () => {}, seed = 2026): Promise<DemoResult> {
   narrate("1. Building the hotpatch-enabled image of kvstore v1 (assembly/kvstore/v1.ts)…");
   const image = await buildImageFromPath(kvstoreVersion("v1"));
-  narrate(`   build ${image.linkMap.buildId}: ${image.linkMap.functions.length} functions, each in its own slot`);
+  const mode = image.linkMap.mode ?? "slots";
+  const inlined = mode === "inline" ? " (inline mode: the optimiser inlined the others into their callers)" : " (slots mode)";
+  narrate(`   build ${image.linkMap.buildId}: ${image.linkMap.functions.length} functions, each in its own slot${inlined}`);
 
   const process = GuestProcess.start(image);
   const loader = new PatchLoader(process);
@@ -63,7 +73,8 @@ export async function runDemo(narrate: (line: string) => void = () => {}, seed =
   const buildMillis = Math.round(performance.now() - buildStarted);
   if (built.kind !== "hotpatch") throw new Error(`the demo's security fix did not build as a hotpatch: ${built.reasons.join("; ")}`);
   const functions = built.functions.map((f) => f.key);
-  narrate(`   ${DEMO_PATCH_ID}: replaces ${functions.join(", ")}; ${built.package.length}-byte signed package, built in ${buildMillis} ms`);
+  const replaced = mode === "inline" ? " (every function whose optimised body changed)" : "";
+  narrate(`   ${DEMO_PATCH_ID}: replaces ${functions.join(", ")}${replaced}; ${built.package.length}-byte signed package, built in ${buildMillis} ms`);
 
   const trust = new TrustStore([keys.publicKey]);
   const applyStarted = performance.now();
@@ -94,6 +105,7 @@ export async function runDemo(narrate: (line: string) => void = () => {}, seed =
     restarted: loader.attached !== process || statsAfter.requests < statsBefore.requests,
     countersContinued,
     revert: { exploitWorksAgain: reverted.leaked, revertMicros },
+    image: { mode, functions: image.linkMap.functions.length },
     patch: { id: DEMO_PATCH_ID, functions, bytes: built.package.length, buildMillis },
     requests: { before: statsBefore.requests, after: statsAfter.requests },
     storedValueSurvived,

@@ -126,9 +126,10 @@ export async function runFuzz(options: FuzzOptions): Promise<{ summary: FuzzSumm
   return { summary, details };
 }
 
+/** The sources are built in `slots` mode: in `inline` mode version-op (KB5036003) changes start-up code (`~start`) and requires a baseline. */
 async function buildSources(key: KeyObject): Promise<Source[]> {
-  const v1 = await buildImageFromPath(ASSEMBLY("kvstore/v1.ts"));
-  const base = await buildImageFromPath(ASSEMBLY("corpus/kvstore/base.ts"));
+  const v1 = await buildImageFromPath(ASSEMBLY("kvstore/v1.ts"), { mode: "slots" });
+  const base = await buildImageFromPath(ASSEMBLY("corpus/kvstore/base.ts"), { mode: "slots" });
   const specs: [Image, string, string][] = [
     [v1, "kvstore/v2.ts", "KB5036001"],
     [v1, "kvstore/v3.ts", "KB5036701"],

@@ -5,11 +5,21 @@
  * Stages: compile (AssemblyScript only) → instrument (slots and trampolines) →
  * optimise → describe → link map.
  *
- * Two modes (recorded in the link map; patches are built in their base's mode):
- * - `slots` (default): instrument, then optimise. Every call between two
+ * Two modes (recorded in the link map; patches are built in their base's mode).
+ * The default, DEFAULT_IMAGE_MODE, is `inline`: the mode whose steady state
+ * stays within a few % of a plain build (bench suite `patchability`); every
+ * path that builds an image without naming a mode (demo, stress, management
+ * plane, scenarios, experiments, bench) gets it — except a module without a
+ * name section, which defaults to `slots` (defaultModeOf): its globals are
+ * keyed by index, inline mode's first optimisation drops constant globals,
+ * and binaryen writes no names for nameless ones, so a re-read of the
+ * optimised module numbers the rest anew and a patch's code page no longer
+ * matches the link map (the patch build fails).
+ * - `slots` (`--mode slots`): instrument, then optimise. Every call between two
  *   functions goes through a slot and no body is ever inlined into another,
- *   so replacing one slot replaces the function everywhere.
- * - `inline` (kpatch's approach): optimise first, with asc -O3's inlining
+ *   so replacing one slot replaces the function everywhere; every call costs
+ *   a `call_indirect` (kvstore's mix about 3× slower than a plain build).
+ * - `inline` (the default; kpatch's approach): optimise first, with asc -O3's inlining
  *   limits, then instrument, then optimise again (which inlines the
  *   trampolines). Functions the optimiser inlined have no slot of their own;
  *   their code lives in their callers' optimised bodies. A change to such a
@@ -20,9 +30,12 @@
  *   a slot's fingerprint then also covers the library bodies its code reaches
  *   (engine/wasm/closure.ts), so a change to library code patches every
  *   function that calls it. Faster steady state; patches may carry more
- *   functions. A foreign module's memory, data and globals
- * are never moved: instrumentation only adds a table, exports and functions,
- * so every address and global value of the original stays valid.
+ *   functions.
+ * A foreign module's memory, data and globals are never moved:
+ * instrumentation only adds a table, exports and functions, so every address
+ * and global value of the original stays valid (in inline mode the first
+ * optimisation may fold an unexported immutable global into the code that
+ * reads it; every other global keeps its value).
  */
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
@@ -106,9 +119,17 @@ export function isImage(value: GuestModule | Image): value is Image {
   return "linkMap" in value;
 }
 
+/** The image mode of every build that names none (`image build`, `stress`, demo, management plane, bench). */
+export const DEFAULT_IMAGE_MODE: ImageMode = "inline";
+
 export interface ImageOptions {
-  /** Default `slots`. */
+  /** Default: defaultModeOf the guest (DEFAULT_IMAGE_MODE, `slots` for a module without names). */
   mode?: ImageMode;
+}
+
+/** The mode of a build that names none: DEFAULT_IMAGE_MODE, or `slots` for a module without a name section (see the top of this file). */
+function defaultModeOf(hasNames: boolean): ImageMode {
+  return hasNames ? DEFAULT_IMAGE_MODE : "slots";
 }
 
 /** Builds an image from a source, a plain `.wasm`, or returns an image file as it is (whatever its mode). */
@@ -134,8 +155,8 @@ export function keyFunction(namePrefix: string): (name: string) => string {
  * and base bodies are directly comparable.
  */
 export function buildImage(guest: GuestModule, plan?: SlotPlan, options: ImageOptions = {}): Image {
-  const mode = options.mode ?? "slots";
   const hasNames = WebAssembly.Module.customSections(new WebAssembly.Module(guest.wasm as BufferSource), "name").length > 0;
+  const mode = options.mode ?? defaultModeOf(hasNames);
   const keyOf = keyFunction(guest.namePrefix);
   return withModule(guest.wasm, (module) => {
     if (mode === "inline") {

@@ -2,14 +2,16 @@
  * Real artifacts of the catalog, built by the engine and cached on disk.
  *
  * Contracts:
- * - A month's image is `buildImageFromPath` of its release source; a
- *   hotpatch is `buildPatch(base = its baseline's image, target = its
- *   source)`, signed with the catalog's key. The builder's verdict is final:
+ * - A month's image is `buildImageFromPath` of its release source in the
+ *   default image mode (DEFAULT_IMAGE_MODE, `inline`: VMs serve within a few
+ *   % of a plain build); a hotpatch is `buildPatch(base = its baseline's
+ *   image, target = its source)`, built in the base's mode and signed with
+ *   the catalog's key. The builder's verdict is final:
  *   a hotpatch month that the builder classifies requires-baseline is an
  *   error (E_REQUIRES_BASELINE: declare the month an unplanned baseline).
  * - The cache lives in `<state folder>/artifacts/`, keyed by the SHA-256 of
- *   the sources, of the engine code that builds them (engine/image, wasm,
- *   builder, patch) and, for packages, the key id: a changed template or
+ *   the sources, the image mode, the engine code that builds them
+ *   (engine/image, wasm, builder, patch) and, for packages, the key id: a changed template or
  *   builder never reuses a stale build; a process whose engine files changed on disk after
  *   it loaded them writes no build to the cache. Files are written to a temporary name and
  *   renamed: a killed process never leaves a half-written artifact.
@@ -27,13 +29,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildPatch } from "../builder/index.ts";
 import { HotpatchError } from "../errors.ts";
-import { buildImageFromPath, type Image } from "../image/index.ts";
+import { buildImageFromPath, DEFAULT_IMAGE_MODE, type Image } from "../image/index.ts";
 import { keyId, TrustStore } from "../patch/index.ts";
 import type { MonthId } from "./calendar.ts";
 import { RELEASE_FILE_NAME, type ReleaseDefect, releaseSource } from "./release-source.ts";
 import type { Store } from "./store.ts";
 
 const CATALOG_KEY = "catalog_private_key";
+/** The mode of every release image (and so of every hotpatch built against one). */
+const IMAGE_MODE = DEFAULT_IMAGE_MODE;
 
 export interface HotpatchArtifact {
   kb: string;
@@ -87,7 +91,7 @@ export class Artifacts {
 
   private source(month: MonthId, unplanned: readonly MonthId[]): { text: string; hash: string; path: string } {
     const text = releaseSource(month, unplanned, this.defects[month]);
-    const hash = createHash("sha256").update(BUILDER_HASH).update(text).digest("hex");
+    const hash = createHash("sha256").update(BUILDER_HASH).update(IMAGE_MODE).update(text).digest("hex");
     const path = join(this.dir, "src", hash.slice(0, 24), RELEASE_FILE_NAME);
     if (!existsSync(path)) writeAtomically(path, text);
     return { text, hash, path };
@@ -96,7 +100,7 @@ export class Artifacts {
   private async buildImage(source: { hash: string; path: string }): Promise<Image> {
     const cached = join(this.dir, "images", `${source.hash.slice(0, 24)}.image.wasm`);
     if (existsSync(cached)) return buildImageFromPath(cached);
-    const image = await buildImageFromPath(source.path);
+    const image = await buildImageFromPath(source.path, { mode: IMAGE_MODE });
     writeAtomically(cached, image.bytes);
     return image;
   }

@@ -31,7 +31,7 @@ export interface StressOptions {
   durationSeconds: number;
   flips: number;
   seed: number;
-  /** Image mode of the guest (default `slots`). */
+  /** Image mode of the guest (default DEFAULT_IMAGE_MODE, engine/image). */
   mode?: ImageMode;
   /** Narration (progress, extra measurements). */
   say?: (line: string) => void;
