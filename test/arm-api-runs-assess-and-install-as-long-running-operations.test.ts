@@ -76,6 +76,8 @@ describe("assessPatches and installPatches as ARM long-running operations", () =
     expect([expired.status, errorOf(expired).code]).toEqual([401, "InvalidAuthenticationToken"]);
     const noVm = await call("POST", `${VM_PATH("nope")}/assessPatches?${API}`);
     expect([noVm.status, errorOf(noVm).code]).toEqual([404, "ResourceNotFound"]);
+    const noProcesses = await call("GET", "/hotpatch/vms/nope/processes");
+    expect([noProcesses.status, errorOf(noProcesses).code]).toEqual([404, "ResourceNotFound"]);
     const noGroup = await call("POST", `${VM_PATH("vm1", "elsewhere")}/installPatches?${API}`, { body: install });
     expect([noGroup.status, errorOf(noGroup).code]).toEqual([404, "ResourceGroupNotFound"]);
     const bad: [unknown, string][] = [
@@ -144,6 +146,19 @@ describe("assessPatches and installPatches as ARM long-running operations", () =
 
   let installed: Awaited<ReturnType<ComputeManagementClient["virtualMachines"]["installPatches"]>>;
   it("installPatches through the SDK applies the hotpatch live and excludes reboot-requiring KBs", async () => {
+    await server.liveVmsBooted;
+    const requestsOf = async () => {
+      const view = await call("GET", "/hotpatch/vms/vm1/processes");
+      expect(view.status).toBe(200);
+      return view.body as { running: boolean; load: { served: number }; processes: { buildId: string; requests: number; patches: { id: string }[]; slots: { function: string; runs: string; stack: string[] }[] }[] };
+    };
+    const first = await requestsOf();
+    expect(first.running).toBe(true);
+    // The load keeps running between requests: more load served than at the first look (a look's own STATS request is not load).
+    const climbing = await until(async () => {
+      const now = await requestsOf();
+      return now.load.served > first.load.served && now.processes[0].requests > first.processes[0].requests + 1 ? now : undefined;
+    }, "the live load to serve more requests");
     installed = await client.virtualMachines.installPatches(
       "hotpatch",
       "vm1",
@@ -164,6 +179,13 @@ describe("assessPatches and installPatches as ARM long-running operations", () =
     for (const p of needReboot) {
       expect(installed.patches?.find((i) => i.kbId === p.kbId)?.installationState).toBe("Excluded");
     }
+    // The hotpatch went into the processes that were running: same build, counters continued, its code in a slot.
+    const after = await requestsOf();
+    expect(after.processes[0].buildId).toBe(climbing.processes[0].buildId);
+    expect(after.processes[0].requests).toBeGreaterThan(climbing.processes[0].requests);
+    expect(after.processes[0].patches.map((p) => p.id)).toContain(hot?.kbId);
+    const patchedSlot = after.processes[0].slots.find((slot) => slot.runs === hot?.kbId);
+    expect([patchedSlot?.stack[0], patchedSlot?.stack.at(-1)]).toEqual(["image", hot?.kbId]);
     const applied = events.filter((e) => e.type === "hotpatch.applied" && e.data.kbId === hot?.kbId);
     expect(applied).toHaveLength(1);
     expect(applied[0].data.applyMicros).toBeGreaterThan(0);

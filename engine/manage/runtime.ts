@@ -16,7 +16,10 @@
  * - `serveLoad` never throws for a guest failure (a trap or abort while
  *   serving): it counts the failed requests in `failedRequests` and goes on
  *   with the next request, as a service manager would; the health check
- *   (health.ts) is what judges a VM.
+ *   (health.ts) is what judges a VM. It times every request (the last
+ *   LATENCY_SAMPLES per process are kept for `describe`).
+ * - `describe` reads, and changes nothing but the STATS request it sends to
+ *   each process (which the guest counts as a request).
  */
 import { isHotpatchError } from "../errors.ts";
 import { decodeStats, randomRequests, statsRequest } from "../guests/index.ts";
@@ -28,10 +31,38 @@ import { GuestProcess } from "../process/index.ts";
 /** Requests each process serves after boot (and per load round). */
 export const LOAD_REQUESTS = 300;
 
+/** Request latencies kept per process for `describe` (the most recent ones). */
+export const LATENCY_SAMPLES = 1024;
+
 export interface RunningProcess {
   index: number;
   process: GuestProcess;
   loader: PatchLoader;
+  /** The last LATENCY_SAMPLES request latencies (µs), a ring written at `latencyNext`. */
+  latencies: number[];
+  latencyNext: number;
+}
+
+/** One slot of a running process: the function there now and the stack of code under it. */
+export interface SlotView {
+  slot: number;
+  function: string;
+  /** "image" for the image's own code, else the patch id whose code runs there. */
+  runs: string;
+  /** What the slot has held, the image's function first, the entry in use last. */
+  stack: string[];
+}
+
+/** A running process as the emulator's processes endpoint shows it. */
+export interface ProcessView {
+  index: number;
+  buildId: string;
+  /** The guest's own counters (a STATS request). */
+  requests: number;
+  keys: number;
+  latencyMicros: { samples: number; p50: number; p99: number; max: number };
+  patches: { id: string; title: string; classification: string; functions: string[] }[];
+  slots: SlotView[];
 }
 
 export interface RebootOutcome {
@@ -73,12 +104,15 @@ export class VmRuntime {
     for (const p of this.processes) {
       for (const r of randomRequests(this.seed + 1000 * this.round + p.index, requests)) {
         this.servedRequests += 1;
+        const started = performance.now();
         try {
           p.process.request(r);
         } catch (error) {
           if (!isHotpatchError(error)) throw error;
           this.failedRequests += 1;
         }
+        p.latencies[p.latencyNext] = (performance.now() - started) * 1000;
+        p.latencyNext = (p.latencyNext + 1) % LATENCY_SAMPLES;
       }
     }
   }
@@ -101,6 +135,29 @@ export class VmRuntime {
       }
     }
     return { keys, requests };
+  }
+
+  /** Every process: its counters, recent latency, installed patches and slot table. */
+  describe(): ProcessView[] {
+    return this.processes.map((p) => {
+      const stats = decodeStats(p.process.request(statsRequest()));
+      const slots = new Map<number, SlotView>();
+      for (const f of p.process.linkMap.functions) slots.set(f.slot, { slot: f.slot, function: f.key, runs: "image", stack: ["image"] });
+      for (const [slot, entries] of p.loader.slotStacks()) {
+        const top = entries.at(-1);
+        if (top === undefined) continue;
+        slots.set(slot, { slot, function: top.key, runs: top.patchId || "image", stack: entries.map((e) => e.patchId || "image") });
+      }
+      return {
+        index: p.index,
+        buildId: p.process.buildId,
+        requests: stats.requests,
+        keys: stats.keys,
+        latencyMicros: latencySummary(p.latencies),
+        patches: p.loader.installed().map((i) => ({ id: i.id, title: i.title, classification: i.classification, functions: i.functions.map((f) => f.key) })),
+        slots: [...slots.values()].sort((a, b) => a.slot - b.slot),
+      };
+    });
   }
 
   /** Applies package `kb` live to every process; all or nothing. Returns the slowest apply time (µs). */
@@ -141,7 +198,16 @@ export class VmRuntime {
       const process = GuestProcess.start(image, { seed: this.seed + index });
       const loader = new PatchLoader(process, { now: () => 0 });
       for (const bytes of hotpatches) loader.apply(bytes, this.trust);
-      this.processes.push({ index, process, loader });
+      this.processes.push({ index, process, loader, latencies: [], latencyNext: 0 });
     }
   }
+}
+
+/** Median, 99th percentile and maximum of `samples` (µs, rounded to 0.1), nearest rank. */
+function latencySummary(samples: readonly number[]): ProcessView["latencyMicros"] {
+  if (samples.length === 0) return { samples: 0, p50: 0, p99: 0, max: 0 };
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+  const round = (x: number) => Math.round(x * 10) / 10;
+  return { samples: sorted.length, p50: round(rank(0.5)), p99: round(rank(0.99)), max: round(sorted[sorted.length - 1]) };
 }

@@ -110,6 +110,16 @@ export class Session {
     return runtime;
   }
 
+  /** The VM's processes if they are booted (never boots them). */
+  bootedRuntime(name: string): VmRuntime | undefined {
+    return this.runtimes.get(name);
+  }
+
+  /** Every VM whose processes are booted. */
+  bootedRuntimes(): VmRuntime[] {
+    return [...this.runtimes.values()];
+  }
+
   /** Forgets a VM's processes (the next `runtime` call boots them again). */
   dropRuntime(name: string): void {
     this.runtimes.delete(name);

@@ -2,7 +2,7 @@
  * What every route of the server works with: the one store and session the
  * server holds for its lifetime, the emulated clock, the wall clock (for
  * tokens only), the queue that runs changes one at a time, the operations
- * registry and the event stream.
+ * registry, the event stream and why a VM's processes failed to boot.
  *
  * Ordering contract: everything that changes the state (a PUT, a DELETE, an
  * assessment, an install, a clock advance) runs through `serial`, one at a
@@ -24,6 +24,8 @@ export interface ServeContext {
   readonly events: EventStream;
   /** The real time, for token lifetimes and request timings only. */
   readonly wallClock: () => Date;
+  /** VM name → why its processes failed to boot or serve (live-vms.ts); absent when they run. */
+  readonly bootErrors: Map<string, string>;
   /** The API's base URL (https://host:port), for Location headers. */
   baseUrl: string;
 }

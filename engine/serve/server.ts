@@ -10,9 +10,11 @@
  *     (OperationInterrupted), install runs InProgress → Failed; give VMs made
  *     with the CLI their place in ARM (resources.ts, group "hotpatch");
  *  4. load or create the TLS certificate, build the routes, listen;
- *  5. write the URL into the lock, so the CLI's refusal can name it.
+ *  5. write the URL into the lock, so the CLI's refusal can name it;
+ *  6. boot every VM's processes and keep them serving load (live-vms.ts);
+ *     requests are answered meanwhile (a boot runs in the serial queue).
  *
- * Stop (`close`, on SIGINT/SIGTERM in the CLI): stop accepting connections,
+ * Stop (`close`, on SIGINT/SIGTERM in the CLI): stop the load, stop accepting connections,
  * let the queued changes finish (operations end Succeeded or Failed and are
  * recorded), then give the state back. A SIGKILL skips all that; step 3 of
  * the next start repairs it.
@@ -37,6 +39,7 @@ import { registerPatchRoutes } from "./routes/patches.ts";
 import { registerPortal } from "./routes/portal.ts";
 import { registerResourceGroupRoutes } from "./routes/resource-groups.ts";
 import { registerVirtualMachineRoutes } from "./routes/virtual-machines.ts";
+import { startLiveVms } from "./live-vms.ts";
 import { adoptCliVms } from "./resources.ts";
 import { Serial } from "./serial.ts";
 
@@ -69,6 +72,8 @@ export interface RunningServer {
   portalUrl: string;
   certPath: string;
   context: ServeContext;
+  /** Resolves once the VMs that existed at start run their processes (live-vms.ts). */
+  liveVmsBooted: Promise<void>;
   /** Graceful stop: finishes queued changes, records them, releases the state. */
   close(): Promise<void>;
 }
@@ -91,12 +96,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const port = typeof address === "object" && address !== null ? address.port : options.port;
     context.baseUrl = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
     acquireState(options.statePath, context.baseUrl, wallClock());
+    const live = startLiveVms(context);
     return {
       url: context.baseUrl,
       portalUrl: `${context.baseUrl}/`,
       certPath: certificate.certPath,
       context,
+      liveVmsBooted: live.booted,
       close: async () => {
+        live.stop();
         await app.close();
         await context.serial.idle();
         opened.close();
@@ -114,7 +122,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 export function createContext(store: Store, wallClock: () => Date): ServeContext {
   const serial = new Serial();
   const operations = new Operations(store, serial, () => emulatedNow(context));
-  const context: ServeContext = { store, session: new Session(store), serial, operations, events: new EventStream(), wallClock, baseUrl: "" };
+  const context: ServeContext = { store, session: new Session(store), serial, operations, events: new EventStream(), wallClock, bootErrors: new Map(), baseUrl: "" };
   return context;
 }
 

@@ -5,13 +5,18 @@
  * - `POST /hotpatch/clock/advance` `{ duration: "P1D" }` → the advance report:
  *   the assessments and automatic installs due meanwhile run exactly as
  *   `hotpatch clock advance` runs them (through the serial queue);
+ * - `GET /hotpatch/vms/{vm}/processes` → the VM's running processes
+ *   (live-vms.ts boots them if they are not running yet): counters, recent
+ *   request latency, installed patches and the slot table;
  * - `GET /hotpatch/events` → Server-Sent Events of what happens (events.ts),
  *   resuming after `Last-Event-ID`.
  */
 import type { FastifyInstance } from "fastify";
-import { advanceClock, iso, parseDuration } from "../../manage/index.ts";
+import { advanceClock, iso, parseDuration, type VmRecord } from "../../manage/index.ts";
+import { ArmError } from "../arm-error.ts";
 import { emulatedNow, type ServeContext } from "../context.ts";
 import type { ServerEvent } from "../events.ts";
+import { bootVm, LOAD_INTERVAL_MS, LOAD_ROUND_REQUESTS } from "../live-vms.ts";
 import { readObject, requiredString } from "./validate.ts";
 
 export function registerEmulatorRoutes(app: FastifyInstance, context: ServeContext): void {
@@ -33,6 +38,21 @@ export function registerEmulatorRoutes(app: FastifyInstance, context: ServeConte
       context.events.publish("clock", emulatedNow(context), { from: report.from, to: report.to });
       return report;
     });
+  });
+
+  app.get<{ Params: { vmName: string } }>("/hotpatch/vms/:vmName/processes", async (request) => {
+    const name = request.params.vmName;
+    if (context.store.vm<VmRecord>(name) === undefined) throw new ArmError(404, "ResourceNotFound", `The virtual machine '${name}' was not found in the emulator's state.`);
+    await bootVm(context, name);
+    const runtime = context.session.bootedRuntime(name);
+    const error = context.bootErrors.get(name);
+    return {
+      vm: name,
+      running: runtime !== undefined,
+      ...(error === undefined ? {} : { error }),
+      load: { intervalMillis: LOAD_INTERVAL_MS, requestsPerRound: LOAD_ROUND_REQUESTS, served: runtime?.servedRequests ?? 0, failed: runtime?.failedRequests ?? 0 },
+      processes: runtime?.describe() ?? [],
+    };
   });
 
   app.get("/hotpatch/events", (request, reply) => {

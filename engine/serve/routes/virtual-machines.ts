@@ -11,6 +11,7 @@
 import type { FastifyInstance } from "fastify";
 import { createVm, deleteVm, setVm, type VmRecord, vmStatus } from "../../manage/index.ts";
 import { checkApiVersion } from "../api-version.ts";
+import { bootVm } from "../live-vms.ts";
 import { ArmError, groupNotFound, notFound } from "../arm-error.ts";
 import { emulatedNow, type ServeContext } from "../context.ts";
 import { defaultVmArm, deleteVmArm, getGroup, getVmArm, inGroup, listVmArm, putVmArm, type VmArmDoc, vmIdOf } from "../resources.ts";
@@ -73,6 +74,7 @@ export function registerVirtualMachineRoutes(app: FastifyInstance, context: Serv
           putVmArm(store, doc);
           return { vm, doc };
         });
+        void bootVm(context, vm.name); // queued behind this change: the new VM's processes start serving (live-vms.ts)
         return reply.status(201).send(vmResource(vm, doc));
       }
       const current = {
