@@ -18,13 +18,12 @@
  * external memory while the N processes start (each holds its instance, its
  * wasm memory and its loader), divided by N, after a full collection.
  */
-import v8 from "node:v8";
-import vm from "node:vm";
 import { HEARTBLEED_REQUEST, randomRequests } from "../../engine/guests/index.ts";
 import { PatchLoader, stagePatch } from "../../engine/loader/index.ts";
 import { GuestProcess } from "../../engine/process/index.ts";
 import type { BenchContext } from "../lib/context.ts";
 import { timedApplies } from "../lib/apply.ts";
+import { collectGarbage } from "../lib/gc.ts";
 import { freshPackage, type PackageTemplate } from "../lib/fresh.ts";
 import { type Distribution, roundTo, summarize, target } from "../lib/stats.ts";
 import type { Suite } from "../lib/suite.ts";
@@ -43,11 +42,6 @@ interface Fleet {
   memory: { rss: number; heap: number; external: number; wasm: number };
 }
 
-/** A full garbage collection (V8's --expose-gc, switched on for this call only), so memory deltas are not GC timing. */
-function collectGarbage(): void {
-  v8.setFlagsFromString("--expose-gc");
-  (vm.runInNewContext("gc") as () => void)();
-}
 
 /** Starts `count` processes from one compiled module, each with a few requests of state. */
 async function startFleet(context: BenchContext, count: number): Promise<Fleet> {
