@@ -122,25 +122,30 @@ export class VmRuntime {
     let keys = 0;
     let requests = 0;
     for (const p of this.processes) {
-      for (let attempt = 0; attempt < 2; attempt++) {
-        try {
-          const stats = decodeStats(p.process.request(statsRequest()));
-          keys += stats.keys;
-          requests += stats.requests;
-          break;
-        } catch (error) {
-          if (!isHotpatchError(error)) throw error;
-          this.failedRequests += 1;
-        }
-      }
+      const stats = this.statsOf(p);
+      keys += stats?.keys ?? 0;
+      requests += stats?.requests ?? 0;
     }
     return { keys, requests };
+  }
+
+  /** One process's counters (a STATS request, tried twice; a guest failure counts in failedRequests), or undefined. */
+  private statsOf(p: RunningProcess): { keys: number; requests: number } | undefined {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        return decodeStats(p.process.request(statsRequest()));
+      } catch (error) {
+        if (!isHotpatchError(error)) throw error;
+        this.failedRequests += 1;
+      }
+    }
+    return undefined;
   }
 
   /** Every process: its counters, recent latency, installed patches and slot table. */
   describe(): ProcessView[] {
     return this.processes.map((p) => {
-      const stats = decodeStats(p.process.request(statsRequest()));
+      const stats = this.statsOf(p);
       const slots = new Map<number, SlotView>();
       for (const f of p.process.linkMap.functions) slots.set(f.slot, { slot: f.slot, function: f.key, runs: "image", stack: ["image"] });
       for (const [slot, entries] of p.loader.slotStacks()) {
@@ -151,8 +156,8 @@ export class VmRuntime {
       return {
         index: p.index,
         buildId: p.process.buildId,
-        requests: stats.requests,
-        keys: stats.keys,
+        requests: stats?.requests ?? 0,
+        keys: stats?.keys ?? 0,
         latencyMicros: latencySummary(p.latencies),
         patches: p.loader.installed().map((i) => ({ id: i.id, title: i.title, classification: i.classification, functions: i.functions.map((f) => f.key) })),
         slots: [...slots.values()].sort((a, b) => a.slot - b.slot),
