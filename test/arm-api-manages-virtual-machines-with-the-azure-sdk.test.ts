@@ -224,6 +224,22 @@ describe("the ARM API manages virtual machines through @azure/arm-compute", () =
     expect(all.sort()).toEqual(["web01", "web02"]);
   });
 
+  it("places a VM in an availability set, never in a set and a zone at once, and keeps its placement", async () => {
+    const setId = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/availabilitySets/web`;
+    const inSet = await compute.virtualMachines.createOrUpdate(RG, "set01", { ...sdkBody("2022-datacenter-azure-edition-core", HOTPATCH), availabilitySet: { id: setId } }, POLL);
+    expect(inSet.availabilitySet).toEqual({ id: setId });
+    expect((await compute.virtualMachines.get(RG, "set01")).availabilitySet).toEqual({ id: setId });
+    const both = await refusal(compute.virtualMachines.createOrUpdate(RG, "set02", { ...sdkBody("2022-datacenter-azure-edition-core", HOTPATCH), zones: ["1"], availabilitySet: { id: setId } }, POLL));
+    expect([both.statusCode, both.code]).toEqual([400, "InvalidParameter"]);
+    expect(both.message).toMatch(/both an availability zone and an availability set/);
+    const badId = await refusal(compute.virtualMachines.createOrUpdate(RG, "set02", { ...sdkBody("2022-datacenter-azure-edition-core", HOTPATCH), availabilitySet: { id: "web" } }, POLL));
+    expect([badId.statusCode, badId.code]).toEqual([400, "InvalidParameter"]);
+    const moved = await refusal(compute.virtualMachines.createOrUpdate(RG, "set01", { ...sdkBody("2022-datacenter-azure-edition-core", HOTPATCH), availabilitySet: { id: `${setId}2` } }, POLL));
+    expect([moved.statusCode, moved.code, moved.message]).toEqual([409, "PropertyChangeNotAllowed", "Changing property 'availabilitySet.id' is not allowed."]);
+    expect(server.context.store.vm("set02")).toBeUndefined();
+    await compute.virtualMachines.delete(RG, "set01", POLL);
+  });
+
   it("deletes a VM: gone from GET (404 ResourceNotFound), a second delete answers 204", async () => {
     await compute.virtualMachines.delete(RG, "web02", POLL);
     const error = await refusal(compute.virtualMachines.get(RG, "web02"));

@@ -54,6 +54,7 @@ describe("a fault plan", () => {
       "after-swap",
       "before-report",
       "transition.wait",
+      "vm-pool.load",
       "install.apply",
       "install.db-write",
       "restart",

@@ -29,6 +29,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["engine/builder", "engine/process"],
   ["engine/loader"],
   ["engine/worker", "engine/scenario", "engine/demo"],
+  ["engine/vms"],
   ["engine/manage", "engine/stress", "engine/fuzz"],
   ["engine/experiment", "engine/serve"],
   ["engine/cli"],
@@ -43,7 +44,7 @@ const COMPILER_OWNERS: Record<string, readonly string[]> = {
   assemblyscript: ["engine/image/compile-as.ts", "bin/hotpatch.mjs"],
 };
 
-const WORKER_ENTRIES = ["engine/worker/worker-entry.mjs", "engine/fuzz/fuzz-worker-entry.mjs"];
+const WORKER_ENTRIES = ["engine/worker/worker-entry.mjs", "engine/fuzz/fuzz-worker-entry.mjs", "engine/vms/pool-entry.mjs"];
 
 interface Import {
   from: string;

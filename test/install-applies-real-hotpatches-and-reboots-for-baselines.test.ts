@@ -38,14 +38,14 @@ describe("a hotpatch VM through a quarter and the next baseline (S1, S5, S6, S10
 
   it("applies the hotpatch live to every process: no restart, state kept, new code running", async () => {
     const runtime = await session.runtime(getVm(store, "web1"));
-    const processes = runtime.processes.map((p) => p.process);
-    const before = runtime.totals();
+    const processes = (await runtime.snapshot()).processes.map((p) => [p.index, p.boot, p.buildId]);
+    const before = await runtime.totals();
     const result = await installUpdates(session, "web1", {}, at("2027-02-10T12:30:00Z"));
     expect(result).toMatchObject({ status: "Succeeded", installedPatchCount: 1, rebootStatus: "NotNeeded", reboot: null, osBuild: "20348.4150" });
     expect(result.patches.find((p) => p.kb === "KB5270200")?.applyMicros).toBeGreaterThan(0);
     expect(result.health).toMatchObject({ status: "Healthy", crashes: 0, runningRevisions: [4150, 4150] });
-    expect(runtime.processes.map((p) => p.process)).toEqual(processes); // the same instances
-    const after = runtime.totals();
+    expect((await runtime.snapshot()).processes.map((p) => [p.index, p.boot, p.buildId])).toEqual(processes); // the same processes, not rebooted
+    const after = await runtime.totals();
     expect(after.keys).toBeGreaterThanOrEqual(before.keys);
     expect(after.requests).toBeGreaterThan(before.requests);
     expect(result.endDateTime).toBe("2027-02-10T12:32:01Z"); // 2 min + 1 s per KiB of package
@@ -80,12 +80,14 @@ describe("a hotpatch VM through a quarter and the next baseline (S1, S5, S6, S10
 
   it("reboots into the new baseline: real restart, downtime measured, state lost", async () => {
     const runtime = await session.runtime(getVm(store, "web1"));
-    const old = runtime.processes[0].process;
+    const old = (await runtime.snapshot()).processes[0];
     const result = await installUpdates(session, "web1", {}, at("2027-04-14T14:00:00Z"));
     expect(result).toMatchObject({ rebootStatus: "Completed", osBuild: "20348.4250" });
     expect(result.reboot!.stateLost.keys).toBeGreaterThan(0);
     expect(result.reboot!.downtimeMillis).toBeGreaterThan(0);
-    expect(runtime.processes[0].process).not.toBe(old);
+    const rebooted = (await runtime.snapshot()).processes[0];
+    expect(rebooted.boot).toBe(old.boot + 1);
+    expect(rebooted.buildId).not.toBe(old.buildId);
     expect(result.health?.runningRevisions).toEqual([4250, 4250]);
     expect(getVm(store, "web1")).toMatchObject({ rebootPending: false, imageMonth: "2027-04", osMonth: "2027-04" });
   });

@@ -5,20 +5,30 @@
  * created after the January 2026 baseline) is served by a real server in
  * this process (HTTPS on loopback, the same code `hotpatch serve` runs). Once
  * every VM's processes have booted and serve their load:
- * - memory per VM: growth of the resident set, JS heap and external memory
- *   from before the server starts to after every VM booted, divided by N,
- *   after a full collection; a warm-up server over the first VM alone ran
- *   before, so the catalog's one-time builds are not counted;
+ * - memory per VM: the VM pool's worker threads hold every VM's processes
+ *   (engine/vms/pool.ts); their isolates' JS heap and external memory
+ *   (WebAssembly memories included) after every VM booted, after a full
+ *   collection in each, divided by N; and the growth of the OS process's
+ *   resident set (all threads) from before the server starts, divided by N.
+ *   A warm-up server over the first VM alone ran before, so the catalog's
+ *   one-time builds are not counted;
  * - `GET …/instanceView` latency, requests one after another over one
  *   keep-alive connection, round-robin over the VMs;
  * - `POST …/assessPatches` end to end: from the POST to the operation status
  *   reading Succeeded, polling the status URL as fast as it answers
- *   (Retry-After 0), one VM after another.
+ *   (Retry-After 0), one VM after another;
+ * - `installPatches` through the official SDK (@azure/arm-compute,
+ *   beginInstallPatchesAndWait, polling at once) on the first VMs, each
+ *   installing the February hotpatch live into its running processes: the
+ *   SDK call end to end, and inside it the live apply (verify, compile,
+ *   switch) and the switch alone, as the server's hotpatch.applied events
+ *   report them.
  * The client runs in the same OS process as the server (2 cores): each
  * latency includes the client's TLS and JSON work.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, request } from "node:https";
+import { ComputeManagementClient } from "@azure/arm-compute";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createVm, Store } from "../../engine/manage/index.ts";
@@ -30,6 +40,8 @@ import type { Suite } from "../lib/suite.ts";
 
 const FULL_VMS = 50;
 const QUICK_VMS = 10;
+const FULL_INSTALLS = 20;
+const QUICK_INSTALLS = 3;
 const FULL_GETS = 2000;
 const QUICK_GETS = 200;
 const SUB = "00000000-0000-0000-0000-000000000000";
@@ -84,6 +96,21 @@ async function assessEndToEnd(client: Client, vm: string): Promise<number> {
   }
 }
 
+/** installPatches of the month's hotpatch through the SDK on each VM; nanoseconds per call. */
+async function sdkInstalls(url: string, ca: string, names: readonly string[]): Promise<number[]> {
+  const credential = { getToken: async () => ({ token: mintToken(new Date()), expiresOnTimestamp: Date.now() + 3600_000 }) };
+  const compute = new ComputeManagementClient(credential, SUB, { endpoint: url, tlsOptions: { ca } });
+  const body = { maximumDuration: "PT2H", rebootSetting: "IfRequired" as const, windowsParameters: { classificationsToInclude: ["Critical" as const, "Security" as const], excludeKbsRequiringReboot: true } };
+  const out: number[] = [];
+  for (const name of names) {
+    const started = process.hrtime.bigint();
+    const result = await compute.virtualMachines.installPatches("hotpatch", name, body, { updateIntervalInMs: 0 });
+    out.push(Number(process.hrtime.bigint() - started));
+    if (result.status !== "Succeeded" || result.installedPatchCount !== 1) throw new Error(`installPatches on ${name}: ${result.status}, ${result.installedPatchCount} installed`);
+  }
+  return out;
+}
+
 function addVms(statePath: string, names: readonly string[]): void {
   const store = Store.open(statePath);
   try {
@@ -115,28 +142,41 @@ export const serveApi: Suite = {
     try {
       await server.liveVmsBooted;
       context.log(`  ${vms} VMs booted and serving`);
+      const pool = await server.pool.memory(true);
       collectGarbage();
       const after = process.memoryUsage();
-      const perVm = (key: "rss" | "heapUsed" | "external") => Math.round((after[key] - before[key]) / vms);
       const gets: number[] = [];
       for (let i = 0; i < (context.quick ? QUICK_GETS : FULL_GETS); i++) gets.push(await timed(client, "GET", `${vmPath(names[i % vms])}/instanceView?${API}`, 200));
       const assessments: number[] = [];
       for (const name of names) assessments.push(await assessEndToEnd(client, name));
-      const distributions: Distribution[] = [summarize(`GET instanceView (${vms} live VMs)`, gets), summarize(`assessPatches, POST to Succeeded (${vms} live VMs)`, assessments, "ms")];
+      const installed = names.slice(0, context.quick ? QUICK_INSTALLS : FULL_INSTALLS);
+      const installs = await sdkInstalls(server.url, readFileSync(server.certPath, "utf8"), installed);
+      const applied = server.context.events.since(0).filter((e) => e.type === "hotpatch.applied");
+      const micros = (key: string) => applied.map((e) => (e.data[key] as number) * 1000);
+      const distributions: Distribution[] = [
+        summarize(`GET instanceView (${vms} live VMs)`, gets),
+        summarize(`assessPatches, POST to Succeeded (${vms} live VMs)`, assessments, "ms"),
+        summarize("SDK installPatches of a hotpatch, call to result", installs, "ms"),
+        summarize("  inside it: live apply (verify, compile, switch), slowest process", micros("applyMicros")),
+        summarize("  inside it: the switch alone (prepare + commit)", micros("pauseMicros")),
+      ];
       const [get] = distributions;
       return {
         distributions,
         figures: {
           "live VMs": vms,
-          "memory per VM: resident set (bytes)": perVm("rss"),
-          "memory per VM: JS heap (bytes)": perVm("heapUsed"),
-          "memory per VM: external, wasm memories included (bytes)": perVm("external"),
+          "VM pool worker threads": pool.workers,
+          "memory per VM: pool workers' JS heap (bytes)": Math.round(pool.heapUsed / vms),
+          "memory per VM: pool workers' external, wasm memories included (bytes)": Math.round(pool.external / vms),
+          "memory per VM: resident set growth, all threads (bytes)": Math.round((after.rss - before.rss) / vms),
+          "memory per VM: main thread's JS heap growth (bytes)": Math.round((after.heapUsed - before.heapUsed) / vms),
           "instanceView p99 / p50": get.p99 === null ? null : roundTo(get.p99 / get.p50),
         },
         targets: [],
         notes: [
-          "The server runs in this OS process, its VMs' processes on its main thread (engine/serve/live-vms.ts); the client's TLS and JSON work is inside every latency.",
-          "Memory per VM: each VM's processes (their instances and linear memories), loaders and records; the month's image is compiled once and shared by all VMs, and the server's own start-up (fastify, TLS) is included, spread over the N VMs.",
+          "The server runs in this OS process, its VMs' processes in its VM pool's worker threads (engine/vms/pool.ts), each serving 20 requests per process every 200 ms; the client's TLS and JSON work is inside every latency.",
+          "Memory per VM: each VM's processes (their instances and linear memories), loaders and latency rings; each worker's own start-up (its isolate, tsx, the engine's modules) is included, spread over the N VMs.",
+          "SDK installPatches: each call posts, then polls the operation until it ends (the SDK's poller, interval 0, Retry-After 0); the install itself runs the management plane's install (records, health check of 200 requests per process) around the live apply.",
         ],
       };
     } finally {

@@ -52,6 +52,11 @@ export const FAULT_POINTS = {
     thread: "guest",
     what: "a transition waits longer than expected (preemption, a long GC pause) or fails while waiting",
   },
+  "vm-pool.load": {
+    where: "engine/vms/pool-worker.ts serveRound: first statement, before a round of load on the worker's VMs",
+    thread: "worker",
+    what: "a VM pool worker thread dies while its VMs serve load (mode crash ends the thread; hotpatch serve boots its VMs again)",
+  },
   "install.apply": {
     where: "engine/manage/install.ts installUpdates: after the run is committed InProgress, before its updates are applied",
     thread: "control",

@@ -7,7 +7,7 @@
  */
 export { type AssessmentResult, assessVm } from "./assess.ts";
 export { advanceClock } from "./auto-patch.ts";
-export { formatMonth, releaseSchedule } from "./calendar.ts";
+export { formatMonth, releaseSchedule, releasesBetween } from "./calendar.ts";
 export { catalogBetween, declareUnplanned, findUpdate } from "./catalog.ts";
 export { parseClassificationList } from "./classification.ts";
 export { commandTime, iso, setClock, storedClock } from "./clock.ts";

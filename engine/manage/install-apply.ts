@@ -12,7 +12,6 @@
  * An update that fails is Failed with its error and the run goes on.
  */
 import { iso } from "./clock.ts";
-import { checkHealth } from "./health.ts";
 import type { InstallResult, PatchState } from "./install.ts";
 import type { InstallRun } from "./install-run.ts";
 import { installMillis, REBOOT_MILLIS } from "./install-time.ts";
@@ -68,7 +67,7 @@ async function rebootOnce(run: InstallRun): Promise<void> {
   const supersedes = vm.imageMonth !== previousImage;
   const hotpatches = supersedes ? [] : await session.hotpatchPackages(vm);
   const image = await session.artifacts.image(vm.imageMonth, session.unplanned);
-  const outcome = runtime.reboot(image, hotpatches);
+  const outcome = await runtime.reboot(image, hotpatches);
   run.spendReboot();
   result.reboot = { downtimeMillis: outcome.downtimeMillis, emulatedDowntimeSeconds: REBOOT_MILLIS / 1000, stateLost: outcome.stateLost };
   result.rebootStatus = "Completed";
@@ -103,7 +102,9 @@ async function applyHotpatches(run: InstallRun): Promise<void> {
         run.exceed(outcome);
         continue;
       }
-      outcome.applyMicros = run.runtime!.applyHotpatch(u.kb, artifact.package);
+      const timing = await run.runtime!.applyHotpatch(u.kb, artifact.package);
+      outcome.applyMicros = timing.applyMicros;
+      outcome.pauseMicros = timing.pauseMicros;
       run.spendOn(u, millis);
       outcome.state = "Installed";
       if (u.month > vm.osMonth) vm.osMonth = u.month;
@@ -115,10 +116,10 @@ async function applyHotpatches(run: InstallRun): Promise<void> {
 }
 
 /** Phase 6, first half: the health check when anything changed, then the run's counts, status and end. */
-export function checkAndClose(run: InstallRun): void {
+export async function checkAndClose(run: InstallRun): Promise<void> {
   const { runtime, result } = run;
   if (runtime !== undefined && (run.newRecords.length > 0 || result.reboot !== null)) {
-    result.health = checkHealth(runtime, revisionOf(run.vm.osMonth), run.session.seed);
+    result.health = await runtime.checkHealth(revisionOf(run.vm.osMonth), run.session.seed);
     for (const r of run.newRecords) if (r.state === "Installed") r.health = result.health.status;
   }
   finishCounts(result);

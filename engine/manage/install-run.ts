@@ -20,7 +20,7 @@ import type { Classification } from "./classification.ts";
 import { iso } from "./clock.ts";
 import type { InstallResult, PatchOutcome, PatchState, RebootSetting, Trigger } from "./install.ts";
 import { REBOOT_MILLIS } from "./install-time.ts";
-import type { VmRuntime } from "./runtime.ts";
+import type { VmProcesses } from "../vms/index.ts";
 import { INSTALLED_BY, type InstalledUpdate, type Session } from "./session.ts";
 import { osBuildOf, type VmRecord } from "./vm.ts";
 
@@ -56,7 +56,7 @@ export class InstallRun {
   /** Installed-update records the final commit adds. */
   readonly newRecords: InstalledUpdate[] = [];
   /** The VM's processes, when the run needs them (phase 4). */
-  runtime: VmRuntime | undefined;
+  runtime: VmProcesses | undefined;
   /** The image the next reboot boots, and whether one is needed (phase 4). */
   nextImageMonth: VmRecord["pendingImageMonth"];
   needsReboot: boolean;

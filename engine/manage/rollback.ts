@@ -16,12 +16,11 @@
  */
 import { HotpatchError } from "../errors.ts";
 import { iso, setClock } from "./clock.ts";
-import { checkHealth, type HealthReport } from "./health.ts";
+import type { HealthReport, RebootOutcome } from "../vms/index.ts";
 import { type HistoryEntry, recordHistory } from "./history.ts";
 import { activityId } from "./install.ts";
 import { HOTPATCH_BASE_MINUTES, IMAGE_BASE_MINUTES, REBOOT_MILLIS } from "./install-time.ts";
 import { revisionOf } from "./release-source.ts";
-import type { RebootOutcome } from "./runtime.ts";
 import type { InstalledUpdate, Session } from "./session.ts";
 import { getVm, osBuildOf, type VmRecord } from "./vm.ts";
 
@@ -33,6 +32,8 @@ export interface RemovalResult {
   /** Rollback: the baseline the VM runs now. */
   baseline: string | null;
   live: boolean;
+  /** Uninstall of a hotpatch: the live revert's switch time, slowest process (µs); else null. */
+  revertPauseMicros: number | null;
   reboot: RebootOutcome | null;
   health: HealthReport;
   osBuild: string;
@@ -55,18 +56,19 @@ export async function uninstallUpdate(session: Session, vmName: string, kb: stri
   const runtime = await session.runtime(vm);
   const historyId = startHistory(session, vmName, "Uninstall", target, now);
   let reboot: RebootOutcome | null = null;
+  let revertPauseMicros: number | null = null;
   let elapsed = HOTPATCH_BASE_MINUTES * 60_000;
   if (target.kind === "hotpatch") {
-    runtime.revertHotpatch(target.kb);
+    revertPauseMicros = (await runtime.revertHotpatch(target.kb)).pauseMicros;
     const remaining = session.activeHotpatches(vm).filter((u) => u.kb !== target.kb);
     vm.osMonth = remaining.map((u) => u.month).sort().at(-1) ?? vm.imageMonth;
   } else {
     const image = await session.artifacts.image(vm.imageMonth, session.unplanned);
-    reboot = runtime.reboot(image, await session.hotpatchPackages(vm));
+    reboot = await runtime.reboot(image, await session.hotpatchPackages(vm));
     elapsed += REBOOT_MILLIS;
   }
-  const health = checkHealth(runtime, revisionOf(vm.osMonth), session.seed);
-  return finish(session, vm, { operation: "Uninstall", removed: [target.kb], baseline: null, live: reboot === null, reboot, health }, now, elapsed, [historyId]);
+  const health = await runtime.checkHealth(revisionOf(vm.osMonth), session.seed);
+  return finish(session, vm, { operation: "Uninstall", removed: [target.kb], baseline: null, live: reboot === null, revertPauseMicros, reboot, health }, now, elapsed, [historyId]);
 }
 
 export async function rollbackVm(session: Session, vmName: string, now: Date): Promise<RemovalResult> {
@@ -83,10 +85,10 @@ export async function rollbackVm(session: Session, vmName: string, now: Date): P
   vm.osMonth = good.imageMonth!;
   vm.pendingImageMonth = null;
   vm.rebootPending = false;
-  const reboot = runtime.reboot(await session.artifacts.image(vm.imageMonth, session.unplanned), []);
-  const health = checkHealth(runtime, revisionOf(vm.osMonth), session.seed);
+  const reboot = await runtime.reboot(await session.artifacts.image(vm.imageMonth, session.unplanned), []);
+  const health = await runtime.checkHealth(revisionOf(vm.osMonth), session.seed);
   const elapsed = IMAGE_BASE_MINUTES * 60_000 + REBOOT_MILLIS;
-  return finish(session, vm, { operation: "Rollback", removed: after.map((u) => u.kb), baseline: good.kb, live: false, reboot, health }, now, elapsed, historyIds, good);
+  return finish(session, vm, { operation: "Rollback", removed: after.map((u) => u.kb), baseline: good.kb, live: false, revertPauseMicros: null, reboot, health }, now, elapsed, historyIds, good);
 }
 
 function startHistory(session: Session, vm: string, operation: HistoryEntry["operation"], u: InstalledUpdate, now: Date): number {
@@ -114,7 +116,7 @@ function startHistory(session: Session, vm: string, operation: HistoryEntry["ope
 function finish(
   session: Session,
   vm: VmRecord,
-  partial: Pick<RemovalResult, "operation" | "removed" | "baseline" | "live" | "reboot" | "health">,
+  partial: Pick<RemovalResult, "operation" | "removed" | "baseline" | "live" | "revertPauseMicros" | "reboot" | "health">,
   now: Date,
   elapsed: number,
   historyIds: number[],

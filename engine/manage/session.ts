@@ -11,9 +11,8 @@ import { Artifacts } from "./artifacts.ts";
 import type { MonthId } from "./calendar.ts";
 import { type UpdateLine, unplannedMonths } from "./catalog.ts";
 import type { UpdateKind } from "./classification.ts";
-import type { HealthReport } from "./health.ts";
+import { type HealthReport, localHost, type ProcessHost, type VmProcesses } from "../vms/index.ts";
 import type { ReleaseDefect } from "./release-source.ts";
-import { VmRuntime } from "./runtime.ts";
 import type { Store } from "./store.ts";
 import type { VmRecord } from "./vm.ts";
 
@@ -52,15 +51,19 @@ export interface Faults {
 }
 
 export class Session {
-  readonly unplanned: MonthId[];
   private artifactsValue?: Artifacts;
-  private readonly runtimes = new Map<string, VmRuntime>();
+  private readonly runtimes = new Map<string, VmProcesses>();
 
   constructor(
     readonly store: Store,
-    readonly options: { seed?: number; artifactsDir?: string; faults?: Faults } = {},
+    /** `host`: where VMs' processes run (default: this thread; `hotpatch serve` passes its worker pool). */
+    readonly options: { seed?: number; artifactsDir?: string; faults?: Faults; host?: ProcessHost } = {},
   ) {
-    this.unplanned = unplannedMonths(store);
+  }
+
+  /** The unplanned baselines declared so far (read from the state each time: a server may declare one while it runs). */
+  get unplanned(): MonthId[] {
+    return unplannedMonths(this.store);
   }
 
   get seed(): number {
@@ -92,36 +95,39 @@ export class Session {
     return out;
   }
 
-  /** The VM's processes, booted on first use, then serving one round of load. */
-  async runtime(vm: VmRecord): Promise<VmRuntime> {
+  /**
+   * The VM's processes, booted on first use (and again if their thread ended:
+   * `alive` false), then serving one round of load.
+   */
+  async runtime(vm: VmRecord): Promise<VmProcesses> {
     let runtime = this.runtimes.get(vm.name);
-    if (runtime === undefined) {
-      runtime = VmRuntime.boot({
+    if (runtime === undefined || !runtime.alive) {
+      const trust = this.artifacts.trust;
+      runtime = await (this.options.host ?? localHost).boot({
         vmName: vm.name,
         count: vm.processes,
         image: await this.artifacts.image(vm.imageMonth, this.unplanned),
         hotpatches: await this.hotpatchPackages(vm),
-        trust: this.artifacts.trust,
+        trustedKeys: trust.keyIds().map((id) => trust.get(id)!),
         seed: this.seed,
       });
       this.runtimes.set(vm.name, runtime);
     }
-    runtime.serveLoad();
+    await runtime.serveLoad();
     return runtime;
   }
 
-  /** The VM's processes if they are booted (never boots them). */
-  bootedRuntime(name: string): VmRuntime | undefined {
-    return this.runtimes.get(name);
+  /** The VM's processes if they are booted and alive (never boots them). */
+  bootedRuntime(name: string): VmProcesses | undefined {
+    const runtime = this.runtimes.get(name);
+    return runtime?.alive ? runtime : undefined;
   }
 
-  /** Every VM whose processes are booted. */
-  bootedRuntimes(): VmRuntime[] {
-    return [...this.runtimes.values()];
-  }
-
-  /** Forgets a VM's processes (the next `runtime` call boots them again). */
+  /** Forgets a VM's processes and ends them (the next `runtime` call boots them again). */
   dropRuntime(name: string): void {
+    const runtime = this.runtimes.get(name);
     this.runtimes.delete(name);
+    // Ending them cannot fail in a way the caller could act on (a dead worker has no processes left).
+    runtime?.stop().catch(() => undefined);
   }
 }

@@ -22,7 +22,7 @@
  *   (eligibility, windows, real signed packages applied live to the real
  *   processes, real restarts into new images, health checks). After each
  *   emulated day every VM's processes serve one round of seeded kvstore load
- *   (runtime.ts), so a reboot has state to lose and a hotpatch state to keep.
+ *   (engine/vms/), so a reboot has state to lose and a hotpatch state to keep.
  * - Counted per VM (simulate-report.ts has the shapes): releases are the
  *   monthly OS security releases (KB5YYMM00) published after the start and
  *   before the end; hotpatchesApplied / baselinesInstalled count the ones
@@ -187,8 +187,8 @@ export async function simulate(request: SimulationRequest, onProgress: (line: st
     }
     const metrics = async (name: string): Promise<VmMetrics> => {
       const vm = getVm(store, name);
-      const runtime = await session.runtime(vm);
-      return tallies.get(name)!.metrics(vm, osBuildOf(vm), { served: runtime.servedRequests, failed: runtime.failedRequests });
+      const load = await (await session.runtime(vm)).snapshot();
+      return tallies.get(name)!.metrics(vm, osBuildOf(vm), { served: load.served, failed: load.failed });
     };
     return {
       period: {

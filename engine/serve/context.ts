@@ -24,8 +24,10 @@ export interface ServeContext {
   readonly events: EventStream;
   /** The real time, for token lifetimes and request timings only. */
   readonly wallClock: () => Date;
-  /** VM name → why its processes failed to boot or serve (live-vms.ts); absent when they run. */
+  /** VM name → why its processes failed to boot (live-vms.ts); absent when they run. */
   readonly bootErrors: Map<string, string>;
+  /** VMs booted at least once by this server (a later boot is a restart). */
+  readonly booted: Set<string>;
   /** The API's base URL (https://host:port), for Location headers. */
   baseUrl: string;
 }

@@ -1,29 +1,43 @@
 /**
  * The VMs' guest processes, kept running for as long as the server runs.
  *
+ * They run in the server's VM pool (engine/vms/pool.ts): a few worker
+ * threads, each holding many VMs' processes and serving each of them a round
+ * of LOAD_ROUND_REQUESTS seeded requests every LOAD_INTERVAL_MS between the
+ * server's calls. Their counters climb between two API requests, a hotpatch
+ * installed through the API goes into processes that already hold state, and
+ * a baseline's reboot loses it (install-apply.ts measures that). The main
+ * thread only answers the API.
+ *
  * At start every VM boots as a real OS does (its image, then its installed
  * hotpatches re-applied: Session.runtime), one VM at a time in the serial
- * queue, so a boot never interleaves with an install's steps. Then a timer
- * serves a round of the seeded load on every booted VM every
- * LOAD_INTERVAL_MS: their counters climb between requests, a hotpatch
- * installed through the API goes into processes that already hold state,
- * and a baseline's reboot loses it (install-run.ts measures that).
- *
- * The processes run on the server's main thread (manage/runtime.ts), not in
- * worker threads: a load round is LOAD_ROUND_REQUESTS requests per process,
- * a few hundred microseconds for the fleets the tests use.
+ * queue, so a boot never interleaves with an install's steps. When a pool
+ * worker crashes, each of its VMs gets a `vm.crashed` event and boots again
+ * at once (a `vm.booted` event with `restart: true`), as a VM restarts after
+ * a host failure.
  */
 import { listVms, type VmRecord } from "../manage/index.ts";
-import type { ServeContext } from "./context.ts";
+import { VmPool } from "../vms/index.ts";
+import { emulatedNow, type ServeContext } from "./context.ts";
 
 export const LOAD_INTERVAL_MS = 200;
 export const LOAD_ROUND_REQUESTS = 20;
 
-export interface LiveVms {
-  /** Resolves once every VM that existed at start has booted (or failed to: context.bootErrors). */
-  booted: Promise<void>;
-  /** Stops the load timer (the processes stay until the server's process ends). */
-  stop(): void;
+/** The pool a server's VMs run in; a worker that crashes has its VMs booted again at once (restartVms). */
+export function createVmPool(contextOf: () => ServeContext): VmPool {
+  return new VmPool({
+    loadIntervalMillis: LOAD_INTERVAL_MS,
+    loadRequests: LOAD_ROUND_REQUESTS,
+    onWorkerExit: (vms, reason) => restartVms(contextOf(), vms, reason),
+  });
+}
+
+/** The VMs of a crashed pool worker: a `vm.crashed` event each, then booted again (state lost, installed hotpatches re-applied). */
+function restartVms(context: ServeContext, vms: readonly string[], reason: string): void {
+  for (const name of vms) {
+    context.events.publish("vm.crashed", emulatedNow(context), { reason }, name);
+    void bootVm(context, name);
+  }
 }
 
 /** Boots one VM's processes through the serial queue unless they run already; a failure is kept in context.bootErrors. */
@@ -32,30 +46,21 @@ export function bootVm(context: ServeContext, name: string): Promise<void> {
     if (context.session.bootedRuntime(name) !== undefined) return;
     const vm = context.store.vm<VmRecord>(name);
     if (vm === undefined) return; // deleted while queued
+    const restart = context.booted.has(name);
+    const started = performance.now();
     try {
-      await context.session.runtime(vm);
+      const runtime = await context.session.runtime(vm);
       context.bootErrors.delete(name);
+      context.booted.add(name);
+      const bootMillis = Math.round((performance.now() - started) * 1000) / 1000;
+      context.events.publish("vm.booted", emulatedNow(context), { processes: runtime.processCount, bootMillis, restart }, name);
     } catch (error) {
       context.bootErrors.set(name, error instanceof Error ? error.message : String(error));
     }
   });
 }
 
-/** Boots every VM, then keeps the booted ones serving load until `stop`. */
-export function startLiveVms(context: ServeContext): LiveVms {
-  const booted = (async () => {
-    for (const vm of listVms(context.store)) await bootVm(context, vm.name);
-  })();
-  const timer = setInterval(() => {
-    for (const runtime of context.session.bootedRuntimes()) {
-      try {
-        runtime.serveLoad(LOAD_ROUND_REQUESTS);
-      } catch (error) {
-        // Not a guest failure (serveLoad counts those): keep the server up, report it beside the VM.
-        context.bootErrors.set(runtime.vmName, `load: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-  }, LOAD_INTERVAL_MS);
-  timer.unref();
-  return { booted, stop: () => clearInterval(timer) };
+/** Boots every VM that exists; resolves when all have booted (or failed to: context.bootErrors). */
+export async function bootAllVms(context: ServeContext): Promise<void> {
+  for (const vm of listVms(context.store)) await bootVm(context, vm.name);
 }

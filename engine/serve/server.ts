@@ -11,12 +11,13 @@
  *     with the CLI their place in ARM (resources.ts, group "hotpatch");
  *  4. load or create the TLS certificate, build the routes, listen;
  *  5. write the URL into the lock, so the CLI's refusal can name it;
- *  6. boot every VM's processes and keep them serving load (live-vms.ts);
- *     requests are answered meanwhile (a boot runs in the serial queue).
+ *  6. boot every VM's processes in the VM pool, where they serve load
+ *     (live-vms.ts); requests are answered meanwhile (a boot runs in the
+ *     serial queue).
  *
- * Stop (`close`, on SIGINT/SIGTERM in the CLI): stop the load, stop accepting connections,
+ * Stop (`close`, on SIGINT/SIGTERM in the CLI): stop accepting connections,
  * let the queued changes finish (operations end Succeeded or Failed and are
- * recorded), then give the state back. A SIGKILL skips all that; step 3 of
+ * recorded), end the VM pool, then give the state back. A SIGKILL skips all that; step 3 of
  * the next start repairs it.
  *
  * Request handling, for every route: `x-ms-request-id` and
@@ -28,6 +29,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { acquireState, closeInterrupted, commandTime, listVms, releaseState, Session, Store, setClock } from "../manage/index.ts";
+import type { ProcessHost, VmPool } from "../vms/index.ts";
 import { ArmError, armErrorOf } from "./arm-error.ts";
 import { checkBearer, WWW_AUTHENTICATE } from "./auth.ts";
 import { loadCertificate } from "./certificate.ts";
@@ -35,11 +37,12 @@ import { emulatedNow, type ServeContext } from "./context.ts";
 import { EventStream } from "./events.ts";
 import { Operations } from "./operations.ts";
 import { registerEmulatorRoutes } from "./routes/emulator.ts";
+import { registerEmulatorUpdateRoutes } from "./routes/emulator-updates.ts";
 import { registerPatchRoutes } from "./routes/patches.ts";
 import { registerPortal } from "./routes/portal.ts";
 import { registerResourceGroupRoutes } from "./routes/resource-groups.ts";
 import { registerVirtualMachineRoutes } from "./routes/virtual-machines.ts";
-import { startLiveVms } from "./live-vms.ts";
+import { bootAllVms, createVmPool } from "./live-vms.ts";
 import { adoptCliVms } from "./resources.ts";
 import { Serial } from "./serial.ts";
 
@@ -72,6 +75,8 @@ export interface RunningServer {
   portalUrl: string;
   certPath: string;
   context: ServeContext;
+  /** The worker threads the VMs' processes run in (live-vms.ts). */
+  pool: VmPool;
   /** Resolves once the VMs that existed at start run their processes (live-vms.ts). */
   liveVmsBooted: Promise<void>;
   /** Graceful stop: finishes queued changes, records them, releases the state. */
@@ -87,7 +92,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     store = Store.open(options.statePath);
     const opened = store;
     store.tx(() => setClock(opened, commandTime(opened, options.now, wallClock)));
-    const context = createContext(store, wallClock);
+    const pool = createVmPool(() => context);
+    const context = createContext(store, wallClock, pool);
     repairAfterCrash(context);
     const certificate = await loadCertificate({ statePath: options.statePath, host, certPath: options.tlsCert, keyPath: options.tlsKey, now: wallClock() });
     const app = buildApp(context, { https: { cert: certificate.cert, key: certificate.key }, retryAfterSeconds: options.retryAfterSeconds ?? 1, onInternalError: options.onInternalError });
@@ -96,17 +102,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const port = typeof address === "object" && address !== null ? address.port : options.port;
     context.baseUrl = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
     acquireState(options.statePath, context.baseUrl, wallClock());
-    const live = startLiveVms(context);
+    const booted = bootAllVms(context);
     return {
       url: context.baseUrl,
       portalUrl: `${context.baseUrl}/`,
       certPath: certificate.certPath,
       context,
-      liveVmsBooted: live.booted,
+      pool,
+      liveVmsBooted: booted,
       close: async () => {
-        live.stop();
         await app.close();
         await context.serial.idle();
+        await pool.close();
         opened.close();
         releaseState(options.statePath);
       },
@@ -118,11 +125,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
 }
 
-/** The context of a server over an open store whose clock is set. */
-export function createContext(store: Store, wallClock: () => Date): ServeContext {
+/** The context of a server over an open store whose clock is set; VMs' processes run on `host` (default: this thread). */
+export function createContext(store: Store, wallClock: () => Date, host?: ProcessHost): ServeContext {
   const serial = new Serial();
   const operations = new Operations(store, serial, () => emulatedNow(context));
-  const context: ServeContext = { store, session: new Session(store), serial, operations, events: new EventStream(), wallClock, bootErrors: new Map(), baseUrl: "" };
+  const session = new Session(store, host === undefined ? {} : { host });
+  const context: ServeContext = { store, session, serial, operations, events: new EventStream(), wallClock, bootErrors: new Map(), booted: new Set(), baseUrl: "" };
   return context;
 }
 
@@ -164,6 +172,7 @@ export function buildApp(context: ServeContext, options: AppOptions): FastifyIns
   registerVirtualMachineRoutes(app, context);
   registerPatchRoutes(app, context, { retryAfterSeconds: options.retryAfterSeconds });
   registerEmulatorRoutes(app, context);
+  registerEmulatorUpdateRoutes(app, context);
   registerPortal(app, context);
   return app;
 }

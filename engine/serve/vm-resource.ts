@@ -63,6 +63,8 @@ export interface ImageRef {
 export interface VmPut {
   location: string;
   zones?: string[];
+  /** properties.availabilitySet.id, an availabilitySets resource id. */
+  availabilitySet?: string;
   tags?: Record<string, string>;
   image?: ImageRef;
   vmSize?: string;
@@ -90,6 +92,7 @@ export function parseVmPut(body: unknown): VmPut {
   });
   const tags = optionalTags(root);
   const properties = optionalObject(root, "properties") ?? {};
+  const availabilitySet = parseAvailabilitySet(properties, zones);
   const storage = optionalObject(properties, "storageProfile", "properties.storageProfile") ?? {};
   const imageJson = optionalObject(storage, "imageReference", IMAGE);
   const hardware = optionalObject(properties, "hardwareProfile", "properties.hardwareProfile") ?? {};
@@ -101,6 +104,7 @@ export function parseVmPut(body: unknown): VmPut {
   const put: VmPut = {
     location,
     zones,
+    availabilitySet,
     tags,
     image: imageJson === undefined ? undefined : parseImage(imageJson),
     vmSize: optionalString(hardware, "vmSize", "properties.hardwareProfile.vmSize"),
@@ -120,6 +124,29 @@ export function parseVmPut(body: unknown): VmPut {
     ...emulatorTags(tags),
   };
   return put;
+}
+
+const AVAILABILITY_SET_ID = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/availabilitySets\/[^/]+$/i;
+
+/**
+ * `properties.availabilitySet: { id }`: the id of an availabilitySets resource (its shape is
+ * checked; the sets themselves are resources of the fleet model). A VM is in a zone or in a
+ * set, never both (ARM refuses both).
+ */
+function parseAvailabilitySet(properties: Json, zones: string[] | undefined): string | undefined {
+  const set = optionalObject(properties, "availabilitySet", "properties.availabilitySet");
+  if (set === undefined) return undefined;
+  const id = requiredString(set, "id", "properties.availabilitySet.id");
+  if (!AVAILABILITY_SET_ID.test(id)) {
+    throw invalidParameter(`'${id.slice(0, 200)}' is not an availability set id: /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Compute/availabilitySets/{name}.`, "properties.availabilitySet.id");
+  }
+  if (zones !== undefined && zones.length > 0) {
+    throw invalidParameter(
+      "The virtual machine cannot be created because both an availability zone and an availability set were specified; an availability set cannot be deployed in an availability zone.",
+      "properties.availabilitySet",
+    );
+  }
+  return id;
 }
 
 function parseImage(json: Json): ImageRef {
@@ -204,11 +231,22 @@ export function checkImageUnchanged(put: VmPut, vm: VmRecord): void {
   }
 }
 
+/** Refuses a PUT that moves the VM into, out of or between availability sets or zones (ARM: placement is fixed at creation). */
+export function checkPlacementUnchanged(put: VmPut, doc: VmArmDoc): void {
+  if (put.availabilitySet !== undefined && put.availabilitySet.toLowerCase() !== (doc.availabilitySet ?? "").toLowerCase()) {
+    throw new ArmError(409, "PropertyChangeNotAllowed", "Changing property 'availabilitySet.id' is not allowed.", "properties.availabilitySet.id");
+  }
+  if (put.zones !== undefined && [...put.zones].sort().join() !== [...doc.zones].sort().join()) {
+    throw new ArmError(409, "PropertyChangeNotAllowed", "Changing property 'zones' is not allowed.", "zones");
+  }
+}
+
 /** The ARM document after a PUT: `existing` (update) or new defaults (create) with what the body names. */
 export function applyPut(doc: VmArmDoc, put: VmPut): VmArmDoc {
   return {
     ...doc,
     zones: put.zones ?? doc.zones,
+    availabilitySet: put.availabilitySet ?? doc.availabilitySet,
     tags: put.tags ?? doc.tags,
     vmSize: put.vmSize ?? doc.vmSize,
     computerName: put.computerName ?? doc.computerName,
@@ -243,6 +281,7 @@ export function vmResource(vm: VmRecord, doc: VmArmDoc, instanceView?: Json): Js
       vmId: doc.vmId,
       timeCreated: doc.timeCreated,
       provisioningState: "Succeeded",
+      ...(doc.availabilitySet === null ? {} : { availabilitySet: { id: doc.availabilitySet } }),
       hardwareProfile: { vmSize: doc.vmSize },
       storageProfile: {
         imageReference: { ...imageOf(vm), exactVersion: osBuildOf(vm) },

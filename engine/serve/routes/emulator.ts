@@ -17,6 +17,7 @@ import { ArmError } from "../arm-error.ts";
 import { emulatedNow, type ServeContext } from "../context.ts";
 import type { ServerEvent } from "../events.ts";
 import { bootVm, LOAD_INTERVAL_MS, LOAD_ROUND_REQUESTS } from "../live-vms.ts";
+import { publishInstallation } from "../publish.ts";
 import { readObject, requiredString } from "./validate.ts";
 
 export function registerEmulatorRoutes(app: FastifyInstance, context: ServeContext): void {
@@ -33,7 +34,8 @@ export function registerEmulatorRoutes(app: FastifyInstance, context: ServeConte
     return context.serial.run(async () => {
       const from = emulatedNow(context);
       const report = await advanceClock(context.session, from, new Date(from.getTime() + millis), (e) => {
-        context.events.publish(e.type === "Assessment" ? "assessment" : "installation", new Date(e.at), { trigger: "automatic", summary: e.summary }, e.vm);
+        if (e.installation !== undefined) publishInstallation(context, e.installation, { trigger: e.installation.trigger, summary: e.summary });
+        else context.events.publish(e.type === "Assessment" ? "assessment" : "installation", new Date(e.at), { trigger: "Automatic", summary: e.summary }, e.vm);
       });
       context.events.publish("clock", emulatedNow(context), { from: report.from, to: report.to });
       return report;
@@ -45,13 +47,14 @@ export function registerEmulatorRoutes(app: FastifyInstance, context: ServeConte
     if (context.store.vm<VmRecord>(name) === undefined) throw new ArmError(404, "ResourceNotFound", `The virtual machine '${name}' was not found in the emulator's state.`);
     await bootVm(context, name);
     const runtime = context.session.bootedRuntime(name);
-    const error = context.bootErrors.get(name);
+    const snapshot = runtime === undefined ? undefined : await runtime.snapshot();
+    const error = context.bootErrors.get(name) ?? (snapshot?.loadError === undefined ? undefined : `load: ${snapshot.loadError}`);
     return {
       vm: name,
       running: runtime !== undefined,
       ...(error === undefined ? {} : { error }),
-      load: { intervalMillis: LOAD_INTERVAL_MS, requestsPerRound: LOAD_ROUND_REQUESTS, served: runtime?.servedRequests ?? 0, failed: runtime?.failedRequests ?? 0 },
-      processes: runtime?.describe() ?? [],
+      load: { intervalMillis: LOAD_INTERVAL_MS, requestsPerRound: LOAD_ROUND_REQUESTS, served: snapshot?.served ?? 0, failed: snapshot?.failed ?? 0 },
+      processes: snapshot?.processes ?? [],
     };
   });
 

@@ -40,11 +40,9 @@
  */
 import type { FastifyInstance, FastifyReply } from "fastify";
 import {
-  type AssessmentResult,
   assessVm,
   findUpdate,
   type InstallRequest,
-  type InstallResult,
   installUpdates,
   parseClassificationList,
   parseDuration,
@@ -55,6 +53,7 @@ import { ArmError, groupNotFound, invalidParameter, notFound } from "../arm-erro
 import { emulatedNow, type ServeContext } from "../context.ts";
 import type { Operation, OperationKind } from "../operations.ts";
 import { ARM_CLASSIFICATIONS, assessPatchesResult, installPatchesResult } from "../patch-results.ts";
+import { publishAssessment, publishInstallation } from "../publish.ts";
 import { getGroup, getVmArm, inGroup } from "../resources.ts";
 import { type ArmQuery, type Json, optionalBoolean, optionalObject, optionalString, optionalStringArray, readObject, requiredString } from "./validate.ts";
 
@@ -123,7 +122,7 @@ export function registerPatchRoutes(app: FastifyInstance, context: ServeContext,
     const op = context.operations.start(spec(doc, "assessPatches"), async () => {
       const now = emulatedNow(context);
       const result = assessVm(context.session, doc.vm, now);
-      publishAssessment(context, result, op.id);
+      publishAssessment(context, result, { trigger: "OnDemand", operationId: op.id });
       return assessPatchesResult(result, versionOf);
     });
     return accepted(reply, op, apiVersion as string);
@@ -140,14 +139,14 @@ export function registerPatchRoutes(app: FastifyInstance, context: ServeContext,
       const exclude = [...(parsed.request.exclude ?? [])];
       if (parsed.excludeKbsRequiringReboot || parsed.maxPatchPublishDate !== undefined) {
         const assessment = assessVm(context.session, doc.vm, now);
-        publishAssessment(context, assessment, op.id);
+        publishAssessment(context, assessment, { trigger: "OnDemand", operationId: op.id });
         for (const p of assessment.availablePatches) {
           const late = parsed.maxPatchPublishDate !== undefined && new Date(p.publishedDate).getTime() > parsed.maxPatchPublishDate.getTime();
           if ((parsed.excludeKbsRequiringReboot && p.rebootBehavior === "AlwaysRequiresReboot") || late) exclude.push(p.kbId);
         }
       }
       const result = await installUpdates(context.session, doc.vm, { ...parsed.request, exclude }, now);
-      publishInstallation(context, result, op.id);
+      publishInstallation(context, result, { trigger: "OnDemand", operationId: op.id });
       return installPatchesResult(result, versionOf);
     });
     return accepted(reply, op, apiVersion as string);
@@ -260,46 +259,3 @@ function usage<T>(fn: () => T, target: string): T {
   }
 }
 
-function publishAssessment(context: ServeContext, result: AssessmentResult, operationId: string): void {
-  context.events.publish(
-    "assessment",
-    new Date(result.startDateTime),
-    {
-      operationId,
-      assessmentActivityId: result.assessmentActivityId,
-      status: result.status,
-      rebootPending: result.rebootPending,
-      criticalAndSecurityPatchCount: result.criticalAndSecurityPatchCount,
-      otherPatchCount: result.otherPatchCount,
-      availablePatches: result.availablePatches.map((p) => p.kbId),
-    },
-    result.vm,
-  );
-}
-
-function publishInstallation(context: ServeContext, result: InstallResult, operationId: string): void {
-  const at = new Date(result.endDateTime ?? result.startDateTime);
-  for (const p of result.patches) {
-    if (p.applyMicros === undefined) continue;
-    context.events.publish("hotpatch.applied", at, { operationId, installationActivityId: result.activityId, kbId: p.kb, applyMicros: p.applyMicros }, result.vm);
-  }
-  context.events.publish(
-    "installation",
-    at,
-    {
-      operationId,
-      installationActivityId: result.activityId,
-      status: result.status,
-      rebootStatus: result.rebootStatus,
-      maintenanceWindowExceeded: result.maintenanceWindowExceeded,
-      installedPatchCount: result.installedPatchCount,
-      failedPatchCount: result.failedPatchCount,
-      pendingPatchCount: result.pendingPatchCount,
-      excludedPatchCount: result.excludedPatchCount,
-      notSelectedPatchCount: result.notSelectedPatchCount,
-      osBuild: result.osBuild,
-      ...(result.reboot === null ? {} : { rebootDowntimeMillis: result.reboot.downtimeMillis, emulatedDowntimeSeconds: result.reboot.emulatedDowntimeSeconds }),
-    },
-    result.vm,
-  );
-}

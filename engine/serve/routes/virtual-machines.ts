@@ -15,7 +15,7 @@ import { bootVm } from "../live-vms.ts";
 import { ArmError, groupNotFound, notFound } from "../arm-error.ts";
 import { emulatedNow, type ServeContext } from "../context.ts";
 import { defaultVmArm, deleteVmArm, getGroup, getVmArm, inGroup, listVmArm, putVmArm, type VmArmDoc, vmIdOf } from "../resources.ts";
-import { applyPut, changeOf, checkImageUnchanged, checkPatchRules, createRequestOf, instanceViewOf, latestActivities, parseVmPut, vmResource } from "../vm-resource.ts";
+import { applyPut, changeOf, checkImageUnchanged, checkPatchRules, checkPlacementUnchanged, createRequestOf, instanceViewOf, latestActivities, parseVmPut, vmResource } from "../vm-resource.ts";
 import type { ArmQuery, Json } from "./validate.ts";
 
 interface VmParams {
@@ -83,6 +83,7 @@ export function registerVirtualMachineRoutes(app: FastifyInstance, context: Serv
       };
       checkPatchRules(put, current);
       checkImageUnchanged(put, existing);
+      checkPlacementUnchanged(put, current.doc);
       const { vm, doc } = store.tx(() => {
         const vm = setVm(store, vmName, changeOf(put, existing));
         const doc = applyPut(current.doc, put);

@@ -1,18 +1,16 @@
 /**
- * A VM's running guest processes, in this OS process.
+ * A VM's running guest processes, in the calling thread: the synchronous
+ * core that both hosts run (local-host.ts in a CLI command's thread,
+ * pool-worker.ts in a worker thread of `hotpatch serve`).
  *
- * Each CLI call is a new OS process, so a VM's processes are booted on demand
- * as a real OS boots: every process starts from the VM's image, then the
- * installed hotpatches of that image are re-applied in installation order.
- * They then serve a seeded load, so that they hold state (keys, counters)
- * that a hotpatch keeps and a reboot loses.
+ * A VM boots as a real OS boots: every process starts from the VM's image,
+ * then the installed hotpatches of that image are re-applied in installation
+ * order. They then serve a seeded load, so that they hold state (keys,
+ * counters) that a hotpatch keeps and a reboot loses.
  *
- * Contracts:
- * - `applyHotpatch` applies one package to every process live, all or
- *   nothing: if one process refuses, the ones already patched are reverted.
- * - `reboot` replaces every process by a fresh one of the given image (with
- *   its hotpatches); it reports the measured downtime (wall-clock time from
- *   stopping the old processes until the new ones serve) and the state lost.
+ * Contracts (beside those of vm-processes.ts):
+ * - `reboot` measures downtime as the wall-clock time from stopping the old
+ *   processes until the new ones serve.
  * - `serveLoad` never throws for a guest failure (a trap or abort while
  *   serving): it counts the failed requests in `failedRequests` and goes on
  *   with the next request, as a service manager would; the health check
@@ -24,9 +22,11 @@
 import { isHotpatchError } from "../errors.ts";
 import { decodeStats, randomRequests, statsRequest } from "../guests/index.ts";
 import type { Image } from "../image/index.ts";
-import { PatchLoader } from "../loader/index.ts";
-import type { TrustStore } from "../patch/index.ts";
+import { PatchLoader, stagePatch } from "../loader/index.ts";
+import { TrustStore } from "../patch/index.ts";
 import { GuestProcess } from "../process/index.ts";
+import { checkHealth, type HealthReport } from "./health.ts";
+import type { ApplyTiming, BootSpec, ProcessView, RebootOutcome, SlotView, VmSnapshot } from "./vm-processes.ts";
 
 /** Requests each process serves after boot (and per load round). */
 export const LOAD_REQUESTS = 300;
@@ -43,40 +43,14 @@ export interface RunningProcess {
   latencyNext: number;
 }
 
-/** One slot of a running process: the function there now and the stack of code under it. */
-export interface SlotView {
-  slot: number;
-  function: string;
-  /** "image" for the image's own code, else the patch id whose code runs there. */
-  runs: string;
-  /** What the slot has held, the image's function first, the entry in use last. */
-  stack: string[];
-}
-
-/** A running process as the emulator's processes endpoint shows it. */
-export interface ProcessView {
-  index: number;
-  buildId: string;
-  /** The guest's own counters (a STATS request). */
-  requests: number;
-  keys: number;
-  latencyMicros: { samples: number; p50: number; p99: number; max: number };
-  patches: { id: string; title: string; classification: string; functions: string[] }[];
-  slots: SlotView[];
-}
-
-export interface RebootOutcome {
-  downtimeMillis: number;
-  /** Keys and requests the processes held before the reboot, all lost. */
-  stateLost: { keys: number; requests: number };
-}
-
 export class VmRuntime {
   processes: RunningProcess[] = [];
   /** Load requests served, and those that failed with a guest trap or abort, since the VM first booted. */
   servedRequests = 0;
   failedRequests = 0;
   private round = 0;
+  /** The boot the running processes belong to (ProcessView.boot). */
+  private boots = 0;
 
   private constructor(
     readonly vmName: string,
@@ -84,17 +58,13 @@ export class VmRuntime {
     private readonly trust: TrustStore,
   ) {}
 
+  /** Why the last load round failed with something that is not a guest failure (pool-worker.ts sets it). */
+  loadError: string | undefined;
+
   /** Boots `count` processes of `image` and re-applies `hotpatches` (packages, oldest first). */
-  static boot(options: {
-    vmName: string;
-    count: number;
-    image: Image;
-    hotpatches: readonly Uint8Array[];
-    trust: TrustStore;
-    seed: number;
-  }): VmRuntime {
-    const runtime = new VmRuntime(options.vmName, options.seed, options.trust);
-    runtime.start(options.count, options.image, options.hotpatches);
+  static boot(spec: BootSpec): VmRuntime {
+    const runtime = new VmRuntime(spec.vmName, spec.seed, new TrustStore(spec.trustedKeys));
+    runtime.start(spec.count, spec.image, spec.hotpatches);
     return runtime;
   }
 
@@ -155,6 +125,7 @@ export class VmRuntime {
       }
       return {
         index: p.index,
+        boot: this.boots,
         buildId: p.process.buildId,
         requests: stats?.requests ?? 0,
         keys: stats?.keys ?? 0,
@@ -165,27 +136,47 @@ export class VmRuntime {
     });
   }
 
-  /** Applies package `kb` live to every process; all or nothing. Returns the slowest apply time (µs). */
-  applyHotpatch(kb: string, bytes: Uint8Array): number {
+  /** Applies package `kb` live to every process; all or nothing. Returns the slowest process's times. */
+  applyHotpatch(kb: string, bytes: Uint8Array): ApplyTiming {
     const done: RunningProcess[] = [];
-    let slowest = 0;
+    const timing: ApplyTiming = { applyMicros: 0, pauseMicros: 0 };
     try {
       for (const p of this.processes) {
         const started = performance.now();
-        p.loader.apply(bytes, this.trust);
-        slowest = Math.max(slowest, (performance.now() - started) * 1000);
+        const staged = stagePatch(bytes, this.trust);
+        const switching = performance.now();
+        p.loader.enable(staged);
+        const ended = performance.now();
+        timing.applyMicros = Math.max(timing.applyMicros, (ended - started) * 1000);
+        timing.pauseMicros = Math.max(timing.pauseMicros, (ended - switching) * 1000);
         done.push(p);
       }
     } catch (error) {
       for (const p of done) p.loader.revert(kb);
       throw error;
     }
-    return Math.round(slowest);
+    return { applyMicros: Math.round(timing.applyMicros), pauseMicros: Math.round(timing.pauseMicros * 10) / 10 };
   }
 
-  /** Reverts a hotpatch live on every process. */
-  revertHotpatch(kb: string): void {
-    for (const p of this.processes) p.loader.revert(kb);
+  /** The platform health signal (health.ts). */
+  health(expectedRevision: number, seed: number): HealthReport {
+    return checkHealth(this, expectedRevision, seed);
+  }
+
+  /** The load served since boot and every process (describe). */
+  snapshot(): VmSnapshot {
+    return { served: this.servedRequests, failed: this.failedRequests, ...(this.loadError === undefined ? {} : { loadError: this.loadError }), processes: this.describe() };
+  }
+
+  /** Reverts a hotpatch live on every process; returns the slowest process's switch time (µs). */
+  revertHotpatch(kb: string): { pauseMicros: number } {
+    let slowest = 0;
+    for (const p of this.processes) {
+      const started = performance.now();
+      p.loader.revert(kb);
+      slowest = Math.max(slowest, (performance.now() - started) * 1000);
+    }
+    return { pauseMicros: Math.round(slowest * 10) / 10 };
   }
 
   /** Restarts every process from `image` with `hotpatches` re-applied. */
@@ -198,6 +189,7 @@ export class VmRuntime {
   }
 
   private start(count: number, image: Image, hotpatches: readonly Uint8Array[]): void {
+    this.boots += 1;
     this.processes = [];
     for (let index = 0; index < count; index++) {
       const process = GuestProcess.start(image, { seed: this.seed + index });
