@@ -49,7 +49,7 @@ export function registerServe(program: Command, setExit: (code: number) => void)
 }
 
 /** Resolves at the first SIGINT or SIGTERM. */
-function stopSignal(): Promise<string> {
+export function stopSignal(): Promise<string> {
   return new Promise((resolve) => {
     const stop = (signal: string) => {
       process.off("SIGINT", stop);

@@ -24,3 +24,4 @@ export { acquireState, refuseWhileServed, releaseState } from "./state-lock.ts";
 export { DEFAULT_STATE_FILE, Store } from "./store.ts";
 export { parseDuration } from "./time-input.ts";
 export { createVm, deleteVm, getVm, listVms, osBuildOf, setVm, type VmRecord } from "./vm.ts";
+export { checkHotpatchEligibility, HOTPATCH_SKUS } from "./eligibility.ts";

@@ -11,9 +11,12 @@
  * and this keeps it so.
  */
 import type { Session, Store } from "../manage/index.ts";
+import type { ProcessHost, VmProcesses } from "../vms/index.ts";
 import { storedClock } from "../manage/index.ts";
+import type { DemoStory } from "./demo-story.ts";
 import type { EventStream } from "./events.ts";
 import type { Operations } from "./operations.ts";
+import type { PortalSessions } from "./portal-auth.ts";
 import type { Serial } from "./serial.ts";
 
 export interface ServeContext {
@@ -28,6 +31,14 @@ export interface ServeContext {
   readonly bootErrors: Map<string, string>;
   /** VMs booted at least once by this server (a later boot is a restart). */
   readonly booted: Set<string>;
+  /** Where VMs' processes run (the VM pool in a server). */
+  readonly host: ProcessHost;
+  /** VMs that are not in the state file but whose processes the processes endpoint shows (demo-story.ts). */
+  readonly storyVms: Map<string, VmProcesses>;
+  /** The teaching demo, when the server was started for it (`hotpatch demo --portal`). */
+  demo?: DemoStory;
+  /** The portal's token and its browsers' sessions. */
+  readonly portal: PortalSessions;
   /** The API's base URL (https://host:port), for Location headers. */
   baseUrl: string;
 }

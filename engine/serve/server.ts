@@ -27,17 +27,22 @@
  * ARM does.
  */
 import { randomUUID } from "node:crypto";
+import fastifyCookie from "@fastify/cookie";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { acquireState, closeInterrupted, commandTime, listVms, releaseState, Session, Store, setClock } from "../manage/index.ts";
-import type { ProcessHost, VmPool } from "../vms/index.ts";
+import { localHost, type ProcessHost, type VmPool } from "../vms/index.ts";
 import { ArmError, armErrorOf } from "./arm-error.ts";
 import { checkBearer, WWW_AUTHENTICATE } from "./auth.ts";
 import { loadCertificate } from "./certificate.ts";
 import { emulatedNow, type ServeContext } from "./context.ts";
 import { EventStream } from "./events.ts";
+import { DemoStory } from "./demo-story.ts";
 import { Operations } from "./operations.ts";
+import { PORTAL_COOKIE, PORTAL_HEADER, PortalSessions } from "./portal-auth.ts";
+import { registerDemoRoutes } from "./routes/demo.ts";
 import { registerEmulatorRoutes } from "./routes/emulator.ts";
 import { registerEmulatorUpdateRoutes } from "./routes/emulator-updates.ts";
+import { registerEmulatorViewRoutes } from "./routes/emulator-views.ts";
 import { registerPatchRoutes } from "./routes/patches.ts";
 import { registerPortal } from "./routes/portal.ts";
 import { registerResourceGroupRoutes } from "./routes/resource-groups.ts";
@@ -66,6 +71,8 @@ export interface ServeOptions {
   retryAfterSeconds?: number;
   /** Called for requests that failed with a 500, with the error (the body never carries it). */
   onInternalError?: (error: unknown) => void;
+  /** Serve the teaching demo (`hotpatch demo --portal`): its steps this far apart, each also given to `narrate`. */
+  demo?: { stepMillis: number; narrate?: (line: string) => void };
 }
 
 export interface RunningServer {
@@ -94,6 +101,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     store.tx(() => setClock(opened, commandTime(opened, options.now, wallClock)));
     const pool = createVmPool(() => context);
     const context = createContext(store, wallClock, pool);
+    if (options.demo) context.demo = new DemoStory(context, options.demo.stepMillis, options.demo.narrate);
     repairAfterCrash(context);
     const certificate = await loadCertificate({ statePath: options.statePath, host, certPath: options.tlsCert, keyPath: options.tlsKey, now: wallClock() });
     const app = buildApp(context, { https: { cert: certificate.cert, key: certificate.key }, retryAfterSeconds: options.retryAfterSeconds ?? 1, onInternalError: options.onInternalError });
@@ -105,7 +113,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const booted = bootAllVms(context);
     return {
       url: context.baseUrl,
-      portalUrl: `${context.baseUrl}/`,
+      portalUrl: `${context.baseUrl}/?token=${context.portal.token}`,
       certPath: certificate.certPath,
       context,
       pool,
@@ -130,7 +138,7 @@ export function createContext(store: Store, wallClock: () => Date, host?: Proces
   const serial = new Serial();
   const operations = new Operations(store, serial, () => emulatedNow(context));
   const session = new Session(store, host === undefined ? {} : { host });
-  const context: ServeContext = { store, session, serial, operations, events: new EventStream(), wallClock, bootErrors: new Map(), booted: new Set(), baseUrl: "" };
+  const context: ServeContext = { store, session, serial, operations, events: new EventStream(), wallClock, bootErrors: new Map(), booted: new Set(), host: host ?? localHost, storyVms: new Map(), portal: new PortalSessions(), baseUrl: "" };
   return context;
 }
 
@@ -159,12 +167,13 @@ export function buildApp(context: ServeContext, options: AppOptions): FastifyIns
     logger: false,
     genReqId: () => randomUUID(),
   }) as unknown as FastifyInstance;
+  app.register(fastifyCookie);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-ms-request-id", request.id);
     reply.header("x-ms-correlation-request-id", headerOf(request, "x-ms-correlation-request-id") ?? request.id);
     const client = headerOf(request, "x-ms-client-request-id");
     if (client !== undefined) reply.header("x-ms-client-request-id", client);
-    if (needsToken(request.url)) checkBearer(headerOf(request, "authorization"), context.wallClock());
+    if (needsToken(request.url)) authenticate(app, context, request);
   });
   app.setErrorHandler((error, _request, reply) => sendError(reply, fromFastify(error), options.onInternalError, error));
   app.setNotFoundHandler((request, reply) => sendError(reply, new ArmError(404, "NotFound", `No route matches ${request.method} ${request.url.split("?")[0]}.`)));
@@ -173,11 +182,26 @@ export function buildApp(context: ServeContext, options: AppOptions): FastifyIns
   registerPatchRoutes(app, context, { retryAfterSeconds: options.retryAfterSeconds });
   registerEmulatorRoutes(app, context);
   registerEmulatorUpdateRoutes(app, context);
+  registerEmulatorViewRoutes(app, context);
+  registerDemoRoutes(app, context);
   registerPortal(app, context);
   return app;
 }
 
-/** ARM and the emulator's endpoints need a bearer token; the portal's page does not (it has its own). */
+/**
+ * A bearer token, or the portal's session cookie (portal-auth.ts): enough for a GET, and for other
+ * methods with the portal's header. The cookie plugin parses cookies after this hook, so it is read here.
+ */
+function authenticate(app: FastifyInstance, context: ServeContext, request: FastifyRequest): void {
+  const authorization = headerOf(request, "authorization");
+  if (authorization === undefined) {
+    const session = app.parseCookie(headerOf(request, "cookie") ?? "")[PORTAL_COOKIE];
+    if (context.portal.isSession(session) && (request.method === "GET" || headerOf(request, PORTAL_HEADER) === "1")) return;
+  }
+  checkBearer(authorization, context.wallClock());
+}
+
+/** ARM and the emulator's endpoints need a bearer token (or the portal's session); the portal's page has its own sign-in. */
 function needsToken(url: string): boolean {
   const path = url.toLowerCase();
   return path.startsWith("/subscriptions") || path.startsWith("/hotpatch/");

@@ -50,6 +50,10 @@ class LocalVm implements VmProcesses {
     return this.runtime.health(expectedRevision, seed);
   }
 
+  async request(index: number, bytes: Uint8Array): Promise<Uint8Array> {
+    return this.runtime.request(index, bytes);
+  }
+
   async stop(): Promise<void> {
     this.runtime.processes = [];
   }

@@ -15,7 +15,7 @@ export interface PoolWorkerConfig {
 }
 
 /** The VmProcesses calls a worker runs on one of its VMs (their arguments as an array). */
-export type VmMethod = "serveLoad" | "totals" | "snapshot" | "applyHotpatch" | "revertHotpatch" | "reboot" | "checkHealth" | "stop";
+export type VmMethod = "serveLoad" | "totals" | "snapshot" | "applyHotpatch" | "revertHotpatch" | "reboot" | "checkHealth" | "request" | "stop";
 
 export type PoolRequest =
   | { id: number; op: "boot"; spec: BootSpec }

@@ -31,6 +31,7 @@ const methods: Record<VmMethod, (vm: VmRuntime, args: unknown[]) => unknown> = {
   revertHotpatch: (vm, [kb]) => vm.revertHotpatch(kb as string),
   reboot: (vm, [image, hotpatches]) => vm.reboot(image as Image, hotpatches as Uint8Array[]),
   checkHealth: (vm, [revision, seed]) => vm.health(revision as number, seed as number),
+  request: (vm, [index, bytes]) => vm.request(index as number, bytes as Uint8Array),
   stop: (vm) => {
     vms.delete(vm.vmName);
   },

@@ -129,6 +129,10 @@ class PooledVm implements VmProcesses {
     return this.call("checkHealth", expectedRevision, seed) as Promise<HealthReport>;
   }
 
+  request(index: number, bytes: Uint8Array): Promise<Uint8Array> {
+    return this.call("request", index, bytes) as Promise<Uint8Array>;
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;

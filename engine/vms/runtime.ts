@@ -19,7 +19,7 @@
  * - `describe` reads, and changes nothing but the STATS request it sends to
  *   each process (which the guest counts as a request).
  */
-import { isHotpatchError } from "../errors.ts";
+import { HotpatchError, isHotpatchError } from "../errors.ts";
 import { decodeStats, randomRequests, statsRequest } from "../guests/index.ts";
 import type { Image } from "../image/index.ts";
 import { PatchLoader, stagePatch } from "../loader/index.ts";
@@ -156,6 +156,13 @@ export class VmRuntime {
       throw error;
     }
     return { applyMicros: Math.round(timing.applyMicros), pauseMicros: Math.round(timing.pauseMicros * 10) / 10 };
+  }
+
+  /** One request to process `index`; a guest failure is thrown (E_GUEST_TRAP / E_GUEST_ABORT). */
+  request(index: number, bytes: Uint8Array): Uint8Array {
+    const p = this.processes[index];
+    if (p === undefined) throw new HotpatchError("E_USAGE", `VM ${this.vmName} has no process ${index} (it runs ${this.processes.length})`);
+    return p.process.request(bytes);
   }
 
   /** The platform health signal (health.ts). */

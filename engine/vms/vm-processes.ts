@@ -97,6 +97,8 @@ export interface VmProcesses {
   reboot(image: Image, hotpatches: readonly Uint8Array[]): Promise<RebootOutcome>;
   /** The platform health signal (health.ts). */
   checkHealth(expectedRevision: number, seed: number): Promise<HealthReport>;
+  /** Sends one request to process `index` (between two load requests) and returns its response. */
+  request(index: number, bytes: Uint8Array): Promise<Uint8Array>;
   /** Ends the processes (the VM was deleted or forgotten). */
   stop(): Promise<void>;
 }

@@ -7,7 +7,8 @@
  *   `hotpatch clock advance` runs them (through the serial queue);
  * - `GET /hotpatch/vms/{vm}/processes` → the VM's running processes
  *   (live-vms.ts boots them if they are not running yet): counters, recent
- *   request latency, installed patches and the slot table;
+ *   request latency, installed patches and the slot table; also for the
+ *   story VMs that are not in the state (the demo's, demo-story.ts);
  * - `GET /hotpatch/events` → Server-Sent Events of what happens (events.ts),
  *   resuming after `Last-Event-ID`.
  */
@@ -44,9 +45,10 @@ export function registerEmulatorRoutes(app: FastifyInstance, context: ServeConte
 
   app.get<{ Params: { vmName: string } }>("/hotpatch/vms/:vmName/processes", async (request) => {
     const name = request.params.vmName;
-    if (context.store.vm<VmRecord>(name) === undefined) throw new ArmError(404, "ResourceNotFound", `The virtual machine '${name}' was not found in the emulator's state.`);
-    await bootVm(context, name);
-    const runtime = context.session.bootedRuntime(name);
+    const story = context.storyVms.get(name);
+    if (story === undefined && context.store.vm<VmRecord>(name) === undefined) throw new ArmError(404, "ResourceNotFound", `The virtual machine '${name}' was not found in the emulator's state.`);
+    if (story === undefined) await bootVm(context, name);
+    const runtime = story ?? context.session.bootedRuntime(name);
     const snapshot = runtime === undefined ? undefined : await runtime.snapshot();
     const error = context.bootErrors.get(name) ?? (snapshot?.loadError === undefined ? undefined : `load: ${snapshot.loadError}`);
     return {

@@ -1,0 +1,34 @@
+/**
+ * The server's event stream (GET /hotpatch/events, Server-Sent Events), one
+ * EventSource per tab; the browser reconnects by itself with Last-Event-ID.
+ * Views subscribe to what concerns them and refetch, so every open tab shows
+ * the same state without reloading.
+ */
+import { useEffect } from "preact/hooks";
+import type { ServerEvent } from "../engine/serve/events.ts";
+
+type Listener = (event: ServerEvent) => void;
+const listeners = new Set<Listener>();
+let source: EventSource | undefined;
+
+const TYPES = ["demo.step", "vm.booted", "vm.crashed", "assessment", "hotpatch.applied", "hotpatch.reverted", "vm.rebooted", "health", "installation", "removal", "clock", "catalog.unplanned"];
+
+function connect(): void {
+  if (source !== undefined) return;
+  source = new EventSource("/hotpatch/events");
+  for (const type of TYPES) {
+    source.addEventListener(type, (message) => {
+      const event = JSON.parse((message as MessageEvent<string>).data) as ServerEvent;
+      for (const listener of listeners) listener(event);
+    });
+  }
+}
+
+/** Calls `listener` for every event while the component is mounted. */
+export function useServerEvents(listener: Listener, deps: unknown[]): void {
+  useEffect(() => {
+    connect();
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }, deps);
+}

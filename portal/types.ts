@@ -1,0 +1,67 @@
+/**
+ * The shapes the portal reads (docs/api.md has them all): the server's own
+ * types where it has them (type-only imports: nothing of engine/ reaches the
+ * bundle), the ARM shapes as the portal uses them.
+ */
+import type { HistoryView } from "../engine/manage/history.ts";
+import type { ProcessView } from "../engine/vms/vm-processes.ts";
+
+export type { ProcessView };
+export interface ArmVm {
+  id: string;
+  name: string;
+  location: string;
+  zones?: string[];
+  properties: {
+    storageProfile: { imageReference: { publisher: string; offer: string; sku: string; version: string; exactVersion: string } };
+    osProfile: { windowsConfiguration: { patchSettings: { patchMode?: string; enableHotpatching: boolean } } };
+    availabilitySet?: { id: string };
+  };
+}
+
+export interface InstanceView {
+  osVersion?: string;
+  patchStatus?: {
+    availablePatchSummary?: { status: string; lastModifiedTime?: string; criticalAndSecurityPatchCount?: number; otherPatchCount?: number };
+    lastPatchInstallationSummary?: { status: string; lastModifiedTime?: string; installedPatchCount?: number; failedPatchCount?: number };
+  };
+}
+
+export interface AvailablePatch {
+  kbId: string;
+  name: string;
+  classifications: string[];
+  rebootBehavior: string;
+  publishedDate: string;
+}
+
+export interface VmUpdates {
+  hotpatchStatus: "Enabled" | "Disabled";
+  hotpatchDisabledBecause: string[];
+  osBuild: string;
+  baseline: string;
+  availablePatchSummary: { lastAssessmentTime: string | null; criticalAndSecurityPatchCount: number; otherPatchCount: number; rebootPending: boolean };
+  pending: AvailablePatch[];
+  compliance: AvailablePatch[];
+  installedSinceAssessment: string[];
+  lastPatchInstallationSummary: { status: string; installedPatchCount: number; failedPatchCount: number; startDateTime: string; rebootStatus: string } | null;
+  vm: { patchMode: string | null; timeZone: string; window: string; processes: number };
+}
+
+/** A history entry as `GET /hotpatch/vms/{vm}/history` answers it. */
+export type HistoryEntry = HistoryView["entries"][number];
+
+
+export interface ProcessesView {
+  vm: string;
+  running: boolean;
+  error?: string;
+  load: { intervalMillis: number; requestsPerRound: number; served: number; failed: number };
+  processes: ProcessView[];
+}
+
+export interface ImageChoice {
+  image: string;
+  sku: string;
+  hotpatch: { eligible: boolean; defaultBy: string | null; reasons: string[] };
+}
