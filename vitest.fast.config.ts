@@ -31,6 +31,7 @@ const SLOW_TESTS = [
   "test/experiments-detect-and-recover-from-every-fault.test.ts",
   "test/fault-points-fail-on-plan-and-refusals-change-nothing.test.ts",
   "test/fuzzed-packages-are-refused-cleanly-or-applied-completely.test.ts",
+  "test/fuzzed-request-bodies-never-crash-the-server.test.ts",
   "test/health-check-records-defective-releases.test.ts",
   "test/hotpatched-v1-answers-like-a-fresh-v2.test.ts",
   "test/images-from-plain-wasm-keep-every-address.test.ts",

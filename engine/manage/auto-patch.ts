@@ -20,6 +20,7 @@
  *   instant); each commits on its own, so an interrupted advance keeps what
  *   it did. The clock ends at `to` (or later, if a run ends after it).
  */
+import { HotpatchError } from "../errors.ts";
 import { assessVm, ASSESSMENT_PERIOD_MILLIS } from "./assess.ts";
 import { applicableUpdates } from "./catalog.ts";
 import { isAutoInstallable } from "./classification.ts";
@@ -57,8 +58,19 @@ export function autoPatching(vm: VmRecord): { trigger: Trigger; window: WindowSp
   return { trigger: "PolicySource", window: parseWindowSpec(AUTOMATIC_UPDATES_WINDOW) };
 }
 
-/** Runs everything due from the state's clock (`from`) up to `to`. */
+/**
+ * The longest one advance may span (ten years). Every day of an advance runs
+ * each VM's assessment and window: a longer one would hold the caller (and a
+ * server's queue) for minutes; run it again to go further.
+ */
+export const MAX_ADVANCE_DAYS = 3660;
+
+/** Runs everything due from the state's clock (`from`) up to `to`; E_USAGE for an end that is no date or lies more than MAX_ADVANCE_DAYS ahead. */
 export async function advanceClock(session: Session, from: Date, to: Date, onEvent: (e: AdvanceEvent) => void = () => {}): Promise<AdvanceReport> {
+  if (!Number.isFinite(to.getTime())) throw new HotpatchError("E_USAGE", "the clock cannot advance past the last representable date (year 275760)");
+  if (to.getTime() - from.getTime() > MAX_ADVANCE_DAYS * 86_400_000) {
+    throw new HotpatchError("E_USAGE", `one advance spans at most ${MAX_ADVANCE_DAYS} days (P${MAX_ADVANCE_DAYS}D); advance again to go further`);
+  }
   const { store } = session;
   const events: AdvanceEvent[] = [];
   const emit = (e: AdvanceEvent) => {
