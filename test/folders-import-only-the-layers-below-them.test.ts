@@ -31,7 +31,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["engine/worker", "engine/scenario", "engine/demo"],
   ["engine/vms"],
   ["engine/manage", "engine/stress", "engine/fuzz"],
-  ["engine/experiment", "engine/serve"],
+  ["engine/experiment", "engine/serve", "engine/fleet"],
   ["engine/cli"],
   ["bench/lib"],
   ["bench/suites"],

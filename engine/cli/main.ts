@@ -18,6 +18,7 @@ import { registerKeys } from "./keys.ts";
 import { EXIT_USAGE, reportError } from "./output.ts";
 import { registerPatch } from "./patch.ts";
 import { registerRun } from "./run.ts";
+import { registerFleet } from "./fleet.ts";
 import { registerSchedule } from "./schedule.ts";
 import { registerServe } from "./serve.ts";
 import { registerSimulate } from "./simulate.ts";
@@ -46,6 +47,7 @@ export function buildProgram(setExit: (code: number) => void, extraVerbs: readon
   registerDemo(program, setExit);
   registerVm(program, setExit);
   registerSchedule(program, setExit);
+  registerFleet(program, setExit);
   registerCatalog(program, setExit);
   registerAssess(program, setExit);
   registerInstall(program, setExit);

@@ -7,7 +7,7 @@
  */
 export { type AssessmentResult, assessVm } from "./assess.ts";
 export { advanceClock } from "./auto-patch.ts";
-export { formatMonth, releaseSchedule, releasesBetween } from "./calendar.ts";
+export { formatMonth, type ReleaseMonth, releaseFor, releaseSchedule, releasesBetween } from "./calendar.ts";
 export { catalogBetween, declareUnplanned, findUpdate } from "./catalog.ts";
 export { parseClassificationList } from "./classification.ts";
 export { commandTime, iso, setClock, storedClock } from "./clock.ts";
@@ -18,10 +18,13 @@ export { type RemovalResult, rollbackVm, uninstallUpdate } from "./rollback.ts";
 export { renderScheduleSvg, renderScheduleText } from "./schedule-render.ts";
 export { type Faults, Session } from "./session.ts";
 export { renderSimulationText } from "./simulate-report.ts";
-export { DEFAULT_SIMULATION_ARTIFACTS, DEFAULT_SIMULATION_SEED, MAX_SIMULATION_MONTHS, simulate, STANDARD_WINDOW } from "./simulate.ts";
+export { DEFAULT_SIMULATION_ARTIFACTS, DEFAULT_SIMULATION_SEED, MAX_SIMULATION_MONTHS, SIMULATION_KEY_FILE, simulate, STANDARD_WINDOW } from "./simulate.ts";
+export { useCatalogKeyFile } from "./artifacts.ts";
 export { vmStatus } from "./status.ts";
 export { acquireState, refuseWhileServed, releaseState } from "./state-lock.ts";
 export { DEFAULT_STATE_FILE, Store } from "./store.ts";
 export { parseDuration } from "./time-input.ts";
 export { createVm, deleteVm, getVm, listVms, osBuildOf, setVm, type VmRecord } from "./vm.ts";
 export { checkHotpatchEligibility, HOTPATCH_SKUS } from "./eligibility.ts";
+export { nextWindow, parseWindowSpec } from "./window-spec.ts";
+export type { ReleaseDefect } from "./release-source.ts";

@@ -1,0 +1,12 @@
+/**
+ * Fleets: a spec of VMs placed across regions, zones and availability sets
+ * (spec.ts, topology.ts), the platform orchestrator's plan for a release
+ * (plan.ts) and its health-gated rollout through the management plane
+ * (rollout.ts). docs/fleets.md has the rules.
+ *
+ * The public surface of this folder: other folders import only what is listed here.
+ */
+export { parseFleetSpec } from "./spec.ts";
+export { placeFleet } from "./topology.ts";
+export { planRollout } from "./plan.ts";
+export { createFleet, type RolloutReport, runRollout } from "./rollout.ts";

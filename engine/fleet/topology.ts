@@ -1,0 +1,42 @@
+/**
+ * The fleet's VMs, placed: each in a region and a zone, or an availability
+ * set with an update and a fault domain, or standalone. Names are given, or
+ * `<set or region>-<n>` numbered from 1 per prefix in spec order. As Azure
+ * does, a set's VMs are spread over its domains round-robin in creation
+ * order: VM i gets update domain i mod updateDomains and fault domain
+ * i mod faultDomains.
+ */
+import type { FleetSpec } from "./spec.ts";
+
+export interface FleetVm {
+  name: string;
+  region: string;
+  zone: string | null;
+  availabilitySet: string | null;
+  updateDomain: number | null;
+  faultDomain: number | null;
+  timezone: string;
+}
+
+export function placeFleet(spec: FleetSpec): FleetVm[] {
+  const numbers = new Map<string, number>();
+  const vms: FleetVm[] = [];
+  for (const group of spec.groups) {
+    const prefix = group.availabilitySet ?? group.region;
+    for (let i = 0; i < group.count; i++) {
+      const n = (numbers.get(prefix) ?? 0) + 1;
+      numbers.set(prefix, n);
+      const inSet = group.availabilitySet !== undefined;
+      vms.push({
+        name: group.names?.[i] ?? `${prefix}-${n}`,
+        region: group.region,
+        zone: group.zone ?? null,
+        availabilitySet: group.availabilitySet ?? null,
+        updateDomain: inSet ? i % group.updateDomains : null,
+        faultDomain: inSet ? i % group.faultDomains : null,
+        timezone: group.timezone,
+      });
+    }
+  }
+  return vms;
+}
