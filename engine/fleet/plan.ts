@@ -15,8 +15,8 @@
  *   (at least one VM; ours): never all of a zone or a region at once unless it
  *   has a single VM.
  * - An availability set goes one update domain at a time, each domain in
- *   batches of at most 20 % of the set's VMs (at least one); a set under 10
- *   VMs goes one VM at a time.
+ *   batches of at most 20 % of the set's VMs (at least one), so a set under
+ *   10 VMs goes one VM at a time.
  *
  * The plan is a pure function of the placed fleet: the same fleet gives the
  * same plan.
@@ -39,8 +39,6 @@ export interface Phase {
 
 /** The share of a zone, set or region's standalone VMs one batch may take. */
 export const BATCH_SHARE = 0.2;
-/** Sets with fewer VMs than this go one VM at a time. */
-export const SMALL_SET = 10;
 
 export function planRollout(vms: readonly FleetVm[]): Phase[] {
   const byRegion = groupBy(vms, (v) => v.region);
@@ -70,7 +68,7 @@ function regionBatches(region: string, vms: readonly FleetVm[]): Batch[] {
   );
   for (const set of [...sets.keys()].sort()) {
     const members = sets.get(set)!;
-    const size = members.length < SMALL_SET ? 1 : shareOf(members.length);
+    const size = shareOf(members.length); // 1 for a set under 10 VMs
     const domains = groupBy(members, (v) => String(v.updateDomain));
     for (const domain of [...domains.keys()].sort((a, b) => Number(a) - Number(b))) {
       for (const chunk of chunks(domains.get(domain)!, size)) {

@@ -4,8 +4,9 @@
  * `<set or region>-<n>` numbered from 1 per prefix in spec order. As Azure
  * does, a set's VMs are spread over its domains round-robin in creation
  * order: VM i gets update domain i mod updateDomains and fault domain
- * i mod faultDomains.
+ * i mod faultDomains. A name used twice is refused (E_USAGE).
  */
+import { HotpatchError } from "../errors.ts";
 import type { FleetSpec } from "./spec.ts";
 
 export interface FleetVm {
@@ -37,6 +38,11 @@ export function placeFleet(spec: FleetSpec): FleetVm[] {
         timezone: group.timezone,
       });
     }
+  }
+  const seen = new Set<string>();
+  for (const vm of vms) {
+    if (seen.has(vm.name)) throw new HotpatchError("E_USAGE", `fleet spec: the VM name "${vm.name}" is used twice (given names must differ from each other and from the generated <set or region>-<n>)`);
+    seen.add(vm.name);
   }
   return vms;
 }
