@@ -15,10 +15,11 @@ import { patchability } from "./suites/patchability.ts";
 import { pause } from "./suites/pause.ts";
 import { restart } from "./suites/restart.ts";
 import { scaling } from "./suites/scaling.ts";
+import { fleetRollout } from "./suites/fleet-rollout.ts";
 import { serveApi } from "./suites/serve-api.ts";
 import { storm } from "./suites/storm.ts";
 
-export const SUITES: readonly Suite[] = [applyLatency, pause, restart, patchability, storm, buildTime, scaling, erlangPeer, fleetApply, serveApi];
+export const SUITES: readonly Suite[] = [applyLatency, pause, restart, patchability, storm, buildTime, scaling, erlangPeer, fleetApply, serveApi, fleetRollout];
 
 export interface BenchOptions {
   quick: boolean;
