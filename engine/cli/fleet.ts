@@ -2,7 +2,8 @@
  * `hotpatch fleet rollout --spec <fleet.json> --release <YYYY-MM>
  * [--defective-release trap|wrong-revision] [--seed N] [--json]`: creates the
  * fleet in a throw-away state (in memory; built artifacts are cached beside
- * the default state, as `simulate` does), the day before the release, and
+ * the default state, as `simulate` does), the day before the release, with
+ * the VMs' processes in a VM pool of worker threads (engine/vms/pool.ts), and
  * runs that release's platform rollout to its end through the real engine
  * (engine/fleet/). Exit 0 when the rollout completed, 1 when it halted.
  */
@@ -12,6 +13,7 @@ import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
 import { createFleet, parseFleetSpec, placeFleet, planRollout, type RolloutReport, runRollout } from "../fleet/index.ts";
 import { DEFAULT_SIMULATION_ARTIFACTS, type ReleaseDefect, releaseFor, SIMULATION_KEY_FILE, Session, Store, useCatalogKeyFile } from "../manage/index.ts";
+import { VmPool } from "../vms/index.ts";
 import { withEnvironmentFaults } from "./fault-environment.ts";
 import { guarded, printJson, say } from "./output.ts";
 
@@ -49,9 +51,10 @@ async function rollout(options: RolloutOptions): Promise<number> {
   const vms = placeFleet(spec);
   const phases = planRollout(vms);
   const store = Store.open(":memory:");
+  const pool = new VmPool({ loadIntervalMillis: 0, loadRequests: 0 }); // the VMs' processes, in worker threads; no load between installs
   try {
     useCatalogKeyFile(store, join(DEFAULT_SIMULATION_ARTIFACTS, SIMULATION_KEY_FILE));
-    const session = new Session(store, { seed, artifactsDir: DEFAULT_SIMULATION_ARTIFACTS, ...(defect === undefined ? {} : { faults: { defectiveReleases: { [release.month]: defect } } }) });
+    const session = new Session(store, { seed, artifactsDir: DEFAULT_SIMULATION_ARTIFACTS, host: pool, ...(defect === undefined ? {} : { faults: { defectiveReleases: { [release.month]: defect } } }) });
     createFleet(session, vms, spec, new Date(Date.parse(release.releaseDate) - 86_400_000));
     const report = await runRollout(session, vms, phases, release, spec.window);
     if (options.json) printJson(report);
@@ -59,6 +62,7 @@ async function rollout(options: RolloutOptions): Promise<number> {
     return report.halted ? 1 : 0;
   } finally {
     store.close();
+    await pool.close();
   }
 }
 
