@@ -107,4 +107,38 @@ describe("a fleet rollout", () => {
     }
     expect(stderr).toMatch(/E_USAGE.*groups\[0\] names both a zone and an availability set/);
   }, 120_000);
+
+  it("keeps a fleet in a state: a halted rollout is looked at, resumed (halting again on the next bad batch) and stopped", () => {
+    const specPath = join(dir, "fleet-state.json");
+    const state = join(dir, "fleet.db");
+    writeFileSync(specPath, JSON.stringify(SPEC));
+    const cli = (...args: string[]) => {
+      try {
+        return { code: 0, out: execFileSync(process.execPath, [BIN, "fleet", ...args, "--state", state], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }) };
+      } catch (error) {
+        const e = error as { status: number; stdout: string; stderr: string };
+        return { code: e.status, out: e.stdout + e.stderr };
+      }
+    };
+    expect(cli("create", "--spec", specPath, "--now", "2026-03-09T12:00:00Z").out).toContain("created a fleet of 18 VMs in eastus, westus, northeurope");
+    // A clock advance does not patch fleet members: their rollouts do.
+    execFileSync(process.execPath, [BIN, "clock", "advance", "P2D", "--state", state], { encoding: "utf8" });
+    expect(JSON.parse(cli("status", "--json").out)).toEqual({ vms: 18, regions: { eastus: 11, westus: 4, northeurope: 3 }, rollouts: [] });
+    const first = cli("rollout", "--release", "2026-03", "--defective-release", "trap", "--json");
+    expect(first.code).toBe(1);
+    const halted = JSON.parse(first.out);
+    expect(halted).toMatchObject({ status: "Halted", halted: true });
+    expect(halted.vms.filter((v: { outcome: string }) => v.outcome === "Unhealthy")).toHaveLength(halted.phases[0].batches[0].vms.length);
+    expect(cli("rollout", "--release", "2026-03").out).toMatch(/E_USAGE: the rollout of 2026-03 ran already \(Halted\); resume or stop it/);
+    // Resumed with the release still defective: the next batch halts it again, the first stays as it ended.
+    const again = JSON.parse(cli("resume", "--release", "2026-03", "--defective-release", "trap", "--json").out);
+    expect(again).toMatchObject({ status: "Halted", halted: true });
+    const started = again.phases.flatMap((p: { batches: { outcome: string }[] }) => p.batches).filter((b: { outcome: string }) => b.outcome !== "NotStarted");
+    expect(started.map((b: { outcome: string }) => b.outcome)).toEqual(["Unhealthy", "Unhealthy"]);
+    expect(cli("stop", "--release", "2026-03").code).toBe(0);
+    expect(JSON.parse(cli("status", "--json").out).rollouts).toEqual([
+      { release: "2026-03", status: "Stopped", haltReason: expect.stringMatching(/crashed: E_GUEST_TRAP/), succeeded: 0, unhealthy: again.vms.filter((v: { outcome: string }) => v.outcome === "Unhealthy").length, notStarted: 18 - started.flatMap((b: { vms: string[] }) => b.vms).length },
+    ]);
+    expect(cli("resume", "--release", "2026-03").out).toMatch(/E_USAGE: the rollout of 2026-03 is Stopped: only a halted rollout can be resumed/);
+  }, 120_000);
 });

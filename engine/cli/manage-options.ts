@@ -29,14 +29,14 @@ export function timedStateOptions(command: Command): Command {
  * Arms the fault plan the environment asks for (fault-environment.ts), opens
  * the state (E_STATE_BUSY while `hotpatch serve` holds it), resolves the command's time, runs `fn`, closes the state.
  */
-export function withSession<T>(options: ManageOptions, fn: (session: Session, now: Date) => Promise<T> | T): Promise<T> {
+export function withSession<T>(options: ManageOptions, fn: (session: Session, now: Date) => Promise<T> | T, sessionOptions: Session["options"] = {}): Promise<T> {
   return withEnvironmentFaults(async () => {
     const path = options.state ?? DEFAULT_STATE_FILE;
     refuseWhileServed(path); // a running server owns the state and its processes (engine/manage/state-lock.ts)
     const store = Store.open(path);
     try {
       const now = commandTime(store, options.now, () => new Date());
-      return await fn(new Session(store), now);
+      return await fn(new Session(store, sessionOptions), now);
     } finally {
       store.close();
     }

@@ -9,4 +9,4 @@
 export { parseFleetSpec } from "./spec.ts";
 export { placeFleet } from "./topology.ts";
 export { planRollout } from "./plan.ts";
-export { createFleet, type RolloutReport, runRollout } from "./rollout.ts";
+export { createFleet, fleetOf, type RolloutReport, runRollout, storedRollout, storeRollout } from "./rollout.ts";

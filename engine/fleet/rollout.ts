@@ -57,24 +57,31 @@ export interface RolloutReport {
   vms: RolledVm[];
 }
 
-export async function runRollout(session: Session, fleet: readonly FleetVm[], phases: readonly Phase[], release: ReleaseMonth, windowText: string): Promise<RolloutReport> {
+/**
+ * Runs the rollout; with `resume` (the report of a halted run of the same
+ * plan) it keeps what that run did and starts at the first round it did not
+ * start (the halted round's VMs stay as they ended).
+ */
+export async function runRollout(
+  session: Session,
+  fleet: readonly FleetVm[],
+  phases: readonly Phase[],
+  release: ReleaseMonth,
+  windowText: string,
+  resume?: RolloutReport,
+): Promise<RolloutReport> {
   const releasedAt = new Date(release.releaseDate);
   const deadline = new Date(releasedAt.getTime() + ROLLOUT_DAYS * 86_400_000);
   const window = parseWindowSpec(windowText);
-  const vms = new Map<string, RolledVm>(fleet.map((v) => [v.name, { ...v, patchedFrom: null, patchedTo: null, outcome: "NotStarted" }]));
-  const report: RolloutReport = { release: release.month, releasedAt: iso(releasedAt), halted: false, haltReason: null, deadline: iso(deadline), phases: [], vms: [...vms.values()] };
-  let cursor = releasedAt;
+  const report = resume === undefined ? skeleton(fleet, phases, release, releasedAt, deadline) : { ...structuredClone(resume), halted: false, haltReason: null };
+  const vms = new Map(report.vms.map((v) => [v.name, v]));
+  const clock = storedClock(session.store);
+  let cursor = clock !== undefined && clock > releasedAt ? clock : releasedAt;
   for (const [index, phase] of phases.entries()) {
-    const phaseReport: PhaseReport = { phase: index + 1, regions: phase.regions, batches: [] };
-    report.phases.push(phaseReport);
-    const queues = phase.regions.map((r) => [...phase.batches[r]]);
-    while (queues.some((q) => q.length > 0)) {
-      const round = queues.flatMap((q) => (q.length > 0 ? [q.shift()!] : []));
-      const batches = round.map((b) => ({ ...b, startedAt: null, endedAt: null, outcome: "NotStarted" as VmOutcome }));
-      phaseReport.batches.push(...batches);
-      if (report.halted) continue;
-      cursor = await runRound(session, batches, vms, window, cursor, deadline);
-      const unhealthy = batches.flatMap((b) => b.vms).find((name) => vms.get(name)!.outcome === "Unhealthy");
+    for (const round of roundsOf(phase, report.phases[index])) {
+      if (report.halted || round.some((b) => b.outcome !== "NotStarted")) continue; // halted, or run before a resume
+      cursor = await runRound(session, round, vms, window, cursor, deadline);
+      const unhealthy = round.flatMap((b) => b.vms).find((name) => vms.get(name)!.outcome === "Unhealthy");
       if (unhealthy !== undefined) {
         report.halted = true;
         report.haltReason = `${unhealthy} ended unhealthy after installing ${release.kb}: ${haltDetail(session, unhealthy)}`;
@@ -84,10 +91,42 @@ export async function runRollout(session: Session, fleet: readonly FleetVm[], ph
   return report;
 }
 
+/** The report before anything ran: every batch of the plan, in round order, NotStarted. */
+function skeleton(fleet: readonly FleetVm[], phases: readonly Phase[], release: ReleaseMonth, releasedAt: Date, deadline: Date): RolloutReport {
+  return {
+    release: release.month,
+    releasedAt: iso(releasedAt),
+    halted: false,
+    haltReason: null,
+    deadline: iso(deadline),
+    phases: phases.map((phase, index) => {
+      const queues = phase.regions.map((r) => [...phase.batches[r]]);
+      const batches: BatchReport[] = [];
+      while (queues.some((q) => q.length > 0)) for (const q of queues) if (q.length > 0) batches.push({ ...q.shift()!, startedAt: null, endedAt: null, outcome: "NotStarted" });
+      return { phase: index + 1, regions: phase.regions, batches };
+    }),
+    vms: fleet.map((v) => ({ ...v, patchedFrom: null, patchedTo: null, outcome: "NotStarted" })),
+  };
+}
+
+/** A phase's rounds (one batch per region that has one left), as the report's batch objects. */
+function roundsOf(phase: Phase, report: PhaseReport): BatchReport[][] {
+  const rounds: BatchReport[][] = [];
+  const left = new Map(phase.regions.map((r) => [r, phase.batches[r].length]));
+  let next = 0;
+  while ([...left.values()].some((n) => n > 0)) {
+    const width = [...left.values()].filter((n) => n > 0).length;
+    rounds.push(report.batches.slice(next, next + width));
+    next += width;
+    for (const [r, n] of left) if (n > 0) left.set(r, n - 1);
+  }
+  return rounds;
+}
+
 /** One round: every VM of its batches in the order their windows open; returns when the last install ended. */
 async function runRound(
   session: Session,
-  batches: BatchReport[],
+  batches: readonly BatchReport[],
   vms: Map<string, RolledVm>,
   window: ReturnType<typeof parseWindowSpec>,
   from: Date,
@@ -120,12 +159,43 @@ function haltDetail(session: Session, vm: string): string {
   return run?.health?.reasons.join("; ") || `the installation ended ${run?.status ?? "unknown"}`;
 }
 
-/** Creates the fleet's VMs in the session's state at `at`: AutomaticByPlatform with hotpatch, each in its group's time zone. */
+/** Where a state keeps its fleet: each member's placement, the fleet's settings, each release's rollout. */
+const FLEET_VM = "fleet-vm";
+const FLEET = "fleet";
+const ROLLOUT = "fleet-rollout";
+
+export type RolloutStatus = "Completed" | "Halted" | "Stopped";
+
+export interface StoredRollout {
+  status: RolloutStatus;
+  report: RolloutReport;
+}
+
+/** The state's fleet: its members' placements (creation order) and its window; undefined when it has none. */
+export function fleetOf(session: Session): { vms: FleetVm[]; window: string } | undefined {
+  const settings = session.store.resource<{ window: string }>(FLEET, "fleet");
+  if (settings === undefined) return undefined;
+  const members = session.store.resources<FleetVm & { index: number }>(FLEET_VM).filter((v) => session.store.vm(v.name) !== undefined);
+  return { vms: members.sort((a, b) => a.index - b.index).map(({ index: _index, ...vm }) => vm), window: settings.window };
+}
+
+export function storedRollout(session: Session, month: string): StoredRollout | undefined {
+  return session.store.resource<StoredRollout>(ROLLOUT, month);
+}
+
+export function storeRollout(session: Session, report: RolloutReport, status: RolloutStatus): void {
+  session.store.tx(() => session.store.putResource(ROLLOUT, report.release, { status, report } satisfies StoredRollout));
+}
+
+/** Creates the fleet's VMs in the session's state at `at`: AutomaticByPlatform with hotpatch, each in its group's time zone, patched only by the fleet's rollouts. */
 export function createFleet(session: Session, vms: readonly FleetVm[], options: { image: string; processes: number; window: string }, at: Date): void {
   session.store.tx(() => {
-    for (const vm of vms) {
-      createVm(session.store, { name: vm.name, image: options.image, patchMode: "AutomaticByPlatform", timeZone: vm.timezone, window: options.window, processes: options.processes }, at, session.unplanned);
+    for (const [index, vm] of vms.entries()) {
+      const record = createVm(session.store, { name: vm.name, image: options.image, patchMode: "AutomaticByPlatform", timeZone: vm.timezone, window: options.window, processes: options.processes }, at, session.unplanned);
+      session.store.putVm(vm.name, { ...record, orchestratedBy: "fleet" });
+      session.store.putResource(FLEET_VM, vm.name, { ...vm, index });
     }
+    session.store.putResource(FLEET, "fleet", { image: options.image, processes: options.processes, window: options.window });
     setClock(session.store, at);
   });
 }

@@ -139,6 +139,7 @@ function nextEvent(session: Session, cursor: Date, to: Date): Due | null {
 
 /** The first moment from `cursor` at which automatic patching would install something on `vm`. */
 function nextInstall(session: Session, vm: VmRecord, cursor: Date, to: Date): Due | null {
+  if (vm.orchestratedBy === "fleet") return null; // the fleet's rollouts patch it (engine/fleet/rollout.ts)
   const auto = autoPatching(vm);
   if (auto === null) return null;
   let after = cursor;

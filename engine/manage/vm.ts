@@ -59,6 +59,11 @@ export interface VmRecord {
   lastAssessmentAt: string | null;
   /** Start of the last install window in which automatic patching ran (auto-patch.ts). */
   lastAutoWindow: string | null;
+  /**
+   * "fleet": a member of a fleet, patched by the fleet's platform rollouts
+   * (engine/fleet/), so a clock advance does not patch it on its own.
+   */
+  orchestratedBy?: "fleet";
 }
 
 export interface VmCreateRequest {
