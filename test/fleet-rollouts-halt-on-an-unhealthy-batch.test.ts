@@ -71,6 +71,29 @@ describe("a fleet rollout", () => {
     for (let i = 1; i < sets.length; i++) expect(sets[i].startedAt! >= sets[i - 1].endedAt!).toBe(true);
   }, 120_000);
 
+  it("keeps within 30 days of the release: VMs whose window opens later stay NotStarted", async () => {
+    // One hour a week (Sunday 02:00-03:00 UTC) for 150 VMs of about two minutes each: four Sundays fall inside the 30 days.
+    const spec = parseFleetSpec({ image: CORE, window: "Sun 02:00-03:00", groups: [{ region: "eastus", count: 150 }] });
+    const vms = placeFleet(spec);
+    const release = releaseFor("2026-03");
+    const session = new Session(Store.open(":memory:"), { artifactsDir: SHARED_ARTIFACTS, seed: 7 });
+    createFleet(session, vms, spec, new Date(Date.parse(release.releaseDate) - 86_400_000));
+    const report = await runRollout(session, vms, planRollout(vms), release, spec.window);
+    expect(report.halted).toBe(false);
+    const patched = report.vms.filter((v) => v.outcome === "Succeeded");
+    const waiting = report.vms.filter((v) => v.outcome === "NotStarted");
+    expect(patched.length).toBeGreaterThan(100);
+    expect(waiting.length).toBeGreaterThan(0);
+    expect(patched.length + waiting.length).toBe(150);
+    for (const vm of patched) {
+      const at = DateTime.fromISO(vm.patchedFrom!, { zone: "utc" });
+      expect([at.weekday, at.hour], vm.name).toEqual([7, 2]);
+      expect(Date.parse(vm.patchedFrom!)).toBeLessThanOrEqual(Date.parse(report.deadline));
+    }
+    expect(new Set(patched.map((v) => v.patchedFrom!.slice(0, 10)))).toEqual(new Set(["2026-03-15", "2026-03-22", "2026-03-29", "2026-04-05"]));
+    for (const vm of waiting) expect(session.installedUpdates(vm.name).some((u) => u.kb === "KB5260300")).toBe(false);
+  }, 120_000);
+
   for (const [defect, reason] of [
     ["traps", /crashed: E_GUEST_TRAP/],
     ["wrong-revision", /run revision \d+, expected \d+/],

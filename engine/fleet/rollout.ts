@@ -136,21 +136,46 @@ async function runRound(
   queue.sort((a, b) => a.opens.start.getTime() - b.opens.start.getTime() || a.vm.name.localeCompare(b.vm.name));
   let end = from;
   for (const { batch, vm } of queue) {
-    const clock = storedClock(session.store) ?? from;
-    const after = new Date(Math.max(from.getTime(), clock.getTime()));
-    const open = nextWindow(after, vm.timezone, window);
-    const at = new Date(Math.max(open.start.getTime(), after.getTime()));
-    if (at.getTime() > deadline.getTime()) continue; // NotStarted: its window opens after the 30 days
-    const result = await installUpdates(session, vm.name, { classifications: ["Critical", "Security"], reboot: "IfRequired", trigger: "AutomaticByPlatform", maxDurationMillis: open.end.getTime() - at.getTime() }, at);
-    vm.patchedFrom = iso(at);
-    vm.patchedTo = result.endDateTime ?? iso(at);
-    vm.outcome = result.health?.status === "Unhealthy" || result.status === "Failed" ? "Unhealthy" : "Succeeded";
+    const result = await installInWindows(session, vm, window, from, deadline);
+    if (result === undefined) continue; // NotStarted: no window of the VM opens within the 30 days
+    vm.patchedFrom = result.at;
+    vm.patchedTo = result.end;
+    vm.outcome = result.outcome;
     batch.startedAt ??= vm.patchedFrom;
     batch.endedAt = batch.endedAt === null || vm.patchedTo > batch.endedAt ? vm.patchedTo : batch.endedAt;
     if (batch.outcome !== "Unhealthy") batch.outcome = vm.outcome;
     if (new Date(vm.patchedTo).getTime() > end.getTime()) end = new Date(vm.patchedTo);
   }
   return end;
+}
+
+/**
+ * Installs on `vm` in its next window at or after `from` (and after the clock); an install that
+ * ran out of window before installing anything is tried again in the next window. Undefined when
+ * no window opens before `deadline`.
+ */
+async function installInWindows(
+  session: Session,
+  vm: RolledVm,
+  window: ReturnType<typeof parseWindowSpec>,
+  from: Date,
+  deadline: Date,
+): Promise<{ at: string; end: string; outcome: VmOutcome } | undefined> {
+  let after = from;
+  for (;;) {
+    const clock = storedClock(session.store) ?? from;
+    const start = new Date(Math.max(after.getTime(), clock.getTime()));
+    const open = nextWindow(start, vm.timezone, window);
+    const at = new Date(Math.max(open.start.getTime(), start.getTime()));
+    if (at.getTime() > deadline.getTime()) return undefined;
+    const result = await installUpdates(session, vm.name, { classifications: ["Critical", "Security"], reboot: "IfRequired", trigger: "AutomaticByPlatform", maxDurationMillis: open.end.getTime() - at.getTime() }, at);
+    const end = result.endDateTime ?? iso(at);
+    if (result.maintenanceWindowExceeded && result.installedPatchCount === 0) {
+      after = open.end; // nothing went in: the next window
+      continue;
+    }
+    return { at: iso(at), end, outcome: result.health?.status === "Unhealthy" || result.status === "Failed" ? "Unhealthy" : "Succeeded" };
+  }
 }
 
 /** Why the VM's last install judged it unhealthy (its health check's reasons). */
