@@ -29,6 +29,8 @@ export interface RolledVm extends FleetVm {
   patchedFrom: string | null;
   patchedTo: string | null;
   outcome: VmOutcome;
+  /** The install rebooted the VM (a baseline, or any update without hotpatch): its emulated downtime, else 0. */
+  downtimeSeconds: number;
 }
 
 export interface BatchReport {
@@ -105,7 +107,7 @@ function skeleton(fleet: readonly FleetVm[], phases: readonly Phase[], release: 
       while (queues.some((q) => q.length > 0)) for (const q of queues) if (q.length > 0) batches.push({ ...q.shift()!, startedAt: null, endedAt: null, outcome: "NotStarted" });
       return { phase: index + 1, regions: phase.regions, batches };
     }),
-    vms: fleet.map((v) => ({ ...v, patchedFrom: null, patchedTo: null, outcome: "NotStarted" })),
+    vms: fleet.map((v) => ({ ...v, patchedFrom: null, patchedTo: null, outcome: "NotStarted", downtimeSeconds: 0 })),
   };
 }
 
@@ -141,6 +143,7 @@ async function runRound(
     vm.patchedFrom = result.at;
     vm.patchedTo = result.end;
     vm.outcome = result.outcome;
+    vm.downtimeSeconds = result.downtimeSeconds;
     batch.startedAt ??= vm.patchedFrom;
     batch.endedAt = batch.endedAt === null || vm.patchedTo > batch.endedAt ? vm.patchedTo : batch.endedAt;
     if (batch.outcome !== "Unhealthy") batch.outcome = vm.outcome;
@@ -160,7 +163,7 @@ async function installInWindows(
   window: ReturnType<typeof parseWindowSpec>,
   from: Date,
   deadline: Date,
-): Promise<{ at: string; end: string; outcome: VmOutcome } | undefined> {
+): Promise<{ at: string; end: string; outcome: VmOutcome; downtimeSeconds: number } | undefined> {
   let after = from;
   for (;;) {
     const clock = storedClock(session.store) ?? from;
@@ -174,7 +177,8 @@ async function installInWindows(
       after = open.end; // nothing went in: the next window
       continue;
     }
-    return { at: iso(at), end, outcome: result.health?.status === "Unhealthy" || result.status === "Failed" ? "Unhealthy" : "Succeeded" };
+    const outcome = result.health?.status === "Unhealthy" || result.status === "Failed" ? "Unhealthy" : "Succeeded";
+    return { at: iso(at), end, outcome, downtimeSeconds: result.reboot?.emulatedDowntimeSeconds ?? 0 };
   }
 }
 
@@ -213,10 +217,15 @@ export function storeRollout(session: Session, report: RolloutReport, status: Ro
 }
 
 /** Creates the fleet's VMs in the session's state at `at`: AutomaticByPlatform with hotpatch, each in its group's time zone, patched only by the fleet's rollouts. */
-export function createFleet(session: Session, vms: readonly FleetVm[], options: { image: string; processes: number; window: string }, at: Date): void {
+export function createFleet(session: Session, vms: readonly FleetVm[], options: { image: string; processes: number; window: string; hotpatch?: boolean }, at: Date): void {
   session.store.tx(() => {
     for (const [index, vm] of vms.entries()) {
-      const record = createVm(session.store, { name: vm.name, image: options.image, patchMode: "AutomaticByPlatform", timeZone: vm.timezone, window: options.window, processes: options.processes }, at, session.unplanned);
+      const record = createVm(
+        session.store,
+        { name: vm.name, image: options.image, patchMode: "AutomaticByPlatform", hotpatch: options.hotpatch ?? true, timeZone: vm.timezone, window: options.window, processes: options.processes },
+        at,
+        session.unplanned,
+      );
       session.store.putVm(vm.name, { ...record, orchestratedBy: "fleet" });
       session.store.putResource(FLEET_VM, vm.name, { ...vm, index });
     }
