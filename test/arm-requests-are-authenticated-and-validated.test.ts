@@ -82,6 +82,19 @@ describe("an ARM request", () => {
     expect((await app.inject({ method: "GET", url: GROUP, headers })).json().error.code).toBe("ResourceGroupNotFound");
   });
 
+  it("needs a token however its path is spelled: percent-encoded, upper case, or a path nobody serves", async () => {
+    for (const [method, url] of [
+      ["GET", "/%68otpatch/clock"],
+      ["POST", "/%73ubscriptions/sub-1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1/assessPatches?api-version=2025-04-01"],
+      ["DELETE", "/%73ubscriptions/sub-1/resourcegroups/rg?api-version=2025-04-01"],
+      ["GET", "/HOTPATCH/clock"],
+      ["GET", "/nowhere"],
+    ] as const) {
+      const answer = await app.inject({ method, url, headers: { "content-type": "text/plain" }, payload: method === "GET" ? undefined : "x" });
+      expect([url, answer.statusCode, answer.json().error.code]).toEqual([url, 401, "AuthenticationFailed"]);
+    }
+  });
+
   it("to a path nobody serves gets 404 with an error body; paths match case-insensitively", async () => {
     const headers = { ...auth(mintToken(new Date())), "content-type": "application/json" };
     const nowhere = await app.inject({ method: "GET", url: "/subscriptions/sub-1/nowhere?api-version=2025-04-01", headers });

@@ -173,7 +173,7 @@ export function buildApp(context: ServeContext, options: AppOptions): FastifyIns
     reply.header("x-ms-correlation-request-id", headerOf(request, "x-ms-correlation-request-id") ?? request.id);
     const client = headerOf(request, "x-ms-client-request-id");
     if (client !== undefined) reply.header("x-ms-client-request-id", client);
-    if (needsToken(request.url)) authenticate(app, context, request);
+    if (!PUBLIC_ROUTES.has(request.routeOptions.url ?? "")) authenticate(app, context, request);
   });
   app.setErrorHandler((error, _request, reply) => sendError(reply, fromFastify(error), options.onInternalError, error));
   app.setNotFoundHandler((request, reply) => sendError(reply, new ArmError(404, "NotFound", `No route matches ${request.method} ${request.url.split("?")[0]}.`)));
@@ -201,11 +201,13 @@ function authenticate(app: FastifyInstance, context: ServeContext, request: Fast
   checkBearer(authorization, context.wallClock());
 }
 
-/** ARM and the emulator's endpoints need a bearer token (or the portal's session); the portal's page has its own sign-in. */
-function needsToken(url: string): boolean {
-  const path = url.toLowerCase();
-  return path.startsWith("/subscriptions") || path.startsWith("/hotpatch/");
-}
+/**
+ * The routes anyone may reach: the portal's page (it has its own sign-in) and its bundle. Every
+ * other route, and every path no route matches, needs a bearer token or the portal's session. The
+ * check is on the route the router matched (its pattern), not on the raw URL, so an encoded path
+ * (`/%73ubscriptions/…`, which the router decodes) cannot slip past it.
+ */
+const PUBLIC_ROUTES: ReadonlySet<string> = new Set(["/", "/portal/app.js", "/portal/app.css"]);
 
 function headerOf(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
