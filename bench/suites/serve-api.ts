@@ -157,8 +157,8 @@ export const serveApi: Suite = {
         summarize(`GET instanceView (${vms} live VMs)`, gets),
         summarize(`assessPatches, POST to Succeeded (${vms} live VMs)`, assessments, "ms"),
         summarize("SDK installPatches of a hotpatch, call to result", installs, "ms"),
-        summarize("  inside it: live apply (verify, compile, switch), slowest process", micros("applyMicros")),
-        summarize("  inside it: the switch alone (prepare + commit)", micros("pauseMicros")),
+        summarize("  inside it: live apply (verify, compile, prepare, switch), slowest process", micros("applyMicros")),
+        summarize("  inside it: the switch alone (commit), slowest process", micros("pauseMicros")),
       ];
       const [get] = distributions;
       return {

@@ -31,6 +31,8 @@ export interface ServeContext {
   readonly bootErrors: Map<string, string>;
   /** VMs booted at least once by this server (a later boot is a restart). */
   readonly booted: Set<string>;
+  /** VM name → when (wall clock, ms) its recent crash restarts happened (live-vms.ts caps them). */
+  readonly restarts: Map<string, number[]>;
   /** Where VMs' processes run (the VM pool in a server). */
   readonly host: ProcessHost;
   /** VMs that are not in the state file but whose processes the processes endpoint shows (demo-story.ts). */

@@ -32,10 +32,26 @@ export function createVmPool(contextOf: () => ServeContext): VmPool {
   });
 }
 
-/** The VMs of a crashed pool worker: a `vm.crashed` event each, then booted again (state lost, installed hotpatches re-applied). */
+/** Restarts allowed per VM within RESTART_WINDOW_MS before it is left stopped (a worker that dies on every boot must not loop). */
+export const MAX_RESTARTS = 3;
+export const RESTART_WINDOW_MS = 60_000;
+
+/**
+ * The VMs of a crashed pool worker: a `vm.crashed` event each, then booted again (state lost,
+ * installed hotpatches re-applied) — unless it crashed MAX_RESTARTS times within RESTART_WINDOW_MS:
+ * then it stays stopped with the reason in bootErrors (its processes endpoint boots it again).
+ */
 function restartVms(context: ServeContext, vms: readonly string[], reason: string): void {
+  const now = context.wallClock().getTime();
   for (const name of vms) {
     context.events.publish("vm.crashed", emulatedNow(context), { reason }, name);
+    const recent = (context.restarts.get(name) ?? []).filter((t) => now - t < RESTART_WINDOW_MS);
+    if (recent.length >= MAX_RESTARTS) {
+      context.bootErrors.set(name, `its worker crashed ${recent.length + 1} times within ${RESTART_WINDOW_MS / 1000} s (last: ${reason}); left stopped`);
+      context.restarts.delete(name);
+      continue;
+    }
+    context.restarts.set(name, [...recent, now]);
     void bootVm(context, name);
   }
 }
@@ -58,6 +74,14 @@ export function bootVm(context: ServeContext, name: string): Promise<void> {
       context.bootErrors.set(name, error instanceof Error ? error.message : String(error));
     }
   });
+}
+
+/** A deleted VM: its processes end and the server forgets it booted them (a VM made again under the name boots fresh). */
+export function forgetVm(context: ServeContext, name: string): void {
+  context.session.dropRuntime(name);
+  context.booted.delete(name);
+  context.bootErrors.delete(name);
+  context.restarts.delete(name);
 }
 
 /** Boots every VM that exists; resolves when all have booted (or failed to: context.bootErrors). */

@@ -4,8 +4,9 @@
  * endpoints (docs/api.md lists every type):
  * - `assessment`: an assessment's counts and the KBs it found;
  * - `hotpatch.applied` / `hotpatch.reverted`: a live switch with its measured
- *   times (applyMicros: verify + compile + switch; pauseMicros: the switch,
- *   during which the process serves no request; slowest process);
+ *   times (applyMicros: verify + compile + prepare + switch, all between two
+ *   of the VM's requests; pauseMicros: the switch alone, the commit's slot
+ *   writes; slowest process);
  * - `vm.rebooted`: a reboot's measured downtime and the state it lost;
  * - `health`: the health check after a change;
  * - `installation` / `removal`: the run's outcome.
@@ -18,7 +19,7 @@ import type { ServeContext } from "./context.ts";
 export function publishAssessment(context: ServeContext, result: AssessmentResult, trigger: Record<string, unknown>): void {
   context.events.publish(
     "assessment",
-    new Date(result.startDateTime),
+    new Date(result.startDateTime), // an assessment takes no emulated time: it starts and ends at once
     {
       ...trigger,
       assessmentActivityId: result.assessmentActivityId,

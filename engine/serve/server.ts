@@ -138,7 +138,7 @@ export function createContext(store: Store, wallClock: () => Date, host?: Proces
   const serial = new Serial();
   const operations = new Operations(store, serial, () => emulatedNow(context));
   const session = new Session(store, host === undefined ? {} : { host });
-  const context: ServeContext = { store, session, serial, operations, events: new EventStream(), wallClock, bootErrors: new Map(), booted: new Set(), host: host ?? localHost, storyVms: new Map(), portal: new PortalSessions(), baseUrl: "" };
+  const context: ServeContext = { store, session, serial, operations, events: new EventStream(), wallClock, bootErrors: new Map(), booted: new Set(), restarts: new Map(), host: host ?? localHost, storyVms: new Map(), portal: new PortalSessions(), baseUrl: "" };
   return context;
 }
 

@@ -40,6 +40,8 @@ const methods: Record<VmMethod, (vm: VmRuntime, args: unknown[]) => unknown> = {
 function run(request: PoolRequest): unknown {
   switch (request.op) {
     case "boot": {
+      // A name already held would be replaced under the handle that holds it: refuse instead.
+      if (vms.has(request.spec.vmName)) throw new HotpatchError("E_VM_EXISTS", `VM ${request.spec.vmName} runs in this pool worker already`, { vm: request.spec.vmName });
       const vm = VmRuntime.boot(request.spec);
       vms.set(request.spec.vmName, vm);
       return vm.processes.length;

@@ -158,14 +158,10 @@ export class VmPool implements ProcessHost {
   async boot(spec: BootSpec): Promise<VmProcesses> {
     if (this.closed) throw new HotpatchError("E_CRASHED", `the VM pool is closed: VM ${spec.vmName} cannot boot`, { vm: spec.vmName });
     const worker = this.placeFor();
+    // Held only once booted: a crash during the boot fails the boot (E_CRASHED), it is no crashed VM.
+    const count = (await worker.send({ op: "boot", spec })) as number;
     worker.vms.add(spec.vmName);
-    try {
-      const count = (await worker.send({ op: "boot", spec })) as number;
-      return new PooledVm(worker, spec.vmName, count);
-    } catch (error) {
-      worker.vms.delete(spec.vmName);
-      throw error;
-    }
+    return new PooledVm(worker, spec.vmName, count);
   }
 
   /** Every live worker's isolate: heap and external memory, added up (`collect`: after a full garbage collection in each). */

@@ -143,9 +143,9 @@ export class VmRuntime {
     try {
       for (const p of this.processes) {
         const started = performance.now();
-        const staged = stagePatch(bytes, this.trust);
+        const prepared = p.loader.prepare(stagePatch(bytes, this.trust));
         const switching = performance.now();
-        p.loader.enable(staged);
+        p.loader.commit(prepared);
         const ended = performance.now();
         timing.applyMicros = Math.max(timing.applyMicros, (ended - started) * 1000);
         timing.pauseMicros = Math.max(timing.pauseMicros, (ended - switching) * 1000);
@@ -175,12 +175,13 @@ export class VmRuntime {
     return { served: this.servedRequests, failed: this.failedRequests, ...(this.loadError === undefined ? {} : { loadError: this.loadError }), processes: this.describe() };
   }
 
-  /** Reverts a hotpatch live on every process; returns the slowest process's switch time (µs). */
+  /** Reverts a hotpatch live on every process; returns the slowest process's switch (commit) time (µs). */
   revertHotpatch(kb: string): { pauseMicros: number } {
     let slowest = 0;
     for (const p of this.processes) {
+      const prepared = p.loader.prepareRevert(kb);
       const started = performance.now();
-      p.loader.revert(kb);
+      p.loader.commit(prepared);
       slowest = Math.max(slowest, (performance.now() - started) * 1000);
     }
     return { pauseMicros: Math.round(slowest * 10) / 10 };

@@ -62,11 +62,15 @@ export interface RebootOutcome {
   stateLost: { keys: number; requests: number };
 }
 
-/** What a live apply cost, the slowest process's figures (µs). */
+/**
+ * What a live apply cost, the slowest process's figures (µs). The whole apply
+ * runs between two of the VM's requests (its thread does one thing at a
+ * time), so a request that arrives meanwhile waits up to `applyMicros`.
+ */
 export interface ApplyTiming {
-  /** Verify, compile and switch: the whole apply. */
+  /** Verify, compile, prepare (checks, static data, instantiation) and switch: the whole apply. */
   applyMicros: number;
-  /** The switch alone (prepare + commit), during which the process serves no request. */
+  /** The switch alone: the commit's slot writes and bookkeeping. */
   pauseMicros: number;
 }
 

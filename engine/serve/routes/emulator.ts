@@ -45,12 +45,15 @@ export function registerEmulatorRoutes(app: FastifyInstance, context: ServeConte
 
   app.get<{ Params: { vmName: string } }>("/hotpatch/vms/:vmName/processes", async (request) => {
     const name = request.params.vmName;
-    const story = context.storyVms.get(name);
-    if (story === undefined && context.store.vm<VmRecord>(name) === undefined) throw new ArmError(404, "ResourceNotFound", `The virtual machine '${name}' was not found in the emulator's state.`);
-    if (story === undefined) await bootVm(context, name);
-    const runtime = story ?? context.session.bootedRuntime(name);
+    const inState = context.store.vm<VmRecord>(name) !== undefined;
+    const story = inState ? undefined : context.storyVms.get(name);
+    if (!inState && story === undefined) throw new ArmError(404, "ResourceNotFound", `The virtual machine '${name}' was not found in the emulator's state.`);
+    // A read waits for nothing: only a VM that is not running yet is booted (through the change queue).
+    if (inState && context.session.bootedRuntime(name) === undefined) await bootVm(context, name);
+    const runtime = story?.alive ? story : inState ? context.session.bootedRuntime(name) : undefined;
     const snapshot = runtime === undefined ? undefined : await runtime.snapshot();
-    const error = context.bootErrors.get(name) ?? (snapshot?.loadError === undefined ? undefined : `load: ${snapshot.loadError}`);
+    const error =
+      context.bootErrors.get(name) ?? (story !== undefined && !story.alive ? "its worker thread ended" : snapshot?.loadError === undefined ? undefined : `load: ${snapshot.loadError}`);
     return {
       vm: name,
       running: runtime !== undefined,

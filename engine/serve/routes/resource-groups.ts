@@ -12,6 +12,7 @@ import { deleteVm } from "../../manage/index.ts";
 import { checkApiVersion } from "../api-version.ts";
 import { groupNotFound } from "../arm-error.ts";
 import { emulatedNow, type ServeContext } from "../context.ts";
+import { forgetVm } from "../live-vms.ts";
 import { deleteGroupDoc, deleteVmArm, getGroup, inGroup, listGroups, listVmArm, putGroup, type ResourceGroupDoc } from "../resources.ts";
 import { type ArmQuery, optionalTags, readObject, requiredString } from "./validate.ts";
 
@@ -62,7 +63,7 @@ export function registerResourceGroupRoutes(app: FastifyInstance, context: Serve
       store.tx(() => {
         for (const doc of listVmArm(store)) {
           if (!inGroup(doc, subscriptionId, resourceGroupName)) continue;
-          context.session.dropRuntime(doc.vm);
+          forgetVm(context, doc.vm);
           deleteVm(store, doc.vm);
           deleteVmArm(store, doc.vm);
         }

@@ -11,7 +11,7 @@
 import type { FastifyInstance } from "fastify";
 import { createVm, deleteVm, setVm, type VmRecord, vmStatus } from "../../manage/index.ts";
 import { checkApiVersion } from "../api-version.ts";
-import { bootVm } from "../live-vms.ts";
+import { bootVm, forgetVm } from "../live-vms.ts";
 import { ArmError, groupNotFound, notFound } from "../arm-error.ts";
 import { emulatedNow, type ServeContext } from "../context.ts";
 import { defaultVmArm, deleteVmArm, getGroup, getVmArm, inGroup, listVmArm, putVmArm, type VmArmDoc, vmIdOf } from "../resources.ts";
@@ -114,7 +114,7 @@ export function registerVirtualMachineRoutes(app: FastifyInstance, context: Serv
       const doc = getVmArm(store, vmName);
       if (doc === undefined || !inGroup(doc, subscriptionId, resourceGroupName)) return reply.status(204).send();
       store.tx(() => {
-        context.session.dropRuntime(doc.vm);
+        forgetVm(context, doc.vm);
         if (store.vm(doc.vm) !== undefined) deleteVm(store, doc.vm);
         deleteVmArm(store, doc.vm);
       });
