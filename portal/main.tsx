@@ -11,6 +11,7 @@ import "./style.css";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { get } from "./api.ts";
+import { useStreamClosed } from "./events.ts";
 import { Clock } from "./views/clock.tsx";
 import { Demo } from "./views/demo.tsx";
 import { Schedule } from "./views/schedule.tsx";
@@ -39,6 +40,7 @@ function App() {
   const hash = useHash();
   const section = hash.startsWith("#/schedule") ? "schedule" : hash.startsWith("#/demo") ? "demo" : "vms";
   const [demo, setDemo] = useState(false);
+  const streamClosed = useStreamClosed();
   useEffect(() => {
     get<{ available: boolean }>("/hotpatch/demo").then((d) => setDemo(d.available), () => setDemo(false));
   }, []);
@@ -62,6 +64,11 @@ function App() {
         <Clock />
       </header>
       <main>
+        {streamClosed && (
+          <p class="problem" role="alert">
+            The live connection to the server ended (was it restarted?): open the Portal URL it printed again.
+          </p>
+        )}
         <Page hash={hash} />
       </main>
     </>

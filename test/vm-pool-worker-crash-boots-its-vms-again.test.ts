@@ -82,4 +82,27 @@ describe("a VM pool worker that crashes", () => {
       await server.close();
     }
   }, 60_000);
+
+  it("is restarted at most 3 times a minute: a VM whose worker dies on every round is left stopped, the reason kept", async () => {
+    faults.disarm();
+    const path = join(dir, "looping.db");
+    const store = Store.open(path);
+    createVm(store, { name: "loop1", image: CORE }, new Date("2026-01-20T12:00:00Z"), []);
+    store.close();
+    faults.arm({ seed: 1, rules: [{ point: "vm-pool.load", mode: "crash", nth: 1, times: 0 }] });
+    const server = await startServer({ statePath: path, port: 0, now: "2026-02-20T12:00:00Z" });
+    try {
+      await server.liveVmsBooted;
+      const reason = await until(async () => server.context.bootErrors.get("loop1"), "the VM to be left stopped");
+      expect(reason).toMatch(/its worker crashed 4 times within 60 s \(last: .*exit code 70\); left stopped/);
+      const events = server.context.events.since(0);
+      expect(events.filter((e) => e.type === "vm.crashed")).toHaveLength(4);
+      expect(events.filter((e) => e.type === "vm.booted").map((e) => e.data.restart)).toEqual([false, true, true, true]);
+      await new Promise((r) => setTimeout(r, 600)); // three more load intervals: nothing boots it again
+      expect(server.context.events.since(0).filter((e) => e.type === "vm.booted")).toHaveLength(4);
+    } finally {
+      faults.disarm();
+      await server.close();
+    }
+  }, 60_000);
 });

@@ -49,7 +49,7 @@ export function Demo() {
           {startProblem}
         </p>
       )}
-      <ol class="story" data-testid="story">
+      <ol class="story" data-testid="story" aria-live="polite">
         {value.steps.map((s) => (
           <li key={s.step}>{s.text}</li>
         ))}

@@ -5,7 +5,7 @@
  */
 import { get } from "../api.ts";
 import { useServerEvents } from "../events.ts";
-import { Pending, useResource } from "../resource.tsx";
+import { Pending, Stale, useResource } from "../resource.tsx";
 import type { HistoryEntry } from "../types.ts";
 
 interface Run {
@@ -43,6 +43,8 @@ export function History({ name }: { name: string }) {
   const runs = runsOf(value.entries);
   if (runs.length === 0) return <p>No updates were installed in the last 30 days.</p>;
   return (
+    <>
+      <Stale problem={problem} />
     <table class="grid" data-testid="history">
       <thead>
         <tr>
@@ -85,5 +87,6 @@ export function History({ name }: { name: string }) {
         ))}
       </tbody>
     </table>
+    </>
   );
 }

@@ -4,7 +4,7 @@
  * installPatches (VirtualMachineInstallPatchesParameters); confirmed with
  * the button named Install.
  */
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { AvailablePatch } from "../types.ts";
 
 const CLASSIFICATIONS = ["Critical", "Security", "UpdateRollUp", "FeaturePack", "ServicePack", "Definition", "Tools", "Updates"] as const;
@@ -32,6 +32,18 @@ export function InstallDialog({ available, onInstall, onCancel }: { available: A
   const [exclude, setExclude] = useState("");
   const [duration, setDuration] = useState("PT2H");
   const [reboot, setReboot] = useState("IfRequired");
+  const box = useRef<HTMLDivElement>(null);
+  // A modal dialog: focus moves into it, Escape closes it, focus goes back where it was.
+  useEffect(() => {
+    const before = document.activeElement as HTMLElement | null;
+    box.current?.querySelector<HTMLElement>("input, select, button")?.focus();
+    const onKey = (e: KeyboardEvent) => e.key === "Escape" && onCancel();
+    addEventListener("keydown", onKey);
+    return () => {
+      removeEventListener("keydown", onKey);
+      before?.focus();
+    };
+  }, []);
   const toggle = (c: string) => setClasses(classes.includes(c) ? classes.filter((x) => x !== c) : [...classes, c]);
   const submit = (event: Event) => {
     event.preventDefault();
@@ -45,7 +57,7 @@ export function InstallDialog({ available, onInstall, onCancel }: { available: A
   };
   return (
     <div class="backdrop">
-      <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="install-title">
+      <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="install-title" ref={box}>
       <form onSubmit={submit}>
         <h2 id="install-title">Install updates now</h2>
         <fieldset>

@@ -20,10 +20,10 @@ export function Schedule() {
     <section>
       <h1>
         Schedule {view.year}{" "}
-        <button type="button" onClick={() => setYear(view.year - 1)}>
+        <button type="button" aria-label="Previous year" onClick={() => setYear(view.year - 1)}>
           ‹
         </button>{" "}
-        <button type="button" onClick={() => setYear(view.year + 1)}>
+        <button type="button" aria-label="Next year" onClick={() => setYear(view.year + 1)}>
           ›
         </button>
       </h1>

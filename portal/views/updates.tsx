@@ -8,7 +8,7 @@ import { useState } from "preact/hooks";
 import { API_VERSION, get, longRunning, vmPath } from "../api.ts";
 import { useServerEvents } from "../events.ts";
 import { isHotpatch, plural, when } from "../format.ts";
-import { describeError, Pending, useResource } from "../resource.tsx";
+import { describeError, Pending, Stale, useResource } from "../resource.tsx";
 import type { AvailablePatch, VmUpdates } from "../types.ts";
 import { InstallDialog, type InstallChoice } from "./install-dialog.tsx";
 
@@ -51,6 +51,7 @@ export function Updates({ group, name }: { group: string; name: string }) {
   const summary = status.availablePatchSummary;
   return (
     <div class="updates">
+      <Stale problem={problem} />
       <div class="facts">
         <div>
           <span class="label">Hotpatch</span>

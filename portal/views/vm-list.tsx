@@ -3,10 +3,10 @@
  * patch mode, last assessment, pending counts), and a form that creates one
  * through the ARM API, showing the API's own validation messages.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { API_VERSION, ApiError, call, get, groupOf, SUBSCRIPTION, vmPath } from "../api.ts";
 import { useServerEvents } from "../events.ts";
-import { Pending, useResource } from "../resource.tsx";
+import { Pending, Stale, useResource } from "../resource.tsx";
 import { when } from "../format.ts";
 import type { ArmVm, ImageChoice, InstanceView } from "../types.ts";
 
@@ -23,10 +23,21 @@ async function loadRows(): Promise<Row[]> {
 
 export function VmList() {
   const { value: rows, problem, refresh } = useResource(loadRows, []);
-  useServerEvents((e) => ["assessment", "installation", "removal", "vm.booted", "clock"].includes(e.type) && refresh(), [refresh]);
+  // A clock advance brings hundreds of events: reload once they pause, not once each (1 + N requests a load).
+  const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useServerEvents(
+    (e) => {
+      if (!["assessment", "installation", "removal", "vm.booted", "clock"].includes(e.type)) return;
+      clearTimeout(pending.current);
+      pending.current = setTimeout(refresh, 300);
+    },
+    [refresh],
+  );
+  useEffect(() => () => clearTimeout(pending.current), []);
   return (
     <section>
       <h1>Virtual machines</h1>
+      {rows !== undefined && <Stale problem={problem} />}
       <table class="grid" data-testid="vm-table">
         <thead>
           <tr>

@@ -57,8 +57,9 @@ export function registerEmulatorViewRoutes(app: FastifyInstance, context: ServeC
 
   app.get<{ Params: { vmName: string }; Querystring: { days?: string } }>("/hotpatch/vms/:vmName/history", async (request) => {
     const vm = knownVm(context, request.params.vmName);
-    const days = request.query.days === undefined ? undefined : Number(request.query.days);
-    return historyView(context.store, vm.name, emulatedNow(context), days);
+    const days = request.query.days;
+    if (days !== undefined && !/^\d{1,4}$/.test(days)) throw new ArmError(400, "InvalidParameter", `'days' must be a whole number of days from 1 to 3650, not '${String(days).slice(0, 20)}'.`, "days");
+    return historyView(context.store, vm.name, emulatedNow(context), days === undefined ? undefined : Number(days));
   });
 
   app.get<{ Params: { vmName: string } }>("/hotpatch/vms/:vmName/hotfixes", async (request) => getHotFix(context.session, knownVm(context, request.params.vmName).name));
