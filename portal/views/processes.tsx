@@ -64,11 +64,16 @@ export function Processes({ name }: { name: string }) {
       last.current = { t: now, served: next.load.served };
       setTick((n) => n + 1);
     };
-    void sample();
-    const timer = setInterval(sample, SAMPLE_MS);
+    // The next sample is asked for a second after the last one answered: reads never pile up behind a slow one.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const loop = async () => {
+      await sample();
+      if (!stopped) timer = setTimeout(loop, SAMPLE_MS);
+    };
+    void loop();
     return () => {
       stopped = true;
-      clearInterval(timer);
+      clearTimeout(timer);
     };
   }, [name]);
 
