@@ -31,6 +31,7 @@ const SLOW_TESTS = [
   "test/experiments-detect-and-recover-from-every-fault.test.ts",
   "test/fault-points-fail-on-plan-and-refusals-change-nothing.test.ts",
   "test/fleet-rollouts-halt-on-an-unhealthy-batch.test.ts",
+  "test/fleet-simulation-compares-hotpatch-with-reboots.test.ts",
   "test/fuzzed-packages-are-refused-cleanly-or-applied-completely.test.ts",
   "test/fuzzed-request-bodies-never-crash-the-server.test.ts",
   "test/health-check-records-defective-releases.test.ts",

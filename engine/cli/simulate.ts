@@ -2,16 +2,24 @@
  * `hotpatch simulate --image <urn> --from <YYYY-MM-DD> --months <n>`: a
  * hotpatch VM and a standard VM side by side over a period, in a throw-away
  * state; prints what happened to each (engine/manage/simulate.ts).
- * Progress (one line per automatic installation) goes to stderr.
+ * `hotpatch simulate --fleet <fleet.json> --from <YYYY-MM> --months <n>`: a
+ * fleet with hotpatch and without, every release rolled out by the platform
+ * orchestrator (engine/fleet/simulate-fleet.ts).
+ * Progress (one line per installation or rollout) goes to stderr.
  */
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
-import { DEFAULT_SIMULATION_ARTIFACTS, DEFAULT_SIMULATION_SEED, MAX_SIMULATION_MONTHS, renderSimulationText, simulate, STANDARD_WINDOW } from "../manage/index.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type FleetSimulation, MAX_FLEET_SIMULATION_MONTHS, parseFleetSpec, simulateFleet } from "../fleet/index.ts";
+import { DEFAULT_SIMULATION_ARTIFACTS, DEFAULT_SIMULATION_SEED, MAX_SIMULATION_MONTHS, renderSimulationText, SIMULATION_KEY_FILE, simulate, STANDARD_WINDOW } from "../manage/index.ts";
+import { VmPool } from "../vms/index.ts";
 import { listOption } from "./manage-options.ts";
 import { guarded, printJson } from "./output.ts";
 
 interface SimulateOptions {
-  image: string;
+  image?: string;
+  fleet?: string;
   from: string;
   months: string;
   unplanned?: string[];
@@ -28,8 +36,9 @@ export function registerSimulate(program: Command, setExit: (code: number) => vo
   program
     .command("simulate")
     .description("run a hotpatch VM and a standard VM side by side for some months and compare reboots, downtime and exposure")
-    .requiredOption("--image <urn>", "an image that supports hotpatch, publisher:offer:sku[:version]")
-    .requiredOption("--from <YYYY-MM-DD>", "the first day (local midnight in --timezone)")
+    .option("--image <urn>", "an image that supports hotpatch, publisher:offer:sku[:version] (a VM pair)")
+    .option("--fleet <fleet.json>", "a fleet spec (docs/fleets.md) instead of --image: the fleet with hotpatch and without")
+    .requiredOption("--from <YYYY-MM-DD>", "the first day (local midnight in --timezone); with --fleet the first release month, YYYY-MM")
     .requiredOption("--months <n>", `the length of the period (1 to ${MAX_SIMULATION_MONTHS})`)
     .option("--unplanned <YYYY-MM>", "an unplanned baseline in the period (repeatable, or comma-separated)", listOption)
     .option("--timezone <IANA zone>", "both VMs' time zone (default UTC)")
@@ -41,9 +50,11 @@ export function registerSimulate(program: Command, setExit: (code: number) => vo
     .option("--json", "print the result as JSON")
     .action(
       guarded(setExit, async (options: SimulateOptions) => {
+        if ((options.image === undefined) === (options.fleet === undefined)) throw new HotpatchError("E_USAGE", "give --image (a VM pair) or --fleet (a fleet spec)");
+        if (options.fleet !== undefined) return fleetSimulation(options);
         const report = await simulate(
           {
-            image: options.image,
+            image: options.image!,
             from: options.from,
             months: whole("--months", options.months)!,
             unplanned: options.unplanned,
@@ -62,6 +73,54 @@ export function registerSimulate(program: Command, setExit: (code: number) => vo
         return 0;
       }),
     );
+}
+
+async function fleetSimulation(options: SimulateOptions): Promise<number> {
+  const from = /^(\d{4}-(0[1-9]|1[0-2]))(-\d{2})?$/.exec(options.from)?.[1];
+  if (from === undefined) throw new HotpatchError("E_USAGE", `--from ${options.from} is not a month (YYYY-MM)`);
+  const months = whole("--months", options.months)!;
+  if (months < 1 || months > MAX_FLEET_SIMULATION_MONTHS) throw new HotpatchError("E_USAGE", `--months ${months}: a fleet simulation spans 1 to ${MAX_FLEET_SIMULATION_MONTHS} months`);
+  let text: string;
+  try {
+    text = readFileSync(options.fleet!, "utf8");
+  } catch (error) {
+    throw new HotpatchError("E_IO", `cannot read the fleet spec ${options.fleet}: ${(error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new HotpatchError("E_USAGE", `the fleet spec ${options.fleet} is not JSON: ${(error as Error).message}`);
+  }
+  const pool = new VmPool({ loadIntervalMillis: 0, loadRequests: 0 });
+  try {
+    const report = await simulateFleet(
+      { spec: parseFleetSpec(json), from, months, seed: whole("--seed", options.seed) ?? DEFAULT_SIMULATION_SEED, artifactsDir: options.artifacts, keyFile: join(options.artifacts, SIMULATION_KEY_FILE), host: pool },
+      (line) => {
+        if (!options.quiet) process.stderr.write(`${line}\n`);
+      },
+    );
+    if (options.json) printJson(report);
+    else process.stdout.write(renderFleetSimulation(report));
+    return 0;
+  } finally {
+    await pool.close();
+  }
+}
+
+function renderFleetSimulation(r: FleetSimulation): string {
+  const row = (label: string, f: (s: FleetSimulation["hotpatch"]) => string) => `${label.padEnd(40)} ${f(r.hotpatch).padStart(14)} ${f(r.withoutHotpatch).padStart(16)}`;
+  return [
+    `A fleet of ${r.vms} VMs (${r.regions.join(", ")}), releases ${r.releases[0]} to ${r.releases.at(-1)}:`,
+    `${"".padEnd(40)} ${"with hotpatch".padStart(14)} ${"without hotpatch".padStart(16)}`,
+    row("reboots", (s) => String(s.reboots)),
+    row("VM-hours down", (s) => String(s.vmHoursDown)),
+    row("exposure per release, days (mean)", (s) => String(s.exposureDays.mean)),
+    row("exposure per release, days (p95)", (s) => String(s.exposureDays.p95)),
+    row("exposure per release, days (max)", (s) => String(s.exposureDays.max)),
+    row("largest share of a set down at once", (s) => `${Math.round(s.largestSetShareDown * 100)} %`),
+    "",
+  ].join("\n");
 }
 
 function whole(name: string, value: string | undefined): number | undefined {

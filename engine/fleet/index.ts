@@ -8,5 +8,6 @@
  */
 export { parseFleetSpec } from "./spec.ts";
 export { placeFleet } from "./topology.ts";
+export { type FleetSimulation, MAX_FLEET_SIMULATION_MONTHS, simulateFleet } from "./simulate-fleet.ts";
 export { planRollout } from "./plan.ts";
 export { createFleet, fleetOf, type RolloutReport, runRollout, storedRollout, storeRollout } from "./rollout.ts";
