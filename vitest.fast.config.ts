@@ -55,6 +55,7 @@ const SLOW_TESTS = [
   "test/serve-answers-200-concurrent-operations-consistently.test.ts",
   "test/serve-killed-mid-install-recovers-on-restart.test.ts",
   "test/vm-pool-worker-crash-boots-its-vms-again.test.ts",
+  "test/worker-stop-is-no-crash-while-the-control-thread-is-busy.test.ts",
   "test/simulate-measures-hotpatch-against-a-rebooting-vm.test.ts",
   "test/slot-swap-is-all-or-nothing.test.ts",
   "test/stacked-patches-revert-in-reverse-order.test.ts",

@@ -162,7 +162,6 @@ export class Supervisor {
   async stop(): Promise<StopReport> {
     await this.restarting;
     const report = await this.request<WorkerReport>((id) => ({ type: "stop", id }));
-    this.stopped = true;
     clearInterval(this.watchdog);
     await this.worker.terminate();
     return { metrics: this.metrics.snapshot(), latency: report.latency, pauses: report.pauses, state: report.state!, installed: report.installed };
@@ -195,8 +194,11 @@ export class Supervisor {
       case "transition":
         this.settleTransition(message.id, message.report);
         break;
+      case "stopped": // the thread ends next: its exit is no crash (set before the exit can be reported)
+        this.stopped = true;
+        this.settle(message.id, (w) => w.resolve(message.report as never));
+        break;
       case "snapshot":
-      case "stopped":
         this.settle(message.id, (w) => w.resolve(message.report as never));
         break;
       case "ready": // what the (re)started worker re-applied, a cumulative patch superseding older ones

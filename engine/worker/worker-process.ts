@@ -7,8 +7,14 @@
  * Posting contract: a control message is posted first, then the wake flag is
  * raised; the worker lowers the flag before draining its port, so no message
  * can be left behind.
+ *
+ * Delivery contract: every message the worker posted before its thread ended
+ * reaches `onMessage` before `onExit` runs. The port and the thread's `exit`
+ * event are separate channels, and a busy control thread can see `exit`
+ * first (the worker posts `stopped` and returns), so the exit handler drains
+ * the port synchronously before it reports the exit.
  */
-import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { HotpatchError } from "../errors.ts";
 import type { SharedMetrics } from "../process/index.ts";
 import { type ControlMessage, deserializeError, unpackPost, type WorkerConfig, type WorkerMessage, type WorkerPost } from "./worker-protocol.ts";
@@ -58,6 +64,9 @@ export class WorkerProcess {
       });
       worker.on("exit", () => {
         if (handle.exited) return;
+        for (let queued = receiveMessageOnPort(channel.port1); queued; queued = receiveMessageOnPort(channel.port1)) {
+          for (const message of unpackPost(queued.message as WorkerPost)) receive(message);
+        }
         handle.exited = true;
         if (!ready) reject(new HotpatchError("E_CRASHED", "the worker exited before serving"));
         else onExit();
