@@ -226,6 +226,7 @@ describe("the ARM API manages virtual machines through @azure/arm-compute", () =
 
   it("places a VM in an availability set, never in a set and a zone at once, and keeps its placement", async () => {
     const setId = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/availabilitySets/web`;
+    await compute.availabilitySets.createOrUpdate(RG, "web", { location: "eastus" });
     const inSet = await compute.virtualMachines.createOrUpdate(RG, "set01", { ...sdkBody("2022-datacenter-azure-edition-core", HOTPATCH), availabilitySet: { id: setId } }, POLL);
     expect(inSet.availabilitySet).toEqual({ id: setId });
     expect((await compute.virtualMachines.get(RG, "set01")).availabilitySet).toEqual({ id: setId });

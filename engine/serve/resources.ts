@@ -49,6 +49,9 @@ export interface VmArmDoc {
   bypassPlatformSafetyChecksOnUserSchedule: boolean;
   vmSize: string;
   availabilitySet: string | null;
+  /** In an availability set: the VM's update and fault domain (availability-sets.ts); absent or null otherwise. */
+  updateDomain?: number | null;
+  faultDomain?: number | null;
 }
 
 const GROUP = "resourceGroup";
@@ -111,6 +114,8 @@ export function defaultVmArm(vm: VmRecord, placement: { subscription: string; re
     bypassPlatformSafetyChecksOnUserSchedule: false,
     vmSize: "Standard_D2s_v5",
     availabilitySet: null,
+    updateDomain: null,
+    faultDomain: null,
   };
 }
 

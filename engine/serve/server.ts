@@ -39,6 +39,7 @@ import { EventStream } from "./events.ts";
 import { DemoStory } from "./demo-story.ts";
 import { Operations } from "./operations.ts";
 import { PORTAL_COOKIE, PORTAL_HEADER, PortalSessions } from "./portal-auth.ts";
+import { registerAvailabilitySetRoutes } from "./routes/availability-sets.ts";
 import { registerDemoRoutes } from "./routes/demo.ts";
 import { registerEmulatorRoutes } from "./routes/emulator.ts";
 import { registerEmulatorUpdateRoutes } from "./routes/emulator-updates.ts";
@@ -179,6 +180,7 @@ export function buildApp(context: ServeContext, options: AppOptions): FastifyIns
   app.setNotFoundHandler((request, reply) => sendError(reply, new ArmError(404, "NotFound", `No route matches ${request.method} ${request.url.split("?")[0]}.`)));
   registerResourceGroupRoutes(app, context);
   registerVirtualMachineRoutes(app, context);
+  registerAvailabilitySetRoutes(app, context);
   registerPatchRoutes(app, context, { retryAfterSeconds: options.retryAfterSeconds });
   registerEmulatorRoutes(app, context);
   registerEmulatorUpdateRoutes(app, context);

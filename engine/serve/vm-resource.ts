@@ -130,8 +130,8 @@ const AVAILABILITY_SET_ID = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/pro
 
 /**
  * `properties.availabilitySet: { id }`: the id of an availabilitySets resource (its shape is
- * checked; the sets themselves are resources of the fleet model). A VM is in a zone or in a
- * set, never both (ARM refuses both).
+ * checked here; that the set exists, in the VM's location, when the VM is created:
+ * availability-sets.ts). A VM is in a zone or in a set, never both (ARM refuses both).
  */
 function parseAvailabilitySet(properties: Json, zones: string[] | undefined): string | undefined {
   const set = optionalObject(properties, "availabilitySet", "properties.availabilitySet");
@@ -372,6 +372,8 @@ export function instanceViewOf(doc: VmArmDoc, inputs: InstanceViewInputs): Json 
       }
     : { status: "Unknown" };
   return {
+    ...(doc.updateDomain === null || doc.updateDomain === undefined ? {} : { platformUpdateDomain: doc.updateDomain }),
+    ...(doc.faultDomain === null || doc.faultDomain === undefined ? {} : { platformFaultDomain: doc.faultDomain }),
     computerName: doc.computerName,
     osName: OS_NAME,
     osVersion: status.osBuild,
