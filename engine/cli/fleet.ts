@@ -16,7 +16,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
-import { createFleet, fleetOf, parseFleetSpec, placeFleet, planRollout, type RolloutReport, runRollout, storedRollout, storeRollout } from "../fleet/index.ts";
+import { createFleet, fleetOf, parseFleetSpec, placeFleet, planRollout, type RolloutReport, rolloutsOf, runRollout, storedRollout, storeRollout } from "../fleet/index.ts";
 import { DEFAULT_SIMULATION_ARTIFACTS, type ReleaseDefect, releaseFor, SIMULATION_KEY_FILE, Session, Store, useCatalogKeyFile } from "../manage/index.ts";
 import { VmPool } from "../vms/index.ts";
 import { withEnvironmentFaults } from "./fault-environment.ts";
@@ -121,17 +121,6 @@ function finish(options: RolloutOptions, report: RolloutReport, status: string):
     if (status === "Stopped") say(options, "Stopped: its remaining VMs stay NotStarted.");
   }
   return status === "Halted" ? 1 : 0;
-}
-
-function rolloutsOf(session: Session) {
-  return session.store.resources<{ status: string; report: RolloutReport }>("fleet-rollout").map(({ status, report }) => ({
-    release: report.release,
-    status,
-    haltReason: report.haltReason,
-    succeeded: report.vms.filter((v) => v.outcome === "Succeeded").length,
-    unhealthy: report.vms.filter((v) => v.outcome === "Unhealthy").length,
-    notStarted: report.vms.filter((v) => v.outcome === "NotStarted").length,
-  }));
 }
 
 function checkMonth(month: string): string {

@@ -17,7 +17,7 @@
  * Everything happens within 30 days of the release: a VM whose next window
  * opens later is NotStarted.
  */
-import { createVm, installUpdates, iso, nextWindow, parseWindowSpec, type ReleaseMonth, type Session, setClock, storedClock } from "../manage/index.ts";
+import { type InstallResult, installUpdates, iso, nextWindow, parseWindowSpec, type ReleaseMonth, type Session, storedClock } from "../manage/index.ts";
 import type { Phase } from "./plan.ts";
 import type { FleetVm } from "./topology.ts";
 
@@ -59,6 +59,19 @@ export interface RolloutReport {
   vms: RolledVm[];
 }
 
+/** What a caller hears while a rollout runs (a server publishes both as events and stores the report). */
+export interface RolloutHooks {
+  /** After each VM's install, with its result. */
+  onInstall?(result: InstallResult): void;
+  /** After each round, with the report so far and the round's batches (copies: the caller may keep them). */
+  onRound?(report: RolloutReport, round: BatchReport[]): void;
+  /**
+   * Asked before each round: a reason makes the rollout halt there with that reason (a server
+   * that is stopping), resumable like any halt.
+   */
+  haltBefore?(): string | undefined;
+}
+
 /**
  * Runs the rollout; with `resume` (the report of a halted run of the same
  * plan) it keeps what that run did and starts at the first round it did not
@@ -71,30 +84,40 @@ export async function runRollout(
   release: ReleaseMonth,
   windowText: string,
   resume?: RolloutReport,
+  hooks: RolloutHooks = {},
 ): Promise<RolloutReport> {
   const releasedAt = new Date(release.releaseDate);
   const deadline = new Date(releasedAt.getTime() + ROLLOUT_DAYS * 86_400_000);
   const window = parseWindowSpec(windowText);
-  const report = resume === undefined ? skeleton(fleet, phases, release, releasedAt, deadline) : { ...structuredClone(resume), halted: false, haltReason: null };
+  const report = resume === undefined ? plannedRollout(fleet, phases, release) : { ...structuredClone(resume), halted: false, haltReason: null };
   const vms = new Map(report.vms.map((v) => [v.name, v]));
   const clock = storedClock(session.store);
   let cursor = clock !== undefined && clock > releasedAt ? clock : releasedAt;
   for (const [index, phase] of phases.entries()) {
     for (const round of roundsOf(phase, report.phases[index])) {
       if (report.halted || round.some((b) => b.outcome !== "NotStarted")) continue; // halted, or run before a resume
-      cursor = await runRound(session, round, vms, window, cursor, deadline);
+      const stop = hooks.haltBefore?.();
+      if (stop !== undefined) {
+        report.halted = true;
+        report.haltReason = stop;
+        continue;
+      }
+      cursor = await runRound(session, round, vms, window, cursor, deadline, hooks);
       const unhealthy = round.flatMap((b) => b.vms).find((name) => vms.get(name)!.outcome === "Unhealthy");
       if (unhealthy !== undefined) {
         report.halted = true;
         report.haltReason = `${unhealthy} ended unhealthy after installing ${release.kb}: ${haltDetail(session, unhealthy)}`;
       }
+      hooks.onRound?.(structuredClone(report), structuredClone(round));
     }
   }
   return report;
 }
 
-/** The report before anything ran: every batch of the plan, in round order, NotStarted. */
-function skeleton(fleet: readonly FleetVm[], phases: readonly Phase[], release: ReleaseMonth, releasedAt: Date, deadline: Date): RolloutReport {
+/** The report before anything ran: every batch of the plan, in round order, NotStarted (a fresh run's start). */
+export function plannedRollout(fleet: readonly FleetVm[], phases: readonly Phase[], release: ReleaseMonth): RolloutReport {
+  const releasedAt = new Date(release.releaseDate);
+  const deadline = new Date(releasedAt.getTime() + ROLLOUT_DAYS * 86_400_000);
   return {
     release: release.month,
     releasedAt: iso(releasedAt),
@@ -133,12 +156,13 @@ async function runRound(
   window: ReturnType<typeof parseWindowSpec>,
   from: Date,
   deadline: Date,
+  hooks: RolloutHooks,
 ): Promise<Date> {
   const queue = batches.flatMap((b) => b.vms.map((name) => ({ batch: b, vm: vms.get(name)!, opens: nextWindow(from, vms.get(name)!.timezone, window) })));
   queue.sort((a, b) => a.opens.start.getTime() - b.opens.start.getTime() || a.vm.name.localeCompare(b.vm.name));
   let end = from;
   for (const { batch, vm } of queue) {
-    const result = await installInWindows(session, vm, window, from, deadline);
+    const result = await installInWindows(session, vm, window, from, deadline, hooks);
     if (result === undefined) continue; // NotStarted: no window of the VM opens within the 30 days
     vm.patchedFrom = result.at;
     vm.patchedTo = result.end;
@@ -163,6 +187,7 @@ async function installInWindows(
   window: ReturnType<typeof parseWindowSpec>,
   from: Date,
   deadline: Date,
+  hooks: RolloutHooks,
 ): Promise<{ at: string; end: string; outcome: VmOutcome; downtimeSeconds: number } | undefined> {
   let after = from;
   for (;;) {
@@ -172,6 +197,7 @@ async function installInWindows(
     const at = new Date(Math.max(open.start.getTime(), start.getTime()));
     if (at.getTime() > deadline.getTime()) return undefined;
     const result = await installUpdates(session, vm.name, { classifications: ["Critical", "Security"], reboot: "IfRequired", trigger: "AutomaticByPlatform", maxDurationMillis: open.end.getTime() - at.getTime() }, at);
+    hooks.onInstall?.(result);
     const end = result.endDateTime ?? iso(at);
     if (result.maintenanceWindowExceeded && result.installedPatchCount === 0) {
       after = open.end; // nothing went in: the next window
@@ -186,50 +212,4 @@ async function installInWindows(
 function haltDetail(session: Session, vm: string): string {
   const run = session.store.latestActivity<{ health: { reasons: string[] } | null; status: string }>(vm, "Installation");
   return run?.health?.reasons.join("; ") || `the installation ended ${run?.status ?? "unknown"}`;
-}
-
-/** Where a state keeps its fleet: each member's placement, the fleet's settings, each release's rollout. */
-const FLEET_VM = "fleet-vm";
-const FLEET = "fleet";
-const ROLLOUT = "fleet-rollout";
-
-export type RolloutStatus = "Completed" | "Halted" | "Stopped";
-
-export interface StoredRollout {
-  status: RolloutStatus;
-  report: RolloutReport;
-}
-
-/** The state's fleet: its members' placements (creation order) and its window; undefined when it has none. */
-export function fleetOf(session: Session): { vms: FleetVm[]; window: string } | undefined {
-  const settings = session.store.resource<{ window: string }>(FLEET, "fleet");
-  if (settings === undefined) return undefined;
-  const members = session.store.resources<FleetVm & { index: number }>(FLEET_VM).filter((v) => session.store.vm(v.name) !== undefined);
-  return { vms: members.sort((a, b) => a.index - b.index).map(({ index: _index, ...vm }) => vm), window: settings.window };
-}
-
-export function storedRollout(session: Session, month: string): StoredRollout | undefined {
-  return session.store.resource<StoredRollout>(ROLLOUT, month);
-}
-
-export function storeRollout(session: Session, report: RolloutReport, status: RolloutStatus): void {
-  session.store.tx(() => session.store.putResource(ROLLOUT, report.release, { status, report } satisfies StoredRollout));
-}
-
-/** Creates the fleet's VMs in the session's state at `at`: AutomaticByPlatform with hotpatch, each in its group's time zone, patched only by the fleet's rollouts. */
-export function createFleet(session: Session, vms: readonly FleetVm[], options: { image: string; processes: number; window: string; hotpatch?: boolean }, at: Date): void {
-  session.store.tx(() => {
-    for (const [index, vm] of vms.entries()) {
-      const record = createVm(
-        session.store,
-        { name: vm.name, image: options.image, patchMode: "AutomaticByPlatform", hotpatch: options.hotpatch ?? true, timeZone: vm.timezone, window: options.window, processes: options.processes },
-        at,
-        session.unplanned,
-      );
-      session.store.putVm(vm.name, { ...record, orchestratedBy: "fleet" });
-      session.store.putResource(FLEET_VM, vm.name, { ...vm, index });
-    }
-    session.store.putResource(FLEET, "fleet", { image: options.image, processes: options.processes, window: options.window });
-    setClock(session.store, at);
-  });
 }

@@ -15,7 +15,8 @@
 import { formatMonth, releaseFor, Session, Store, useCatalogKeyFile } from "../manage/index.ts";
 import type { ProcessHost } from "../vms/index.ts";
 import { planRollout } from "./plan.ts";
-import { createFleet, type RolloutReport, runRollout } from "./rollout.ts";
+import { createFleet } from "./fleet-state.ts";
+import { type RolloutReport, runRollout } from "./rollout.ts";
 import type { FleetSpec } from "./spec.ts";
 import { type FleetVm, placeFleet } from "./topology.ts";
 

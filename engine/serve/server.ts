@@ -7,8 +7,10 @@
  *  1. take the state (state-lock.ts: E_STATE_BUSY while another server has it);
  *  2. open it, set the emulated clock (`--now` for a new state, else kept);
  *  3. close what a killed server left open: operations InProgress → Failed
- *     (OperationInterrupted), install runs InProgress → Failed; give VMs made
- *     with the CLI their place in ARM (resources.ts, group "hotpatch");
+ *     (OperationInterrupted), install runs InProgress → Failed, a fleet
+ *     rollout Running → Halted (fleet.ts); give VMs made with the CLI their
+ *     place in ARM (a fleet's members their fleet placement, fleet.ts; others
+ *     group "hotpatch", resources.ts);
  *  4. load or create the TLS certificate, build the routes, listen;
  *  5. write the URL into the lock, so the CLI's refusal can name it;
  *  6. boot every VM's processes in the VM pool, where they serve load
@@ -16,7 +18,7 @@
  *     serial queue).
  *
  * Stop (`close`, on SIGINT/SIGTERM in the CLI): stop accepting connections,
- * let the queued changes finish (operations end Succeeded or Failed and are
+ * halt a running fleet rollout before its next round, let the queued changes finish (operations end Succeeded or Failed and are
  * recorded), end the VM pool, then give the state back. A SIGKILL skips all that; step 3 of
  * the next start repairs it.
  *
@@ -29,6 +31,7 @@
 import { randomUUID } from "node:crypto";
 import fastifyCookie from "@fastify/cookie";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { fleetOf } from "../fleet/index.ts";
 import { acquireState, closeInterrupted, commandTime, listVms, releaseState, Session, Store, setClock } from "../manage/index.ts";
 import { localHost, type ProcessHost, type VmPool } from "../vms/index.ts";
 import { ArmError, armErrorOf } from "./arm-error.ts";
@@ -36,6 +39,7 @@ import { checkBearer, WWW_AUTHENTICATE } from "./auth.ts";
 import { loadCertificate } from "./certificate.ts";
 import { emulatedNow, type ServeContext } from "./context.ts";
 import { EventStream } from "./events.ts";
+import { adoptFleetVms, loadDefects, repairFleet, SERVER_STOPPED } from "./fleet.ts";
 import { DemoStory } from "./demo-story.ts";
 import { Operations } from "./operations.ts";
 import { PORTAL_COOKIE, PORTAL_HEADER, PortalSessions } from "./portal-auth.ts";
@@ -44,6 +48,7 @@ import { registerDemoRoutes } from "./routes/demo.ts";
 import { registerEmulatorRoutes } from "./routes/emulator.ts";
 import { registerEmulatorUpdateRoutes } from "./routes/emulator-updates.ts";
 import { registerEmulatorViewRoutes } from "./routes/emulator-views.ts";
+import { registerFleetRoutes } from "./routes/fleet.ts";
 import { registerPatchRoutes } from "./routes/patches.ts";
 import { registerPortal } from "./routes/portal.ts";
 import { registerResourceGroupRoutes } from "./routes/resource-groups.ts";
@@ -120,6 +125,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       pool,
       liveVmsBooted: booted,
       close: async () => {
+        context.stopping = SERVER_STOPPED;
         await app.close();
         await context.serial.idle();
         await pool.close();
@@ -138,17 +144,35 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 export function createContext(store: Store, wallClock: () => Date, host?: ProcessHost): ServeContext {
   const serial = new Serial();
   const operations = new Operations(store, serial, () => emulatedNow(context));
-  const session = new Session(store, host === undefined ? {} : { host });
-  const context: ServeContext = { store, session, serial, operations, events: new EventStream(), wallClock, bootErrors: new Map(), booted: new Set(), restarts: new Map(), host: host ?? localHost, storyVms: new Map(), portal: new PortalSessions(), baseUrl: "" };
+  const defects = loadDefects(store);
+  const session = new Session(store, { faults: { defectiveReleases: defects }, ...(host === undefined ? {} : { host }) });
+  const context: ServeContext = {
+    store,
+    session,
+    serial,
+    operations,
+    events: new EventStream(),
+    wallClock,
+    bootErrors: new Map(),
+    booted: new Set(),
+    restarts: new Map(),
+    host: host ?? localHost,
+    storyVms: new Map(),
+    portal: new PortalSessions(),
+    baseUrl: "",
+    defects,
+  };
   return context;
 }
 
-/** Step 3 of the start-up: what a killed server left InProgress ends Failed. */
+/** Step 3 of the start-up: what a killed server left InProgress ends Failed (a Running fleet rollout: Halted). */
 function repairAfterCrash(context: ServeContext): void {
   const now = emulatedNow(context);
   context.operations.closeInterrupted();
   const vms = listVms(context.store);
   for (const vm of vms) closeInterrupted(context.session, vm.name, now);
+  repairFleet(context);
+  adoptFleetVms(context.store, fleetOf(context.session), now);
   adoptCliVms(context.store, vms, now);
 }
 
@@ -185,6 +209,7 @@ export function buildApp(context: ServeContext, options: AppOptions): FastifyIns
   registerEmulatorRoutes(app, context);
   registerEmulatorUpdateRoutes(app, context);
   registerEmulatorViewRoutes(app, context);
+  registerFleetRoutes(app, context);
   registerDemoRoutes(app, context);
   registerPortal(app, context);
   return app;
