@@ -18,6 +18,7 @@ const SLOW_TESTS = [
   "test/arm-api-runs-assess-and-install-as-long-running-operations.test.ts",
   "test/arm-api-manages-availability-sets-with-the-azure-sdk.test.ts",
   "test/fleet-rollouts-run-through-hotpatch-serve.test.ts",
+  "test/portal-runs-fleet-rollouts-in-chromium.test.ts",
   "test/arm-api-manages-virtual-machines-with-the-azure-sdk.test.ts",
   "test/automatic-patching-follows-patch-mode-and-policy-source.test.ts",
   "test/automatic-patching-installs-critical-and-security-off-peak.test.ts",

@@ -13,7 +13,7 @@ const closedListeners = new Set<() => void>();
 let source: EventSource | undefined;
 let closed = false;
 
-const TYPES = ["demo.step", "vm.booted", "vm.crashed", "assessment", "hotpatch.applied", "hotpatch.reverted", "vm.rebooted", "health", "installation", "removal", "clock", "catalog.unplanned"];
+const TYPES = ["demo.step", "vm.booted", "vm.crashed", "assessment", "hotpatch.applied", "hotpatch.reverted", "vm.rebooted", "health", "installation", "removal", "clock", "catalog.unplanned", "fleet.created", "fleet.round", "fleet.rollout"];
 
 function connect(): void {
   if (source !== undefined) return;

@@ -3,6 +3,7 @@
  *   #/                       the virtual machines (views/vm-list.tsx)
  *   #/vms/{group}/{vm}/{tab} a VM: updates, history, processes, hotfixes (views/vm-page.tsx)
  *   #/schedule               the year's calendar and what each VM installed (views/schedule.tsx)
+ *   #/fleet                  the fleet, its rollouts and their progress (views/fleet.tsx)
  *   #/demo                   the teaching demo, on a server started with `hotpatch demo --portal` (views/demo.tsx)
  * The clock (views/clock.tsx) sits in the header of every page.
  */
@@ -14,6 +15,7 @@ import { get } from "./api.ts";
 import { useStreamClosed } from "./events.ts";
 import { Clock } from "./views/clock.tsx";
 import { Demo } from "./views/demo.tsx";
+import { Fleet } from "./views/fleet.tsx";
 import { Schedule } from "./views/schedule.tsx";
 import { VmList } from "./views/vm-list.tsx";
 import { VmPage } from "./views/vm-page.tsx";
@@ -32,13 +34,14 @@ function Page({ hash }: { hash: string }) {
   const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "vms" && parts.length >= 3) return <VmPage group={parts[1]} name={parts[2]} tab={parts[3] ?? "updates"} />;
   if (parts[0] === "schedule") return <Schedule />;
+  if (parts[0] === "fleet") return <Fleet />;
   if (parts[0] === "demo") return <Demo />;
   return <VmList />;
 }
 
 function App() {
   const hash = useHash();
-  const section = hash.startsWith("#/schedule") ? "schedule" : hash.startsWith("#/demo") ? "demo" : "vms";
+  const section = ["schedule", "fleet", "demo"].find((s) => hash.startsWith(`#/${s}`)) ?? "vms";
   const [demo, setDemo] = useState(false);
   const streamClosed = useStreamClosed();
   useEffect(() => {
@@ -54,6 +57,9 @@ function App() {
           </a>
           <a href="#/schedule" class={section === "schedule" ? "current" : ""}>
             Schedule
+          </a>
+          <a href="#/fleet" class={section === "fleet" ? "current" : ""}>
+            Fleet
           </a>
           {demo && (
             <a href="#/demo" class={section === "demo" ? "current" : ""}>

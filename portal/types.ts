@@ -4,6 +4,8 @@
  * bundle), the ARM shapes as the portal uses them.
  */
 import type { HistoryView } from "../engine/manage/history.ts";
+import type { RolloutReport } from "../engine/fleet/rollout.ts";
+import type { FleetVm } from "../engine/fleet/topology.ts";
 import type { ProcessView } from "../engine/vms/vm-processes.ts";
 
 export type { ProcessView };
@@ -65,3 +67,17 @@ export interface ImageChoice {
   sku: string;
   hotpatch: { eligible: boolean; defaultBy: string | null; reasons: string[] };
 }
+
+/** GET /hotpatch/fleet */
+export interface FleetView {
+  image: string;
+  processes: number;
+  window: string;
+  regions: Record<string, number>;
+  sets: { region: string; name: string; updateDomains: number; faultDomains: number }[];
+  vms: (FleetVm & { osBuild: string | null; osMonth: string | null; running: boolean; bootError: string | null })[];
+  rollouts: { release: string; status: string; haltReason: string | null; succeeded: number; unhealthy: number; notStarted: number }[];
+}
+
+/** GET /hotpatch/fleet/rollouts/{month} */
+export type RolloutView = RolloutReport & { status: "Running" | "Completed" | "Halted" | "Stopped" };

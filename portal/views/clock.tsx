@@ -18,7 +18,8 @@ export function Clock() {
   useEffect(() => {
     void refresh();
   }, []);
-  useServerEvents((e) => e.type === "clock" && setClock(e.data.to as string), []);
+  // A clock advance says where it moved to; a fleet rollout moves the clock from window to window, its events carry the instant.
+  useServerEvents((e) => (e.type === "clock" ? setClock(e.data.to as string) : e.type.startsWith("fleet.") && setClock(e.at)), []);
   const advance = async (duration: string) => {
     setBusy(true);
     setProblem(undefined);
