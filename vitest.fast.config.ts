@@ -17,6 +17,7 @@ import base from "./vitest.config.ts";
 const SLOW_TESTS = [
   "test/arm-api-runs-assess-and-install-as-long-running-operations.test.ts",
   "test/arm-api-manages-availability-sets-with-the-azure-sdk.test.ts",
+  "test/arm-api-manages-flexible-scale-sets-with-the-azure-sdk.test.ts",
   "test/fleet-rollouts-run-through-hotpatch-serve.test.ts",
   "test/portal-runs-fleet-rollouts-in-chromium.test.ts",
   "test/arm-api-manages-virtual-machines-with-the-azure-sdk.test.ts",

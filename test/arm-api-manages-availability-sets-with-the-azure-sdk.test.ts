@@ -12,13 +12,12 @@ import { join } from "node:path";
 import { ComputeManagementClient, type VirtualMachine } from "@azure/arm-compute";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mintToken } from "../engine/serve/auth.ts";
 import { type RunningServer, startServer } from "../engine/serve/server.ts";
-import { call } from "./serve-helpers.ts";
+import { call, sdkCredential, sdkRefusal } from "./serve-helpers.ts";
 
 const SUB = "11111111-2222-3333-4444-555555555555";
 const RG = "rg-sets";
-const credential = { getToken: async () => ({ token: mintToken(new Date()), expiresOnTimestamp: Date.now() + 3600_000 }) };
+const credential = sdkCredential;
 const POLL = { updateIntervalInMs: 10 };
 const SET_ID = (name: string) => `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/availabilitySets/${name}`;
 
@@ -39,15 +38,6 @@ function vm(set: string | undefined, location = "eastus"): VirtualMachine {
       windowsConfiguration: { provisionVMAgent: true, patchSettings: { patchMode: "AutomaticByPlatform", enableHotpatching: true } },
     },
   } as VirtualMachine;
-}
-
-async function refusal(promise: Promise<unknown>): Promise<{ statusCode?: number; code?: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as { statusCode?: number; code?: string; message: string };
-  }
-  throw new Error("expected a refusal");
 }
 
 beforeAll(async () => {
@@ -86,11 +76,11 @@ describe("availability sets through @azure/arm-compute", () => {
       ["platformUpdateDomainCount", 0, "1 to 20"],
       ["platformFaultDomainCount", 4, "1 to 3"],
     ] as const) {
-      const error = await refusal(compute.availabilitySets.createOrUpdate(RG, "bad", { location: "eastus", [field]: value }));
+      const error = await sdkRefusal(compute.availabilitySets.createOrUpdate(RG, "bad", { location: "eastus", [field]: value }));
       expect([error.statusCode, error.code]).toEqual([400, "InvalidParameter"]);
       expect(error.message).toContain(`must fall in the range ${range}`);
     }
-    const get = await refusal(compute.availabilitySets.get(RG, "bad"));
+    const get = await sdkRefusal(compute.availabilitySets.get(RG, "bad"));
     expect([get.statusCode, get.code]).toEqual([404, "ResourceNotFound"]);
   });
 
@@ -122,10 +112,10 @@ describe("availability sets through @azure/arm-compute", () => {
   });
 
   it("refuses a VM naming a set that does not exist (404) or sits in another location (400), creating nothing", async () => {
-    const missing = await refusal(compute.virtualMachines.createOrUpdate(RG, "lost-1", vm("nowhere"), POLL));
+    const missing = await sdkRefusal(compute.virtualMachines.createOrUpdate(RG, "lost-1", vm("nowhere"), POLL));
     expect([missing.statusCode, missing.code]).toEqual([404, "NotFound"]);
     expect(missing.message).toContain("availabilitySets/nowhere");
-    const away = await refusal(compute.virtualMachines.createOrUpdate(RG, "lost-2", vm("web", "westus"), POLL));
+    const away = await sdkRefusal(compute.virtualMachines.createOrUpdate(RG, "lost-2", vm("web", "westus"), POLL));
     expect([away.statusCode, away.code]).toEqual([400, "InvalidParameter"]);
     expect(away.message).toContain("is in location 'eastus'");
     expect(server.context.store.vm("lost-1")).toBeUndefined();
@@ -133,11 +123,11 @@ describe("availability sets through @azure/arm-compute", () => {
   });
 
   it("keeps a set's counts once it has VMs (409), lets tags change, and refuses to delete it while VMs are in it", async () => {
-    const fixed = await refusal(compute.availabilitySets.createOrUpdate(RG, "web", { location: "eastus", platformUpdateDomainCount: 10 }));
+    const fixed = await sdkRefusal(compute.availabilitySets.createOrUpdate(RG, "web", { location: "eastus", platformUpdateDomainCount: 10 }));
     expect([fixed.statusCode, fixed.code]).toEqual([409, "PropertyChangeNotAllowed"]);
     const updated = await compute.availabilitySets.update(RG, "web", { tags: { tier: "front" } });
     expect([updated.tags, updated.platformUpdateDomainCount]).toEqual([{ tier: "front" }, 5]);
-    const busy = await refusal(compute.availabilitySets.delete(RG, "web"));
+    const busy = await sdkRefusal(compute.availabilitySets.delete(RG, "web"));
     expect([busy.statusCode, busy.code]).toEqual([409, "OperationNotAllowed"]);
     expect(busy.message).toContain("web-1");
     const empty = await compute.availabilitySets.createOrUpdate(RG, "db", { location: "eastus", platformUpdateDomainCount: 7 });

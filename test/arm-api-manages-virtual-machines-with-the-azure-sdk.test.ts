@@ -4,15 +4,14 @@ import { join } from "node:path";
 import { ComputeManagementClient, type VirtualMachine } from "@azure/arm-compute";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mintToken } from "../engine/serve/auth.ts";
 import { type RunningServer, startServer } from "../engine/serve/server.ts";
-import { call as callServer } from "./serve-helpers.ts";
+import { call as callServer, sdkCredential, sdkRefusal } from "./serve-helpers.ts";
 
 const SUB = "11111111-2222-3333-4444-555555555555";
 const RG = "rg-hotpatch";
 const API = "api-version=2026-03-01";
 const PASSWORD = "S3cret-Never-Shown!";
-const credential = { getToken: async () => ({ token: mintToken(new Date()), expiresOnTimestamp: Date.now() + 3600_000 }) };
+const credential = sdkCredential;
 const POLL = { updateIntervalInMs: 10 };
 
 let dir: string;
@@ -63,15 +62,6 @@ function sdkBody(sku: string, patchSettings: Record<string, unknown>, tags: Reco
 
 const HOTPATCH = { patchMode: "AutomaticByPlatform", enableHotpatching: true, assessmentMode: "AutomaticByPlatform", automaticByPlatformSettings: { rebootSetting: "IfRequired" } };
 
-async function refusal(promise: Promise<unknown>): Promise<{ statusCode?: number; code?: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as { statusCode?: number; code?: string; message: string };
-  }
-  throw new Error("expected a refusal");
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "hotpatch-serve-vms-"));
   server = await startServer({ statePath: join(dir, "state.db"), port: 0, now: "2026-01-05T12:00:00Z", retryAfterSeconds: 0 });
@@ -115,7 +105,7 @@ describe("the ARM API manages virtual machines through @azure/arm-compute", () =
   });
 
   it("refuses hotpatch on an ineligible image with 400 InvalidParameter, the engine's reason kept", async () => {
-    const error = await refusal(compute.virtualMachines.createOrUpdate(RG, "old01", sdkBody("2019-datacenter", HOTPATCH), POLL));
+    const error = await sdkRefusal(compute.virtualMachines.createOrUpdate(RG, "old01", sdkBody("2019-datacenter", HOTPATCH), POLL));
     expect(error.statusCode).toBe(400);
     expect(error.code).toBe("InvalidParameter");
     expect(error.message).toMatch(/cannot run hotpatch/);
@@ -124,7 +114,7 @@ describe("the ARM API manages virtual machines through @azure/arm-compute", () =
   });
 
   it("refuses enableHotpatching with patchMode AutomaticByOS, and bypassing safety checks with hotpatch", async () => {
-    const byOs = await refusal(
+    const byOs = await sdkRefusal(
       compute.virtualMachines.createOrUpdate(RG, "os01", sdkBody("2022-datacenter-azure-edition-core", { patchMode: "AutomaticByOS", enableHotpatching: true }), POLL),
     );
     expect(byOs.statusCode).toBe(400);
@@ -230,12 +220,12 @@ describe("the ARM API manages virtual machines through @azure/arm-compute", () =
     const inSet = await compute.virtualMachines.createOrUpdate(RG, "set01", { ...sdkBody("2022-datacenter-azure-edition-core", HOTPATCH), availabilitySet: { id: setId } }, POLL);
     expect(inSet.availabilitySet).toEqual({ id: setId });
     expect((await compute.virtualMachines.get(RG, "set01")).availabilitySet).toEqual({ id: setId });
-    const both = await refusal(compute.virtualMachines.createOrUpdate(RG, "set02", { ...sdkBody("2022-datacenter-azure-edition-core", HOTPATCH), zones: ["1"], availabilitySet: { id: setId } }, POLL));
+    const both = await sdkRefusal(compute.virtualMachines.createOrUpdate(RG, "set02", { ...sdkBody("2022-datacenter-azure-edition-core", HOTPATCH), zones: ["1"], availabilitySet: { id: setId } }, POLL));
     expect([both.statusCode, both.code]).toEqual([400, "InvalidParameter"]);
     expect(both.message).toMatch(/both an availability zone and an availability set/);
-    const badId = await refusal(compute.virtualMachines.createOrUpdate(RG, "set02", { ...sdkBody("2022-datacenter-azure-edition-core", HOTPATCH), availabilitySet: { id: "web" } }, POLL));
+    const badId = await sdkRefusal(compute.virtualMachines.createOrUpdate(RG, "set02", { ...sdkBody("2022-datacenter-azure-edition-core", HOTPATCH), availabilitySet: { id: "web" } }, POLL));
     expect([badId.statusCode, badId.code]).toEqual([400, "InvalidParameter"]);
-    const moved = await refusal(compute.virtualMachines.createOrUpdate(RG, "set01", { ...sdkBody("2022-datacenter-azure-edition-core", HOTPATCH), availabilitySet: { id: `${setId}2` } }, POLL));
+    const moved = await sdkRefusal(compute.virtualMachines.createOrUpdate(RG, "set01", { ...sdkBody("2022-datacenter-azure-edition-core", HOTPATCH), availabilitySet: { id: `${setId}2` } }, POLL));
     expect([moved.statusCode, moved.code, moved.message]).toEqual([409, "PropertyChangeNotAllowed", "Changing property 'availabilitySet.id' is not allowed."]);
     expect(server.context.store.vm("set02")).toBeUndefined();
     await compute.virtualMachines.delete(RG, "set01", POLL);
@@ -243,7 +233,7 @@ describe("the ARM API manages virtual machines through @azure/arm-compute", () =
 
   it("deletes a VM: gone from GET (404 ResourceNotFound), a second delete answers 204", async () => {
     await compute.virtualMachines.delete(RG, "web02", POLL);
-    const error = await refusal(compute.virtualMachines.get(RG, "web02"));
+    const error = await sdkRefusal(compute.virtualMachines.get(RG, "web02"));
     expect(error.statusCode).toBe(404);
     expect(error.code).toBe("ResourceNotFound");
     expect(server.context.store.vm("web02")).toBeUndefined();

@@ -9,10 +9,12 @@
  * - every placed VM is in exactly one batch of one phase, of its own region;
  * - paired regions are never in one phase; the smallest region goes first,
  *   alone, then the others fewest VMs first;
- * - in a region: zones ("1", "2", "3"), then sets (by name), then the
- *   standalone VMs, one unit per batch;
+ * - in a region: zones ("1", "2", "3"), then sets (by name), then scale
+ *   sets (by name), then the standalone VMs, one unit per batch;
  * - sets go one update domain at a time in batches of at most 20 % of the
- *   set (one VM at a time under 10 VMs); zones and standalone VMs in
+ *   set (one VM at a time under 10 VMs); regional Flexible scale sets one
+ *   fault domain at a time, batches of at most 20 % of the scale set (a
+ *   zonal one's VMs are in their zone's unit); zones and standalone VMs in
  *   batches of at most 20 % of them, so never all of a unit at once;
  * - placement names, update and fault domains follow creation order;
  * - the same spec gives the same plan.
@@ -31,6 +33,7 @@ const IMAGE = "MicrosoftWindowsServer:WindowsServer:2022-datacenter-azure-editio
 const TIME_ZONES = ["UTC", "America/New_York", "America/Los_Angeles", "Europe/Berlin", "Asia/Tokyo", "Asia/Kolkata", "Australia/Sydney"];
 /** Lowercase, so "by name" means the same under any collation. "eastus" and "westus" share a name prefix with those regions' standalone VMs; "web" and "web-1" with each other. */
 const SET_NAMES = ["web", "web-1", "api", "db", "cache", "eastus", "westus"];
+const SCALE_SET_NAMES = ["app", "app-1", "web", "batch"];
 const NUM_RUNS = 150;
 
 // ---------------------------------------------------------------- generators
@@ -39,6 +42,7 @@ interface RawGroup {
   region: string;
   zone?: string;
   availabilitySet?: string;
+  scaleSet?: string;
   updateDomains?: number;
   faultDomains?: number;
   count: number;
@@ -56,9 +60,11 @@ const groupDraft = (regions: readonly string[]) =>
   fc.record({
     region: fc.constantFrom(...regions),
     shout: fc.constantFrom(false, false, false, true), // "EastUS": the parser lowercases regions
-    kind: fc.constantFrom("zone", "set", "standalone"),
+    kind: fc.constantFrom("zone", "set", "scaleSet", "standalone"),
     zone: fc.constantFrom("1", "2", "3"),
     set: fc.constantFrom(...SET_NAMES),
+    scaleSet: fc.constantFrom(...SCALE_SET_NAMES),
+    zonal: fc.constantFrom(false, false, true),
     updateDomains: fc.option(fc.integer({ min: 1, max: 20 }), { nil: undefined, freq: 6 }),
     faultDomains: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined, freq: 6 }),
     // Small counts often, so that ties between regions and sets under 10 VMs come up.
@@ -79,6 +85,7 @@ const rawSpecArb: fc.Arbitrary<RawSpec> = fc
   })
   .map(({ timezone, drafts }) => {
     const sets = new Set<string>();
+    const scaleSets = new Set<string>();
     const groups = drafts.map((d, gi): RawGroup => {
       const g: RawGroup = { region: d.shout ? d.region.toUpperCase() : d.region, count: d.count };
       if (d.kind === "zone") g.zone = d.zone;
@@ -90,6 +97,14 @@ const rawSpecArb: fc.Arbitrary<RawSpec> = fc
         g.availabilitySet = name;
         if (d.updateDomains !== undefined) g.updateDomains = d.updateDomains;
         if (d.faultDomains !== undefined) g.faultDomains = d.faultDomains;
+      }
+      if (d.kind === "scaleSet") {
+        let name = d.scaleSet;
+        for (let k = 2; scaleSets.has(`${d.region}/${name}`); k++) name = `${d.scaleSet}x${k}`;
+        scaleSets.add(`${d.region}/${name}`);
+        g.scaleSet = name;
+        if (d.zonal) g.zone = d.zone;
+        else if (d.faultDomains !== undefined) g.faultDomains = d.faultDomains;
       }
       if (d.timezone !== undefined) g.timezone = d.timezone;
       // Given names use "_", which no region or set name has, so they never meet a generated one.
@@ -122,12 +137,16 @@ function check(seed: number, predicate: (fleet: Fleet) => void, numRuns = NUM_RU
 function unitOf(vm: FleetVm): string {
   if (vm.zone !== null) return `zone ${vm.zone}`;
   if (vm.availabilitySet !== null) return `availability set ${vm.availabilitySet}, update domain ${vm.updateDomain}`;
+  if (vm.scaleSet) return `scale set ${vm.scaleSet}, fault domain ${vm.faultDomain}`;
   return "standalone";
 }
 
 function rankOf(vm: FleetVm): number {
-  return vm.zone !== null ? 0 : vm.availabilitySet !== null ? 1 : 2;
+  return vm.zone !== null ? 0 : vm.availabilitySet !== null ? 1 : vm.scaleSet ? 2 : 3;
 }
+
+/** A VM of a regional scale set (a zonal one's VMs are batched with their zone). */
+const inRegionalScaleSet = (vm: FleetVm) => vm.zone === null && Boolean(vm.scaleSet);
 
 function byName(vms: readonly FleetVm[]): Map<string, FleetVm> {
   return new Map(vms.map((v) => [v.name, v]));
@@ -210,7 +229,7 @@ describe("a fleet's rollout plan", () => {
     });
   });
 
-  it("goes through a region's zones 1, 2, 3, then its sets, then its standalone VMs, one unit per batch", () => {
+  it("goes through a region's zones 1, 2, 3, then its sets, then its scale sets, then its standalone VMs, one unit per batch", () => {
     check(303, (fleet) => {
       for (const { region, batches } of regionBatches(fleet)) {
         const units: string[] = [];
@@ -232,6 +251,9 @@ describe("a fleet's rollout plan", () => {
         const setNames = setBatches.map(({ vms }) => vms[0].availabilitySet!);
         expectAscending(setNames, `${region} sets`);
         expectContiguous(setNames, `${region} sets`);
+        const scaleSetNames = batches.filter(({ vms }) => inRegionalScaleSet(vms[0])).map(({ vms }) => vms[0].scaleSet!);
+        expectAscending(scaleSetNames, `${region} scale sets`);
+        expectContiguous(scaleSetNames, `${region} scale sets`);
       }
     });
   });
@@ -268,15 +290,32 @@ describe("a fleet's rollout plan", () => {
     });
   });
 
+  it("takes a regional Flexible scale set one fault domain at a time, in batches of at most 20 % of the scale set", () => {
+    check(808, (fleet) => {
+      const sizes = countBy(fleet.vms.filter(inRegionalScaleSet), (v) => `${v.region}/${v.scaleSet}`);
+      for (const { region, batches } of regionBatches(fleet)) {
+        const domains = new Map<string, number[]>();
+        for (const { vms } of batches) {
+          if (!inRegionalScaleSet(vms[0])) continue;
+          const key = `${region}/${vms[0].scaleSet}`;
+          expect(new Set(vms.map((v) => `${v.scaleSet}/${v.faultDomain}`)).size, `${key}: one fault domain a batch`).toBe(1);
+          expect(vms.length, `${key} (${sizes.get(key)} VMs)`).toBeLessThanOrEqual(share(sizes.get(key)!));
+          domains.set(key, [...(domains.get(key) ?? []), vms[0].faultDomain!]);
+        }
+        for (const [key, list] of domains) expectAscending(list.map(String), `${key} fault domains`); // 0–2: one digit
+      }
+    });
+  });
+
   it("takes zones and standalone VMs in batches of at most 20 % of them, never a whole unit of several VMs", () => {
     check(505, (fleet) => {
       const unitSizes = countBy(
-        fleet.vms.filter((v) => v.availabilitySet === null),
+        fleet.vms.filter((v) => v.availabilitySet === null && !inRegionalScaleSet(v)),
         (v) => `${v.region}/${unitOf(v)}`,
       );
       for (const { region, batches } of regionBatches(fleet)) {
         for (const { batch, vms } of batches) {
-          if (vms[0].availabilitySet !== null) continue;
+          if (vms[0].availabilitySet !== null || inRegionalScaleSet(vms[0])) continue;
           const size = unitSizes.get(`${region}/${batch.unit}`)!;
           expect(vms.length, `${region} ${batch.unit} (${size} VMs)`).toBeLessThanOrEqual(share(size));
           if (size > 1) expect(vms.length, `${region} ${batch.unit}: all ${size} VMs at once`).toBeLessThan(size);
@@ -294,7 +333,8 @@ describe("a fleet's rollout plan", () => {
       for (const [gi, group] of spec.groups.entries()) {
         const given = raw.groups[gi];
         const inSet = given.availabilitySet !== undefined;
-        const prefix = given.availabilitySet ?? given.region.toLowerCase();
+        const regionalScaleSet = given.scaleSet !== undefined && given.zone === undefined;
+        const prefix = given.availabilitySet ?? given.scaleSet ?? given.region.toLowerCase();
         const updateDomains = given.updateDomains ?? 5;
         const faultDomains = given.faultDomains ?? 2;
         expect(group.region).toBe(given.region.toLowerCase());
@@ -308,7 +348,8 @@ describe("a fleet's rollout plan", () => {
           expect(vm.availabilitySet).toBe(given.availabilitySet ?? null);
           expect(vm.zone !== null && vm.availabilitySet !== null, `${vm.name} in a zone and a set`).toBe(false);
           expect(vm.updateDomain).toBe(inSet ? i % updateDomains : null);
-          expect(vm.faultDomain).toBe(inSet ? i % faultDomains : null);
+          expect(vm.scaleSet).toBe(given.scaleSet ?? null);
+          expect(vm.faultDomain).toBe(inSet ? i % faultDomains : regionalScaleSet ? i % (given.faultDomains ?? 1) : null);
           expect(vm.timezone).toBe(given.timezone ?? raw.timezone ?? "UTC");
         }
       }
@@ -365,6 +406,14 @@ describe("parseFleetSpec refuses", () => {
     const message = refused([{ region: "eastus", count: 1 }, { region: "eastus", zone: "1", availabilitySet: "web", count: 2 }]);
     expect(message).toMatch(/^E_USAGE: fleet spec: groups\[1\] /);
     expect(message).toContain("never both");
+  });
+
+  it("a scale set in an availability set, with update domains, or zonal with fault domains", () => {
+    expect(refused([{ region: "eastus", scaleSet: "app", availabilitySet: "web", count: 1 }])).toContain("cannot be in an availability set");
+    expect(refused([{ region: "eastus", scaleSet: "app", updateDomains: 2, count: 1 }])).toContain("groups[0].updateDomains");
+    expect(refused([{ region: "eastus", scaleSet: "app", zone: "1", faultDomains: 2, count: 1 }])).toContain("groups[0].faultDomains");
+    expect(refused([{ region: "eastus", scaleSet: "9app", count: 1 }])).toContain("groups[0].scaleSet");
+    expect(refused([{ region: "eastus", scaleSet: "app", count: 1 }, { region: "eastus", scaleSet: "app", count: 1 }])).toContain("groups[1].scaleSet");
   });
 
   it("an unknown region", () => {

@@ -118,7 +118,7 @@ describe("a fleet rollout", () => {
     const report = JSON.parse(out);
     expect(Object.keys(report)).toEqual(expect.arrayContaining(["release", "releasedAt", "halted", "haltReason", "phases", "vms"]));
     expect(Object.keys(report.vms[0]).sort()).toEqual(
-      ["availabilitySet", "downtimeSeconds", "faultDomain", "name", "outcome", "patchedFrom", "patchedTo", "region", "timezone", "updateDomain", "zone"].sort(),
+      ["availabilitySet", "downtimeSeconds", "faultDomain", "name", "outcome", "patchedFrom", "patchedTo", "region", "scaleSet", "timezone", "updateDomain", "zone"].sort(),
     );
     expect(report.vms.find((v: { name: string }) => v.name === "web-2")).toMatchObject({ availabilitySet: "web", updateDomain: 1, faultDomain: 1, zone: null });
     writeFileSync(specPath, JSON.stringify({ ...SPEC, groups: [{ region: "eastus", zone: "1", availabilitySet: "web", count: 2 }] }));

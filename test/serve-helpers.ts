@@ -72,3 +72,16 @@ export function call(server: { url: string; ca: string }, method: string, path: 
     req.end();
   });
 }
+
+/** A credential the Azure SDK accepts: any object whose getToken returns a token; this one is the server's own (auth.ts), valid for an hour. */
+export const sdkCredential = { getToken: async () => ({ token: mintToken(new Date()), expiresOnTimestamp: Date.now() + 3600_000 }) };
+
+/** The error an SDK call was refused with (its statusCode, code and message); fails when the call succeeded. */
+export async function sdkRefusal(promise: PromiseLike<unknown>): Promise<{ statusCode?: number; code?: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as { statusCode?: number; code?: string; message: string };
+  }
+  throw new Error("expected a refusal");
+}

@@ -1,8 +1,9 @@
 /**
  * Where a state keeps its fleet (the store's `resources` table; the rest of
  * the management plane never reads these kinds):
- * - "fleet": the fleet's settings (image, processes, window, and each
- *   availability set's update and fault domain counts), one per state;
+ * - "fleet": the fleet's settings (image, processes, window, each
+ *   availability set's update and fault domain counts, each Flexible scale
+ *   set's fault domains or zone), one per state;
  * - "fleet-vm": each member's placement (FleetVm) and its creation index;
  * - "fleet-rollout": each release's rollout, keyed by month: its status and
  *   its report (rollout.ts), written after every round while it runs.
@@ -14,6 +15,7 @@
  */
 import { createVm, type Session, setClock } from "../manage/index.ts";
 import type { RolloutReport } from "./rollout.ts";
+import type { FleetGroup } from "./spec.ts";
 import type { FleetVm } from "./topology.ts";
 
 const FLEET_VM = "fleet-vm";
@@ -35,12 +37,21 @@ export interface FleetSet {
   faultDomains: number;
 }
 
+/** A Flexible scale set of the fleet: regional over `faultDomains`, or in one zone. */
+export interface FleetScaleSet {
+  region: string;
+  name: string;
+  faultDomains: number;
+  zone: string | null;
+}
+
 export interface FleetSettings {
   image: string;
   processes: number;
   window: string;
   /** Absent in states made before sets were recorded: then derived from the members. */
   sets?: FleetSet[];
+  scaleSets?: FleetScaleSet[];
 }
 
 export interface StoredFleet {
@@ -49,6 +60,7 @@ export interface StoredFleet {
   image: string;
   processes: number;
   sets: FleetSet[];
+  scaleSets: FleetScaleSet[];
 }
 
 /** One line per stored rollout, for status views. */
@@ -67,7 +79,7 @@ export function fleetOf(session: Session): StoredFleet | undefined {
   if (settings === undefined) return undefined;
   const members = session.store.resources<FleetVm & { index: number }>(FLEET_VM).filter((v) => session.store.vm(v.name) !== undefined);
   const vms = members.sort((a, b) => a.index - b.index).map(({ index: _index, ...vm }) => vm);
-  return { vms, window: settings.window, image: settings.image, processes: settings.processes, sets: settings.sets ?? setsOfMembers(vms) };
+  return { vms, window: settings.window, image: settings.image, processes: settings.processes, sets: settings.sets ?? setsOfMembers(vms), scaleSets: settings.scaleSets ?? [] };
 }
 
 /** Sets as their members show them (the highest domain index + 1): for fleets stored without their sets. */
@@ -122,22 +134,33 @@ export function interruptedRollouts(session: Session, reason: string): string[] 
 export function createFleet(
   session: Session,
   vms: readonly FleetVm[],
-  options: { image: string; processes: number; window: string; hotpatch?: boolean; groups?: readonly { region: string; availabilitySet?: string; updateDomains: number; faultDomains: number }[] },
+  options: { image: string; processes: number; window: string; hotpatch?: boolean; groups?: readonly FleetGroup[] },
   at: Date,
 ): void {
-  const sets = (options.groups ?? []).flatMap((g) => (g.availabilitySet === undefined ? [] : [{ region: g.region, name: g.availabilitySet, updateDomains: g.updateDomains, faultDomains: g.faultDomains }]));
+  const groups = options.groups ?? [];
+  const sets = groups.flatMap((g) => (g.availabilitySet === undefined ? [] : [{ region: g.region, name: g.availabilitySet, updateDomains: g.updateDomains, faultDomains: g.faultDomains }]));
+  const scaleSets = groups.flatMap((g) => (g.scaleSet === undefined ? [] : [{ region: g.region, name: g.scaleSet, faultDomains: g.zone === undefined ? g.faultDomains : 1, zone: g.zone ?? null }]));
   session.store.tx(() => {
     for (const [index, vm] of vms.entries()) {
       const record = createVm(
         session.store,
-        { name: vm.name, image: options.image, patchMode: "AutomaticByPlatform", hotpatch: options.hotpatch ?? true, timeZone: vm.timezone, window: options.window, processes: options.processes },
+        {
+          name: vm.name,
+          image: options.image,
+          patchMode: "AutomaticByPlatform",
+          hotpatch: options.hotpatch ?? true,
+          timeZone: vm.timezone,
+          window: options.window,
+          processes: options.processes,
+          ...(vm.scaleSet ? { scaleSet: "Flexible" } : {}),
+        },
         at,
         session.unplanned,
       );
       session.store.putVm(vm.name, { ...record, orchestratedBy: "fleet" });
       session.store.putResource(FLEET_VM, vm.name, { ...vm, index });
     }
-    session.store.putResource(FLEET, "fleet", { image: options.image, processes: options.processes, window: options.window, sets } satisfies FleetSettings);
+    session.store.putResource(FLEET, "fleet", { image: options.image, processes: options.processes, window: options.window, sets, scaleSets } satisfies FleetSettings);
     setClock(session.store, at);
   });
 }

@@ -9,14 +9,19 @@
  *   current phase unless its pair is in it (then a new phase starts). So
  *   paired regions are never in one phase, and a phase moves on only when
  *   every batch of its regions ended healthy (rollout.ts).
- * - In a region, one unit at a time: each zone in turn ("1", "2", "3"), then
- *   each availability set (by name), then the standalone VMs.
+ * - In a region, one unit at a time: each zone in turn ("1", "2", "3"; a
+ *   zonal scale set's VMs are in their zone's unit), then each availability
+ *   set (by name), then each regional Flexible scale set (by name), then the
+ *   standalone VMs.
  * - A zone's VMs, and standalone VMs, go in batches of at most 20 % of them
  *   (at least one VM; ours): never all of a zone or a region at once unless it
  *   has a single VM.
  * - An availability set goes one update domain at a time, each domain in
  *   batches of at most 20 % of the set's VMs (at least one), so a set under
  *   10 VMs goes one VM at a time.
+ * - A regional Flexible scale set goes one fault domain at a time (Flexible
+ *   orchestration has no update domains; ours), each in batches of at most
+ *   20 % of the scale set's VMs (at least one).
  *
  * The plan is a pure function of the placed fleet: the same fleet gives the
  * same plan.
@@ -26,7 +31,7 @@ import type { FleetVm } from "./topology.ts";
 
 export interface Batch {
   region: string;
-  /** "zone 1", "availability set web, update domain 2", "standalone". */
+  /** "zone 1", "availability set web, update domain 2", "scale set app, fault domain 0", "standalone". */
   unit: string;
   vms: string[];
 }
@@ -76,7 +81,19 @@ function regionBatches(region: string, vms: readonly FleetVm[]): Batch[] {
       }
     }
   }
-  const standalone = vms.filter((v) => v.zone === null && v.availabilitySet === null);
+  const scaleSets = groupBy(
+    vms.filter((v) => v.zone === null && v.availabilitySet === null && (v.scaleSet ?? null) !== null),
+    (v) => v.scaleSet!,
+  );
+  for (const scaleSet of [...scaleSets.keys()].sort()) {
+    const members = scaleSets.get(scaleSet)!;
+    const size = shareOf(members.length);
+    const domains = groupBy(members, (v) => String(v.faultDomain));
+    for (const domain of [...domains.keys()].sort((a, b) => Number(a) - Number(b))) {
+      for (const chunk of chunks(domains.get(domain)!, size)) batches.push({ region, unit: `scale set ${scaleSet}, fault domain ${domain}`, vms: chunk.map((v) => v.name) });
+    }
+  }
+  const standalone = vms.filter((v) => v.zone === null && v.availabilitySet === null && (v.scaleSet ?? null) === null);
   for (const chunk of chunks(standalone, shareOf(standalone.length))) batches.push({ region, unit: "standalone", vms: chunk.map((v) => v.name) });
   return batches;
 }

@@ -1,7 +1,9 @@
 /**
  * A fleet spec file: the image, defaults, and groups of VMs placed in a
  * region and either a zone or an availability set (never both, as Azure
- * refuses), or neither (standalone):
+ * refuses), or neither (standalone); a group may instead be a scale set in
+ * Flexible orchestration (`scaleSet`), regional over `faultDomains` (1–3,
+ * default 1) or in one `zone`, never in an availability set:
  *
  *   { "image": "MicrosoftWindowsServer:WindowsServer:2022-datacenter-azure-edition-core",
  *     "timezone": "America/New_York", "processes": 1,
@@ -17,7 +19,12 @@ export interface FleetGroup {
   region: string;
   zone?: "1" | "2" | "3";
   availabilitySet?: string;
-  /** Availability sets: platformUpdateDomainCount 1–20 (default 5), platformFaultDomainCount 1–3 (default 2). */
+  /** A virtual machine scale set in Flexible orchestration (its name). */
+  scaleSet?: string;
+  /**
+   * Availability sets: platformUpdateDomainCount 1–20 (default 5), platformFaultDomainCount 1–3
+   * (default 2). A regional scale set: platformFaultDomainCount 1–3 (default 1), no update domains.
+   */
   updateDomains: number;
   faultDomains: number;
   count: number;
@@ -49,9 +56,10 @@ export function parseFleetSpec(input: unknown): FleetSpec {
   const groups = root.groups.map((g, i) => parseGroup(g, `groups[${i}]`, timezone));
   const sets = new Set<string>();
   for (const [i, g] of groups.entries()) {
-    if (g.availabilitySet === undefined) continue;
-    const key = `${g.region}/${g.availabilitySet}`;
-    if (sets.has(key)) throw usage(`groups[${i}].availabilitySet`, `names the set "${g.availabilitySet}" in ${g.region} a second time (one group per set)`);
+    const [field, name] = g.availabilitySet !== undefined ? ["availabilitySet", g.availabilitySet] : g.scaleSet !== undefined ? ["scaleSet", g.scaleSet] : [];
+    if (name === undefined) continue;
+    const key = `${g.region}/${field}/${name}`;
+    if (sets.has(key)) throw usage(`groups[${i}].${field}`, `names the ${field === "scaleSet" ? "scale set" : "set"} "${name}" in ${g.region} a second time (one group per set)`);
     sets.add(key);
   }
   const total = groups.reduce((n, g) => n + g.count, 0);
@@ -74,7 +82,9 @@ function parseGroup(input: unknown, path: string, defaultTimezone: string): Flee
     throw usage(path, "names both a zone and an availability set; a VM is in an availability zone or in an availability set, never both");
   }
   if (availabilitySet !== undefined && !/^[A-Za-z][A-Za-z0-9-]{0,40}$/.test(availabilitySet)) throw usage(`${path}.availabilitySet`, `"${availabilitySet}" is not a set name`);
-  if (availabilitySet === undefined && (g.updateDomains !== undefined || g.faultDomains !== undefined)) {
+  const scaleSet = g.scaleSet === undefined ? undefined : string(g.scaleSet, `${path}.scaleSet`);
+  if (scaleSet !== undefined) checkScaleSet(g, path, scaleSet, availabilitySet, zone);
+  else if (availabilitySet === undefined && (g.updateDomains !== undefined || g.faultDomains !== undefined)) {
     throw usage(path, "sets update or fault domains without an availability set");
   }
   const count = integer(g.count, `${path}.count`, 1, MAX_FLEET_VMS);
@@ -84,12 +94,21 @@ function parseGroup(input: unknown, path: string, defaultTimezone: string): Flee
     region,
     ...(zone === undefined ? {} : { zone: zone as FleetGroup["zone"] }),
     ...(availabilitySet === undefined ? {} : { availabilitySet }),
+    ...(scaleSet === undefined ? {} : { scaleSet }),
     updateDomains: g.updateDomains === undefined ? 5 : integer(g.updateDomains, `${path}.updateDomains`, 1, 20),
-    faultDomains: g.faultDomains === undefined ? 2 : integer(g.faultDomains, `${path}.faultDomains`, 1, 3),
+    faultDomains: g.faultDomains === undefined ? (scaleSet === undefined ? 2 : 1) : integer(g.faultDomains, `${path}.faultDomains`, 1, 3),
     count,
     timezone: g.timezone === undefined ? defaultTimezone : string(g.timezone, `${path}.timezone`),
     ...(names === undefined ? {} : { names }),
   };
+}
+
+/** A Flexible scale set group: no availability set (Azure refuses both), no update domains, fault domains only when regional. */
+function checkScaleSet(g: Json, path: string, name: string, availabilitySet: string | undefined, zone: string | undefined): void {
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,40}$/.test(name)) throw usage(`${path}.scaleSet`, `"${name}" is not a scale set name`);
+  if (availabilitySet !== undefined) throw usage(path, "names both a scale set and an availability set; a VM in a scale set cannot be in an availability set");
+  if (g.updateDomains !== undefined) throw usage(`${path}.updateDomains`, "is for availability sets; a Flexible scale set has fault domains only");
+  if (zone !== undefined && g.faultDomains !== undefined) throw usage(`${path}.faultDomains`, "is for a regional scale set; a zonal one (with a zone) has a single fault domain per zone");
 }
 
 function usage(path: string, reason: string): HotpatchError {

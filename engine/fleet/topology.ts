@@ -1,10 +1,12 @@
 /**
  * The fleet's VMs, placed: each in a region and a zone, or an availability
- * set with an update and a fault domain, or standalone. Names are given, or
- * `<set or region>-<n>` numbered from 1 per prefix in spec order. As Azure
- * does, a set's VMs are spread over its domains round-robin in creation
- * order: VM i gets update domain i mod updateDomains and fault domain
- * i mod faultDomains. A name used twice is refused (E_USAGE).
+ * set with an update and a fault domain, or standalone; a member of a
+ * Flexible scale set is in a zone or (regional) in one of its fault domains.
+ * Names are given, or `<set, scale set or region>-<n>` numbered from 1 per
+ * prefix in spec order. As Azure does, a set's VMs are spread over its
+ * domains round-robin in creation order: VM i gets update domain
+ * i mod updateDomains and fault domain i mod faultDomains (a regional scale
+ * set: fault domain i mod faultDomains). A name used twice is refused (E_USAGE).
  */
 import { HotpatchError } from "../errors.ts";
 import type { FleetSpec } from "./spec.ts";
@@ -14,6 +16,8 @@ export interface FleetVm {
   region: string;
   zone: string | null;
   availabilitySet: string | null;
+  /** The Flexible scale set the VM is in (absent in states stored before scale sets: read as null). */
+  scaleSet?: string | null;
   updateDomain: number | null;
   faultDomain: number | null;
   timezone: string;
@@ -23,18 +27,20 @@ export function placeFleet(spec: FleetSpec): FleetVm[] {
   const numbers = new Map<string, number>();
   const vms: FleetVm[] = [];
   for (const group of spec.groups) {
-    const prefix = group.availabilitySet ?? group.region;
+    const prefix = group.availabilitySet ?? group.scaleSet ?? group.region;
     for (let i = 0; i < group.count; i++) {
       const n = (numbers.get(prefix) ?? 0) + 1;
       numbers.set(prefix, n);
       const inSet = group.availabilitySet !== undefined;
+      const inRegionalScaleSet = group.scaleSet !== undefined && group.zone === undefined;
       vms.push({
         name: group.names?.[i] ?? `${prefix}-${n}`,
         region: group.region,
         zone: group.zone ?? null,
         availabilitySet: group.availabilitySet ?? null,
+        scaleSet: group.scaleSet ?? null,
         updateDomain: inSet ? i % group.updateDomains : null,
-        faultDomain: inSet ? i % group.faultDomains : null,
+        faultDomain: inSet || inRegionalScaleSet ? i % group.faultDomains : null,
         timezone: group.timezone,
       });
     }

@@ -20,7 +20,7 @@
  */
 import { ArmError, invalidParameter } from "./arm-error.ts";
 import type { Store } from "../manage/index.ts";
-import { listVmArm, type VmArmDoc } from "./resources.ts";
+import { GroupResources, listVmArm, type VmArmDoc } from "./resources.ts";
 import { type Json, optionalObject, optionalString, optionalTags, readObject, requiredString } from "./routes/validate.ts";
 
 export const TYPE = "Microsoft.Compute/availabilitySets";
@@ -49,9 +49,6 @@ export interface AvailabilitySetPut {
   platformFaultDomainCount?: number;
 }
 
-const KIND = "availabilitySet";
-const key = (subscription: string, group: string, name: string) => `${subscription}/${group}/${name}`.toLowerCase();
-
 export function availabilitySetId(subscription: string, group: string, name: string): string {
   return `/subscriptions/${subscription}/resourceGroups/${group}/providers/${TYPE}/${name}`;
 }
@@ -64,21 +61,11 @@ export function setOfId(store: Store, id: string): AvailabilitySetDoc | undefine
   return m === null ? undefined : getAvailabilitySet(store, m[1], m[2], m[3]);
 }
 
-export function getAvailabilitySet(store: Store, subscription: string, group: string, name: string): AvailabilitySetDoc | undefined {
-  return store.resource<AvailabilitySetDoc>(KIND, key(subscription, group, name));
-}
-
-export function listAvailabilitySets(store: Store): AvailabilitySetDoc[] {
-  return store.resources<AvailabilitySetDoc>(KIND);
-}
-
-export function putAvailabilitySet(store: Store, doc: AvailabilitySetDoc): void {
-  store.putResource(KIND, key(doc.subscription, doc.resourceGroup, doc.name), doc);
-}
-
-export function deleteAvailabilitySet(store: Store, doc: AvailabilitySetDoc): void {
-  store.deleteResource(KIND, key(doc.subscription, doc.resourceGroup, doc.name));
-}
+const SETS = new GroupResources<AvailabilitySetDoc>("availabilitySet");
+export const getAvailabilitySet = (store: Store, subscription: string, group: string, name: string) => SETS.get(store, subscription, group, name);
+export const listAvailabilitySets = (store: Store) => SETS.list(store);
+export const putAvailabilitySet = (store: Store, doc: AvailabilitySetDoc) => SETS.put(store, doc);
+export const deleteAvailabilitySet = (store: Store, doc: AvailabilitySetDoc) => SETS.delete(store, doc);
 
 /** The VMs whose ARM document places them in the set. */
 export function membersOf(store: Store, set: AvailabilitySetDoc): VmArmDoc[] {

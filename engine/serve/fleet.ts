@@ -6,7 +6,8 @@
  * Contracts:
  * - One fleet per state, as for the CLI. Its VMs sit in ARM in one resource
  *   group per region, `fleet-<region>` of DEFAULT_SUBSCRIPTION, with the
- *   region as location, the zone in `zones`, and each availability set of
+ *   region as location, the zone in `zones`, each Flexible scale set a
+ *   Microsoft.Compute/virtualMachineScaleSets resource, and each availability set of
  *   the spec as a Microsoft.Compute/availabilitySets resource of that group
  *   whose members carry their update and fault domain. A fleet made with
  *   `hotpatch fleet create` gets the same placement when a server first
@@ -34,6 +35,7 @@ import { availabilitySetId, getAvailabilitySet, putAvailabilitySet } from "./ava
 import { emulatedNow, type ServeContext } from "./context.ts";
 import { bootVm } from "./live-vms.ts";
 import { publishInstallation } from "./publish.ts";
+import { applyScaleSetPut, getScaleSet, putScaleSet, scaleSetId } from "./scale-sets.ts";
 import { DEFAULT_SUBSCRIPTION, defaultVmArm, getGroup, getVmArm, putGroup, putVmArm, vmIdOf } from "./resources.ts";
 
 export const FLEET_GROUP_PREFIX = "fleet-";
@@ -58,6 +60,9 @@ export function createServedFleet(context: ServeContext, spec: FleetSpec): { vms
   for (const g of spec.groups) {
     if (g.availabilitySet !== undefined && getAvailabilitySet(context.store, DEFAULT_SUBSCRIPTION, fleetGroupOf(g.region), g.availabilitySet) !== undefined) {
       throw new ArmError(409, "Conflict", `The availability set '${g.availabilitySet}' exists already in resource group '${fleetGroupOf(g.region)}'.`, "groups");
+    }
+    if (g.scaleSet !== undefined && getScaleSet(context.store, DEFAULT_SUBSCRIPTION, fleetGroupOf(g.region), g.scaleSet) !== undefined) {
+      throw new ArmError(409, "Conflict", `The scale set '${g.scaleSet}' exists already in resource group '${fleetGroupOf(g.region)}'.`, "groups");
     }
   }
   const now = emulatedNow(context);
@@ -100,6 +105,11 @@ function placeInArm(store: Store, fleet: StoredFleet, now: Date): void {
       platformFaultDomainCount: set.faultDomains,
     });
   }
+  for (const set of fleet.scaleSets) {
+    if (getScaleSet(store, DEFAULT_SUBSCRIPTION, fleetGroupOf(set.region), set.name) !== undefined) continue;
+    const at = { subscription: DEFAULT_SUBSCRIPTION, group: fleetGroupOf(set.region), name: set.name, now: iso(now) };
+    putScaleSet(store, applyScaleSetPut(undefined, { location: set.region, zones: set.zone === null ? [] : [set.zone], platformFaultDomainCount: set.faultDomains }, at, 0));
+  }
   for (const vm of fleet.vms) {
     const record = store.vm<VmRecord>(vm.name);
     if (record === undefined) continue;
@@ -112,6 +122,7 @@ function placeInArm(store: Store, fleet: StoredFleet, now: Date): void {
       availabilitySet: vm.availabilitySet === null ? null : availabilitySetId(DEFAULT_SUBSCRIPTION, group, vm.availabilitySet),
       updateDomain: vm.updateDomain,
       faultDomain: vm.faultDomain,
+      virtualMachineScaleSet: vm.scaleSet ? scaleSetId(DEFAULT_SUBSCRIPTION, group, vm.scaleSet) : null,
     });
   }
 }

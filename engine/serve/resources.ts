@@ -52,6 +52,40 @@ export interface VmArmDoc {
   /** In an availability set: the VM's update and fault domain (availability-sets.ts); absent or null otherwise. */
   updateDomain?: number | null;
   faultDomain?: number | null;
+  /** In a Flexible scale set (scale-sets.ts): its id; absent or null otherwise. Its fault domain is `faultDomain`. */
+  virtualMachineScaleSet?: string | null;
+}
+
+/** A resource that lives in a resource group (availability sets, scale sets). */
+export interface GroupResource {
+  subscription: string;
+  resourceGroup: string;
+  name: string;
+}
+
+/** Documents of one resource type in the store's `resources` table, keyed `subscription/group/name` lowercased (ARM names are case-insensitive). */
+export class GroupResources<T extends GroupResource> {
+  constructor(private readonly kind: string) {}
+
+  private key(subscription: string, group: string, name: string): string {
+    return `${subscription}/${group}/${name}`.toLowerCase();
+  }
+
+  get(store: Store, subscription: string, group: string, name: string): T | undefined {
+    return store.resource<T>(this.kind, this.key(subscription, group, name));
+  }
+
+  list(store: Store): T[] {
+    return store.resources<T>(this.kind);
+  }
+
+  put(store: Store, doc: T): void {
+    store.putResource(this.kind, this.key(doc.subscription, doc.resourceGroup, doc.name), doc);
+  }
+
+  delete(store: Store, doc: T): void {
+    store.deleteResource(this.kind, this.key(doc.subscription, doc.resourceGroup, doc.name));
+  }
 }
 
 const GROUP = "resourceGroup";
@@ -116,6 +150,7 @@ export function defaultVmArm(vm: VmRecord, placement: { subscription: string; re
     availabilitySet: null,
     updateDomain: null,
     faultDomain: null,
+    virtualMachineScaleSet: null,
   };
 }
 

@@ -52,6 +52,7 @@ import { registerFleetRoutes } from "./routes/fleet.ts";
 import { registerPatchRoutes } from "./routes/patches.ts";
 import { registerPortal } from "./routes/portal.ts";
 import { registerResourceGroupRoutes } from "./routes/resource-groups.ts";
+import { registerScaleSetRoutes } from "./routes/scale-sets.ts";
 import { registerVirtualMachineRoutes } from "./routes/virtual-machines.ts";
 import { bootAllVms, createVmPool } from "./live-vms.ts";
 import { adoptCliVms } from "./resources.ts";
@@ -205,6 +206,7 @@ export function buildApp(context: ServeContext, options: AppOptions): FastifyIns
   registerResourceGroupRoutes(app, context);
   registerVirtualMachineRoutes(app, context);
   registerAvailabilitySetRoutes(app, context);
+  registerScaleSetRoutes(app, context);
   registerPatchRoutes(app, context, { retryAfterSeconds: options.retryAfterSeconds });
   registerEmulatorRoutes(app, context);
   registerEmulatorUpdateRoutes(app, context);

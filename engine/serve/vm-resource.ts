@@ -19,6 +19,7 @@
  * - A summary of the instance view's patch status shows only what is known:
  *   without an assessment (installation) it is `{ status: "Unknown" }`.
  */
+import { parseScaleSetRef } from "./scale-sets.ts";
 import { ArmError, invalidParameter } from "./arm-error.ts";
 import type { VmArmDoc } from "./resources.ts";
 import {
@@ -65,6 +66,8 @@ export interface VmPut {
   zones?: string[];
   /** properties.availabilitySet.id, an availabilitySets resource id. */
   availabilitySet?: string;
+  /** properties.virtualMachineScaleSet.id, a Flexible scale set's id (scale-sets.ts). */
+  virtualMachineScaleSet?: string;
   tags?: Record<string, string>;
   image?: ImageRef;
   vmSize?: string;
@@ -105,6 +108,7 @@ export function parseVmPut(body: unknown): VmPut {
     location,
     zones,
     availabilitySet,
+    virtualMachineScaleSet: parseScaleSetRef(properties, availabilitySet),
     tags,
     image: imageJson === undefined ? undefined : parseImage(imageJson),
     vmSize: optionalString(hardware, "vmSize", "properties.hardwareProfile.vmSize"),
@@ -204,6 +208,7 @@ export function createRequestOf(name: string, put: VmPut): VmCreateRequest {
     ...(put.timeZone === undefined ? {} : { timeZone: put.timeZone }),
     ...(put.window === undefined ? {} : { window: put.window }),
     ...(put.processes === undefined ? {} : { processes: put.processes }),
+    ...(put.virtualMachineScaleSet === undefined ? {} : { scaleSet: "Flexible" }),
   };
 }
 
@@ -236,6 +241,9 @@ export function checkPlacementUnchanged(put: VmPut, doc: VmArmDoc): void {
   if (put.availabilitySet !== undefined && put.availabilitySet.toLowerCase() !== (doc.availabilitySet ?? "").toLowerCase()) {
     throw new ArmError(409, "PropertyChangeNotAllowed", "Changing property 'availabilitySet.id' is not allowed.", "properties.availabilitySet.id");
   }
+  if (put.virtualMachineScaleSet !== undefined && put.virtualMachineScaleSet.toLowerCase() !== (doc.virtualMachineScaleSet ?? "").toLowerCase()) {
+    throw new ArmError(409, "PropertyChangeNotAllowed", "Changing property 'virtualMachineScaleSet.id' is not allowed.", "properties.virtualMachineScaleSet.id");
+  }
   if (put.zones !== undefined && [...put.zones].sort().join() !== [...doc.zones].sort().join()) {
     throw new ArmError(409, "PropertyChangeNotAllowed", "Changing property 'zones' is not allowed.", "zones");
   }
@@ -247,6 +255,7 @@ export function applyPut(doc: VmArmDoc, put: VmPut): VmArmDoc {
     ...doc,
     zones: put.zones ?? doc.zones,
     availabilitySet: put.availabilitySet ?? doc.availabilitySet,
+    virtualMachineScaleSet: put.virtualMachineScaleSet ?? doc.virtualMachineScaleSet ?? null,
     tags: put.tags ?? doc.tags,
     vmSize: put.vmSize ?? doc.vmSize,
     computerName: put.computerName ?? doc.computerName,
@@ -282,6 +291,7 @@ export function vmResource(vm: VmRecord, doc: VmArmDoc, instanceView?: Json): Js
       timeCreated: doc.timeCreated,
       provisioningState: "Succeeded",
       ...(doc.availabilitySet === null ? {} : { availabilitySet: { id: doc.availabilitySet } }),
+      ...(doc.virtualMachineScaleSet ? { virtualMachineScaleSet: { id: doc.virtualMachineScaleSet } } : {}),
       hardwareProfile: { vmSize: doc.vmSize },
       storageProfile: {
         imageReference: { ...imageOf(vm), exactVersion: osBuildOf(vm) },

@@ -1,6 +1,6 @@
 /**
  * One rollout of the fleet: the fleet's map (region → zone, availability set
- * by update domain, standalone VMs), each VM coloured by its outcome in this
+ * by update domain, Flexible scale set by fault domain, standalone VMs), each VM coloured by its outcome in this
  * rollout with when it was patched, and the plan's phases and batches with
  * their outcomes. Reloads on the server's fleet events for this release.
  */
@@ -93,12 +93,18 @@ export function Rollout({ month, fleet }: { month: string; fleet: FleetView }) {
 function regionsOf(vms: readonly FleetVmView[]): [string, [string, FleetVmView[]][]][] {
   const regions = new Map<string, Map<string, FleetVmView[]>>();
   const unitOf = (vm: FleetVmView) =>
-    vm.zone !== null ? `zone ${vm.zone}` : vm.availabilitySet !== null ? `set ${vm.availabilitySet}, update domain ${vm.updateDomain}` : "standalone";
+    vm.zone !== null
+      ? `zone ${vm.zone}`
+      : vm.availabilitySet !== null
+        ? `set ${vm.availabilitySet}, update domain ${vm.updateDomain}`
+        : vm.scaleSet
+          ? `scale set ${vm.scaleSet}, fault domain ${vm.faultDomain}`
+          : "standalone";
   for (const vm of vms) {
     const units = regions.get(vm.region) ?? new Map<string, FleetVmView[]>();
     regions.set(vm.region, units);
     units.set(unitOf(vm), [...(units.get(unitOf(vm)) ?? []), vm]);
   }
-  const rank = (unit: string) => (unit.startsWith("zone") ? 0 : unit.startsWith("set") ? 1 : 2);
+  const rank = (unit: string) => ["zone", "set", "scale set", "standalone"].findIndex((prefix) => unit.startsWith(prefix));
   return [...regions].map(([region, units]) => [region, [...units].sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b, "en", { numeric: true }))]);
 }

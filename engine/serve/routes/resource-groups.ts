@@ -2,7 +2,7 @@
  * Microsoft.Resources resource groups, as @azure/arm-resources drives them:
  * PUT (create or update: 201 / 200), GET, HEAD (checkExistence: 204 / 404),
  * DELETE (200, or 204 when there was none; deletes the group's VMs and
- * availability sets with it, as ARM does), and the subscription's list.
+ * availability sets and scale sets with it, as ARM does), and the subscription's list.
  *
  * Body: `{ location (required), tags? }`; the answer
  * `{ id, name, type, location, tags, properties: { provisioningState } }`.
@@ -11,6 +11,7 @@ import type { FastifyInstance } from "fastify";
 import { deleteVm } from "../../manage/index.ts";
 import { checkApiVersion } from "../api-version.ts";
 import { deleteAvailabilitySet, listAvailabilitySets } from "../availability-sets.ts";
+import { deleteScaleSet, listScaleSets } from "../scale-sets.ts";
 import { groupNotFound } from "../arm-error.ts";
 import { emulatedNow, type ServeContext } from "../context.ts";
 import { forgetVm } from "../live-vms.ts";
@@ -68,9 +69,9 @@ export function registerResourceGroupRoutes(app: FastifyInstance, context: Serve
           deleteVm(store, doc.vm);
           deleteVmArm(store, doc.vm);
         }
-        for (const set of listAvailabilitySets(store)) {
-          if (set.subscription.toLowerCase() === subscriptionId.toLowerCase() && set.resourceGroup.toLowerCase() === resourceGroupName.toLowerCase()) deleteAvailabilitySet(store, set);
-        }
+        const here = (r: { subscription: string; resourceGroup: string }) => r.subscription.toLowerCase() === subscriptionId.toLowerCase() && r.resourceGroup.toLowerCase() === resourceGroupName.toLowerCase();
+        for (const set of listAvailabilitySets(store)) if (here(set)) deleteAvailabilitySet(store, set);
+        for (const set of listScaleSets(store)) if (here(set)) deleteScaleSet(store, set);
         deleteGroupDoc(store, subscriptionId, resourceGroupName);
       });
       return reply.status(200).send();

@@ -14,6 +14,7 @@ import { checkApiVersion } from "../api-version.ts";
 import { bootVm, forgetVm } from "../live-vms.ts";
 import { ArmError, groupNotFound, notFound } from "../arm-error.ts";
 import { placeInSet } from "../availability-sets.ts";
+import { placeInScaleSet } from "../scale-sets.ts";
 import { emulatedNow, type ServeContext } from "../context.ts";
 import { defaultVmArm, deleteVmArm, getGroup, getVmArm, inGroup, listVmArm, putVmArm, type VmArmDoc, vmIdOf } from "../resources.ts";
 import { applyPut, changeOf, checkImageUnchanged, checkPatchRules, checkPlacementUnchanged, createRequestOf, instanceViewOf, latestActivities, parseVmPut, vmResource } from "../vm-resource.ts";
@@ -66,13 +67,14 @@ export function registerVirtualMachineRoutes(app: FastifyInstance, context: Serv
         checkPatchRules(put);
         const createRequest = createRequestOf(vmName, put);
         const domains = placeInSet(store, put.availabilitySet, put.location);
+        const scaleSet = placeInScaleSet(store, put.virtualMachineScaleSet, put.location, put.zones);
         const { vm, doc } = store.tx(() => {
           const vm = createVm(store, createRequest, emulatedNow(context), context.session.unplanned);
           const base: VmArmDoc = {
             ...defaultVmArm(vm, { subscription: subscriptionId, resourceGroup: group.name, location: put.location.toLowerCase() }),
             vmId: vmIdOf(subscriptionId, vm.name),
           };
-          const doc = { ...applyPut(base, put), ...domains };
+          const doc = { ...applyPut(base, put), ...domains, ...scaleSet };
           putVmArm(store, doc);
           return { vm, doc };
         });
