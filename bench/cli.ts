@@ -8,6 +8,7 @@ interface BenchOptions {
   json?: boolean;
   suite: string[];
   out?: string;
+  fleetVms?: string;
 }
 
 export function registerBench(program: Command, setExit: (code: number) => void): void {
@@ -18,6 +19,7 @@ export function registerBench(program: Command, setExit: (code: number) => void)
     .option("--json", "print the results object as JSON")
     .option("--suite <name>", "run only this suite (repeatable, or comma-separated)", (v: string, all: string[]) => [...all, ...v.split(",")], [])
     .option("--out <dir>", "where to write the results files (default bench/results)")
+    .option("--fleet-vms <n>", "the fleet-rollout suite's fleet size (default 1,000; 100 with --quick): how large a fleet this machine really holds")
     .action(
       guarded(setExit, async (options: BenchOptions) => {
         // Loaded on use: the benchmark code stays out of every other command's start-up.
@@ -28,7 +30,11 @@ export function registerBench(program: Command, setExit: (code: number) => void)
         } catch (error) {
           throw new HotpatchError("E_USAGE", (error as Error).message);
         }
-        const results = await runBench({ quick: options.quick ?? false, suites: options.suite, log: (line) => say({ json: true }, line) });
+        const fleetVms = options.fleetVms === undefined ? undefined : Number(options.fleetVms);
+        if (fleetVms !== undefined && (!Number.isInteger(fleetVms) || fleetVms < 10 || fleetVms > 100_000)) {
+          throw new HotpatchError("E_USAGE", `--fleet-vms ${options.fleetVms}: expected a whole number from 10 to 100000`);
+        }
+        const results = await runBench({ quick: options.quick ?? false, suites: options.suite, fleetVms, log: (line) => say({ json: true }, line) });
         const paths = writeResults(results, options.out);
         if (options.json) printJson(results);
         else {

@@ -25,6 +25,8 @@ export interface BenchOptions {
   quick: boolean;
   /** Suite names; all when empty or absent. */
   suites?: string[];
+  /** The fleet-rollout suite's fleet size (default by preset). */
+  fleetVms?: number;
   log?: (line: string) => void;
 }
 
@@ -50,7 +52,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const startedAt = new Date();
   const started = performance.now();
   const machine = machineInfo();
-  const context = createContext({ quick: options.quick, log });
+  const context = createContext({ quick: options.quick, log, fleetVms: options.fleetVms });
   const results: SuiteResult[] = [];
   try {
     for (const suite of suites) {

@@ -75,6 +75,10 @@ describe("Flexible scale sets through @azure/arm-compute", () => {
     expect(wide.message).toContain("must fall in the range 1 to 3");
     const zonalWide = await sdkRefusal(compute.virtualMachineScaleSets.createOrUpdate(RG, "zw", { location: "eastus", zones: ["1"], platformFaultDomainCount: 2 }, POLL));
     expect(zonalWide.message).toContain("fault domain count of 1");
+    await compute.virtualMachineScaleSets.createOrUpdate(RG, "spread", { location: "eastus", platformFaultDomainCount: 3 }, POLL);
+    const madeZonal = await sdkRefusal(compute.virtualMachineScaleSets.createOrUpdate(RG, "spread", { location: "eastus", zones: ["1"] }, POLL)); // the result is checked, not only the body
+    expect(madeZonal.message).toContain("fault domain count of 1");
+    await compute.virtualMachineScaleSets.delete(RG, "spread", POLL);
     expect((await sdkRefusal(compute.virtualMachineScaleSets.get(RG, "uni"))).statusCode).toBe(404);
   });
 

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RolloutReport, storedRollout, storeRollout } from "../engine/fleet/index.ts";
-import { Session, Store } from "../engine/manage/index.ts";
+import { recordedDefects, Session, Store } from "../engine/manage/index.ts";
 import { SERVER_KILLED, SERVER_STOPPED } from "../engine/serve/fleet.ts";
 import { type RunningServer, startServer } from "../engine/serve/server.ts";
 import { call } from "./serve-helpers.ts";
@@ -72,6 +72,8 @@ describe("a fleet through hotpatch serve", () => {
     expect(bad.status).toBe(400);
     expect(bad.json().error).toMatchObject({ code: "InvalidParameter" });
     expect(bad.json().error.message).toContain("groups[0]");
+    const huge = await call(api, "PUT", "/hotpatch/fleet", { body: { ...SPEC, processes: 2, groups: [{ region: "eastus", count: 5001 }] } });
+    expect([huge.status, huge.json().error.message]).toEqual([400, expect.stringContaining("10002 guest processes (5001 VMs × 2)")]);
     expect((await call(api, "GET", "/hotpatch/fleet")).json().error.code).toBe("FleetNotFound");
 
     const created = await call(api, "PUT", "/hotpatch/fleet", { body: SPEC });
@@ -112,8 +114,10 @@ describe("a fleet through hotpatch serve", () => {
     const installed = await call(api, "POST", "/hotpatch/fleet/rollouts", { body: { release: "2026-01", defectiveRelease: "trap" } });
     expect(installed.status).toBe(409);
     expect(installed.json().error).toMatchObject({ code: "ReleaseAlreadyInstalled", target: "defectiveRelease" });
-    const kind = await call(api, "POST", "/hotpatch/fleet/rollouts", { body: { release: "2026-02", defectiveRelease: "slow" } });
-    expect(kind.json().error).toMatchObject({ code: "InvalidParameter", target: "defectiveRelease" });
+    for (const name of ["slow", "constructor", "__proto__"]) {
+      const kind = await call(api, "POST", "/hotpatch/fleet/rollouts", { body: { release: "2026-02", defectiveRelease: name } });
+      expect(kind.json().error, name).toMatchObject({ code: "InvalidParameter", target: "defectiveRelease" });
+    }
     const month = await call(api, "POST", "/hotpatch/fleet/rollouts", { body: { release: "2026-13" } });
     expect(month.json().error.code).toBe("InvalidParameter");
     expect((await call(api, "GET", "/hotpatch/fleet/rollouts/2026-02")).json().error.code).toBe("RolloutNotFound");
@@ -136,17 +140,20 @@ describe("a fleet through hotpatch serve", () => {
     const fleet = (await call(api, "GET", "/hotpatch/fleet")).json();
     for (const name of batches[0].vms) expect(fleet.vms.find((v: { name: string }) => v.name === name).osMonth).toBe("2026-02"); // kept: no automatic rollback
     expect(fleet.rollouts).toEqual([{ release: "2026-02", status: "Halted", haltReason: first.haltReason, succeeded: 0, unhealthy: batches[0].vms.length, notStarted: 8 - batches[0].vms.length }]);
-    const types = server.context.events.since(0).map((e) => e.type);
     const rounds = server.context.events.since(0).filter((e) => e.type === "fleet.round");
     expect(rounds.map((e) => e.data.batches)).toEqual([[{ region: batches[0].region, unit: batches[0].unit, vms: batches[0].vms.length, outcome: "Unhealthy", startedAt: batches[0].startedAt, endedAt: batches[0].endedAt }]]);
-    expect(types.filter((t) => t === "fleet.rollout")).toHaveLength(1);
+    expect(server.context.events.since(0).filter((e) => e.type === "fleet.rollout").map((e) => e.data.status)).toEqual(["Running", "Halted"]);
     expect(server.context.events.since(0).filter((e) => e.type === "installation" && e.data.trigger === "fleet")).toHaveLength(batches[0].vms.length);
 
+    // A member deleted while the rollout is halted: the resumed run skips it (NotStarted), over the fleet it started with.
+    expect((await call(api, "DELETE", `/subscriptions/${SUB}/resourceGroups/fleet-eastus/providers/Microsoft.Compute/virtualMachines/eastus-2?${API}`)).status).toBe(200);
     const resumed = await call(api, "POST", "/hotpatch/fleet/rollouts/2026-02/resume");
     expect(resumed.status).toBe(202);
+    expect(resumed.json()).toMatchObject({ status: "Running", halted: false, haltReason: null });
     const second = await settled("2026-02");
     expect(second.status).toBe("Halted"); // still defective: the next batch ends unhealthy too
     expect(second.phases.flatMap((p) => p.batches).filter((b) => b.outcome !== "NotStarted")).toHaveLength(2);
+    expect(second.vms.find((v) => v.name === "eastus-2")?.outcome).toBe("NotStarted");
 
     const stopped = await call(api, "POST", "/hotpatch/fleet/rollouts/2026-02/stop");
     expect(stopped.json()).toMatchObject({ status: "Stopped" });
@@ -168,12 +175,12 @@ describe("a fleet through hotpatch serve", () => {
     await start();
     const repaired = (await call(api, "GET", "/hotpatch/fleet/rollouts/2026-03")).json();
     expect(repaired).toMatchObject({ status: "Halted", haltReason: SERVER_KILLED });
-    expect(server.context.defects).toEqual({ "2026-02": "traps" }); // the defect survives the restart
+    expect(recordedDefects(server.context.store)).toEqual({ "2026-02": "traps" }); // the defect survives the restart
     await server.liveVmsBooted;
     expect((await call(api, "POST", "/hotpatch/fleet/rollouts/2026-03/resume")).status).toBe(202);
     const done = await settled("2026-03");
     expect(done).toMatchObject({ status: "Completed", halted: false, haltReason: null });
-    expect(count(done, "Succeeded")).toBe(8); // the sound cumulative hotpatch replaces the defective one too
+    expect(count(done, "Succeeded")).toBe(7); // every VM left (eastus-2 was deleted); the sound cumulative hotpatch replaces the defective one too
     const fleet = (await call(api, "GET", "/hotpatch/fleet")).json();
     expect(fleet.vms.every((v: { osMonth: string; running: boolean }) => v.osMonth === "2026-03" && v.running)).toBe(true);
   });

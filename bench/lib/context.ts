@@ -14,6 +14,8 @@ import { type PackageTemplate, templateOf } from "./fresh.ts";
 
 export interface BenchContext {
   quick: boolean;
+  /** The fleet-rollout suite's fleet size when given (`--fleet-vms`). */
+  fleetVms?: number;
   /** Progress lines (stderr with --json). */
   log: (line: string) => void;
   keys: { privateKey: KeyObject; publicKey: KeyObject; trust: TrustStore };
@@ -45,7 +47,7 @@ export function generatedSource(count: number, changed: number): string {
   return `${lines.join("\n")}\n`;
 }
 
-export function createContext(options: { quick: boolean; log: (line: string) => void }): BenchContext {
+export function createContext(options: { quick: boolean; log: (line: string) => void; fleetVms?: number }): BenchContext {
   const pair = generateKeyPairSync("ed25519");
   const keys = { privateKey: pair.privateKey, publicKey: pair.publicKey, trust: new TrustStore([pair.publicKey]) };
   const scratch = mkdtempSync(join(tmpdir(), "hotpatch-bench-"));
@@ -60,6 +62,7 @@ export function createContext(options: { quick: boolean; log: (line: string) => 
   };
   const context: BenchContext = {
     quick: options.quick,
+    ...(options.fleetVms === undefined ? {} : { fleetVms: options.fleetVms }),
     log: options.log,
     keys,
     scratch,

@@ -4,7 +4,7 @@
  * `hotpatch serve` uses (worker threads, many VMs each; no background load
  * here: each VM serves its install's load rounds and health check only).
  *
- * 1,000 VMs (100 with --quick), one process each, over four regions (two
+ * 1,000 VMs (100 with --quick, or --fleet-vms N), one process each, over four regions (two
  * pairs) in zones, availability sets and standalone groups, in several time
  * zones, created the day before the March 2026 release. A one-VM rollout
  * first builds the release's image and package into the artifact cache, so
@@ -66,7 +66,7 @@ export const fleetRollout: Suite = {
   name: "fleet-rollout",
   title: "A fleet's hotpatch rollout with real processes in the VM pool: wall time, installs per second, memory per VM",
   async run(context: BenchContext) {
-    const total = context.quick ? QUICK_VMS : FULL_VMS;
+    const total = context.fleetVms ?? (context.quick ? QUICK_VMS : FULL_VMS);
     const spec = parseFleetSpec(specFor(total));
     const vms = placeFleet(spec);
     const release = releaseFor(RELEASE);

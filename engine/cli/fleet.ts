@@ -16,7 +16,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
-import { createFleet, fleetOf, parseFleetSpec, placeFleet, planRollout, type RolloutReport, rolloutsOf, runRollout, storedRollout, storeRollout } from "../fleet/index.ts";
+import { createFleet, fleetOf, interruptedRollouts, parseFleetSpec, placeFleet, planRollout, type RolloutReport, rolloutsOf, runRollout, storedRollout, storeRollout } from "../fleet/index.ts";
 import { DEFAULT_SIMULATION_ARTIFACTS, type ReleaseDefect, releaseFor, SIMULATION_KEY_FILE, Session, Store, useCatalogKeyFile } from "../manage/index.ts";
 import { VmPool } from "../vms/index.ts";
 import { withEnvironmentFaults } from "./fault-environment.ts";
@@ -95,6 +95,7 @@ async function persistentRollout(options: RolloutOptions, verb: "start" | "resum
       async (session) => {
         const fleet = fleetOf(session);
         if (fleet === undefined) throw new HotpatchError("E_USAGE", "the state has no fleet (hotpatch fleet create --spec …)");
+        interruptedRollouts(session, "a hotpatch serve that ran it ended during the rollout (killed); resume it to go on");
         const stored = storedRollout(session, month);
         if (verb === "start" && stored !== undefined) throw new HotpatchError("E_USAGE", `the rollout of ${month} ran already (${stored.status}); resume or stop it`);
         if (verb !== "start" && stored?.status !== "Halted") throw new HotpatchError("E_USAGE", `the rollout of ${month} is ${stored?.status ?? "not started"}: only a halted rollout can be ${verb === "resume" ? "resumed" : "stopped"}`);
@@ -102,7 +103,8 @@ async function persistentRollout(options: RolloutOptions, verb: "start" | "resum
           storeRollout(session, stored!.report, "Stopped");
           return finish(options, stored!.report, "Stopped");
         }
-        const report = await runRollout(session, fleet.vms, planRollout(fleet.vms), releaseFor(month), fleet.window, stored?.report);
+        const vms = stored?.report.vms ?? fleet.vms; // a resume goes on over the fleet its rollout started with
+        const report = await runRollout(session, vms, planRollout(vms), releaseFor(month, session.unplanned), fleet.window, stored?.report);
         storeRollout(session, report, report.halted ? "Halted" : "Completed");
         return finish(options, report, report.halted ? "Halted" : "Completed");
       },

@@ -11,6 +11,9 @@
  * window; Azure runs them side by side), so a round ends when its last
  * install ended, and the next round starts then.
  *
+ * A VM deleted from the state after the rollout started is skipped (it stays
+ * NotStarted); a resumed run plans over the VMs of the report it resumes.
+ *
  * Health gating: after a round, a VM whose health check was Unhealthy halts
  * the rollout: no new batch starts anywhere, the halt and its reason are in
  * the report, patched VMs stay as they are (no automatic rollback, S15).
@@ -162,6 +165,7 @@ async function runRound(
   queue.sort((a, b) => a.opens.start.getTime() - b.opens.start.getTime() || a.vm.name.localeCompare(b.vm.name));
   let end = from;
   for (const { batch, vm } of queue) {
+    if (session.store.vm(vm.name) === undefined) continue; // deleted since the rollout started: stays NotStarted
     const result = await installInWindows(session, vm, window, from, deadline, hooks);
     if (result === undefined) continue; // NotStarted: no window of the VM opens within the 30 days
     vm.patchedFrom = result.at;

@@ -42,7 +42,7 @@ export interface FleetSpec {
 }
 
 /** The most VMs a spec may create. */
-export const MAX_FLEET_VMS = 5000;
+export const MAX_FLEET_VMS = 50_000;
 
 type Json = Record<string, unknown>;
 

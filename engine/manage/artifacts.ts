@@ -19,8 +19,9 @@
  *   the only key VM processes trust. A throw-away state (`:memory:`, as
  *   `hotpatch simulate` uses) may take it from a key file kept beside the
  *   cache instead (`useCatalogKeyFile`), so its packages are cached too.
- * - `defects` (fault injection, release-source.ts) stamps a defect into the
- *   sources of the given months; the cache keys follow the sources, so a
+ * - `defects` (fault injection, release-source.ts), and the defects recorded
+ *   in the state (release-defects.ts), stamp a defect into the sources of
+ *   those months; the cache keys follow the sources, so a
  *   defective build never stands in for a sound one.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
@@ -32,6 +33,7 @@ import { HotpatchError } from "../errors.ts";
 import { buildImageFromPath, DEFAULT_IMAGE_MODE, type Image } from "../image/index.ts";
 import { keyId, TrustStore } from "../patch/index.ts";
 import type { MonthId } from "./calendar.ts";
+import { recordedDefect } from "./release-defects.ts";
 import { RELEASE_FILE_NAME, type ReleaseDefect, releaseSource } from "./release-source.ts";
 import type { Store } from "./store.ts";
 
@@ -54,7 +56,7 @@ export class Artifacts {
   private readonly packages = new Map<string, Promise<HotpatchArtifact>>();
 
   constructor(
-    store: Store,
+    private readonly store: Store,
     dir?: string,
     private readonly defects: Readonly<Record<MonthId, ReleaseDefect>> = {},
   ) {
@@ -90,7 +92,7 @@ export class Artifacts {
   }
 
   private source(month: MonthId, unplanned: readonly MonthId[]): { text: string; hash: string; path: string } {
-    const text = releaseSource(month, unplanned, this.defects[month]);
+    const text = releaseSource(month, unplanned, this.defects[month] ?? recordedDefect(this.store, month));
     const hash = createHash("sha256").update(BUILDER_HASH).update(IMAGE_MODE).update(text).digest("hex");
     const path = join(this.dir, "src", hash.slice(0, 24), RELEASE_FILE_NAME);
     if (!existsSync(path)) writeAtomically(path, text);

@@ -28,3 +28,4 @@ export { createVm, deleteVm, getVm, listVms, osBuildOf, setVm, type VmRecord } f
 export { checkHotpatchEligibility, HOTPATCH_SKUS } from "./eligibility.ts";
 export { nextWindow, parseWindowSpec } from "./window-spec.ts";
 export type { ReleaseDefect } from "./release-source.ts";
+export { recordDefect, recordedDefects } from "./release-defects.ts";

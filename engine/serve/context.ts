@@ -10,7 +10,7 @@
  * changes. The management plane below was written for one command at a time,
  * and this keeps it so.
  */
-import type { ReleaseDefect, Session, Store } from "../manage/index.ts";
+import type { Session, Store } from "../manage/index.ts";
 import type { ProcessHost, VmProcesses } from "../vms/index.ts";
 import { storedClock } from "../manage/index.ts";
 import type { DemoStory } from "./demo-story.ts";
@@ -43,8 +43,6 @@ export interface ServeContext {
   readonly portal: PortalSessions;
   /** The API's base URL (https://host:port), for Location headers. */
   baseUrl: string;
-  /** Defective releases by month (fleet.ts records them; the session's catalog reads this very record). */
-  readonly defects: Record<string, ReleaseDefect>;
   /** Set when the server is stopping, with the reason: a running fleet rollout halts before its next round. */
   stopping?: string;
 }

@@ -23,13 +23,18 @@
  * - A server that stops during a rollout halts it before its next round
  *   ("the server stopped"); a killed one leaves it Running, and the next
  *   start records it Halted. Either way it is resumable.
- * - A defective release (fault injection) is recorded in the state (kind
- *   "release-defect") and built into the catalog from then on, also after a
- *   restart; it is refused once any VM runs that release or a later one, so
- *   a VM never re-applies a release that differs from the one it installed.
+ * - A defective release (fault injection) is recorded in the state
+ *   (engine/manage/release-defects.ts) when its rollout's task starts in the
+ *   queue, and built into the catalog from then on by every session on the
+ *   state (a restarted server, the CLI). It is refused once any VM runs that
+ *   release or a later one: checked when asked (409) and again when the task
+ *   starts (then the rollout ends Halted with the reason, nothing recorded),
+ *   so an install queued in between cannot slip past it.
+ * - A rollout runs over the VMs its report lists (the fleet as it was when
+ *   it started), resumed too; a member deleted meanwhile stays NotStarted.
  */
 import { createFleet, type FleetSpec, fleetOf, interruptedRollouts, placeFleet, planRollout, plannedRollout, type RolloutReport, runRollout, type StoredFleet, storedRollout, storeRollout } from "../fleet/index.ts";
-import { iso, listVms, type ReleaseDefect, releaseFor, type Store, type VmRecord } from "../manage/index.ts";
+import { iso, listVms, type ReleaseDefect, recordDefect, releaseFor, type Store, type VmRecord } from "../manage/index.ts";
 import { ArmError } from "./arm-error.ts";
 import { availabilitySetId, getAvailabilitySet, putAvailabilitySet } from "./availability-sets.ts";
 import { emulatedNow, type ServeContext } from "./context.ts";
@@ -42,19 +47,22 @@ export const FLEET_GROUP_PREFIX = "fleet-";
 export const SERVER_STOPPED = "the server stopped during the rollout; resume it to go on";
 export const SERVER_KILLED = "the server ended during the rollout (killed); resume it to go on";
 
-const DEFECT = "release-defect";
-
 export const fleetGroupOf = (region: string) => `${FLEET_GROUP_PREFIX}${region}`;
 
-/** The defects recorded in a state, by month (the server's Session reads this record on every build). */
-export function loadDefects(store: Store): Record<string, ReleaseDefect> {
-  return Object.fromEntries(store.resources<{ month: string; defect: ReleaseDefect }>(DEFECT).map((d) => [d.month, d.defect]));
-}
+/**
+ * The most guest processes a served fleet may run (VMs × processes): every one boots and serves
+ * load in the server (about 0.8 MiB each with its load, docs/api.md), so 10,000 stay well inside
+ * this machine class's memory; a larger fleet is for `hotpatch fleet rollout`, which runs no load.
+ */
+export const MAX_SERVED_FLEET_PROCESSES = 10_000;
 
 /** Creates the spec's fleet: VMs in the management plane, their ARM documents, then their processes boot. */
 export function createServedFleet(context: ServeContext, spec: FleetSpec): { vms: number; regions: string[] } {
   if (fleetOf(context.session) !== undefined) throw new ArmError(409, "FleetExists", "The emulator's state has a fleet already (one fleet per state); GET /hotpatch/fleet shows it.");
   const vms = placeFleet(spec);
+  if (vms.length * spec.processes > MAX_SERVED_FLEET_PROCESSES) {
+    throw new ArmError(400, "InvalidParameter", `The fleet would run ${vms.length * spec.processes} guest processes (${vms.length} VMs × ${spec.processes}) in the server; a served fleet runs at most ${MAX_SERVED_FLEET_PROCESSES}.`, "groups");
+  }
   const taken = vms.find((v) => context.store.vm(v.name) !== undefined || getVmArm(context.store, v.name) !== undefined);
   if (taken !== undefined) throw new ArmError(409, "Conflict", `The fleet's VM name '${taken.name}' is taken by a virtual machine of the state; VM names are unique in the emulator's state.`, "groups");
   for (const g of spec.groups) {
@@ -155,18 +163,20 @@ export function startRollout(context: ServeContext, month: string, defect: Relea
   if (new Date(report.deadline).getTime() < now.getTime()) {
     throw new ArmError(400, "InvalidParameter", `The rollout of ${month} had to end by ${report.deadline} (30 days after the release); the emulated clock is at ${iso(now)}.`, "release");
   }
-  if (defect !== undefined) recordDefect(context, month, defect);
+  if (defect !== undefined) checkDefect(context, month);
   storeRollout(context.session, report, "Running");
-  void runQueued(context, fleet, report);
+  context.events.publish("fleet.rollout", now, { release: month, status: "Running", haltReason: null, ...outcomeCounts(report) });
+  runQueued(context, { ...report }, defect);
   return report;
 }
 
 /** Resumes a halted rollout after its last round that ran. */
 export function resumeRollout(context: ServeContext, month: string): RolloutReport {
-  const fleet = servedFleet(context);
-  const report = halted(context, month, "resumed");
+  servedFleet(context);
+  const report = { ...halted(context, month, "resumed"), halted: false, haltReason: null };
   storeRollout(context.session, report, "Running");
-  void runQueued(context, fleet, report);
+  context.events.publish("fleet.rollout", emulatedNow(context), { release: month, status: "Running", haltReason: null, ...outcomeCounts(report) });
+  runQueued(context, report);
   return report;
 }
 
@@ -186,23 +196,31 @@ function halted(context: ServeContext, month: string, verb: string): RolloutRepo
   return stored.report;
 }
 
-function recordDefect(context: ServeContext, month: string, defect: ReleaseDefect): void {
+/** 409 ReleaseAlreadyInstalled when a VM runs `month`'s release or a later one (see the contract above). */
+function checkDefect(context: ServeContext, month: string): void {
   const running = listVms(context.store).find((vm) => vm.osMonth >= month);
   if (running !== undefined) {
     throw new ArmError(409, "ReleaseAlreadyInstalled", `The VM '${running.name}' runs release ${running.osMonth} already; a release can be made defective only before any VM runs it or a later one.`, "defectiveRelease");
   }
-  context.store.tx(() => context.store.putResource(DEFECT, month, { month, defect }));
-  context.defects[month] = defect;
 }
 
-/** The rollout's rounds in the serial queue; the report is stored after each round and at the end. */
-function runQueued(context: ServeContext, fleet: StoredFleet, start: RolloutReport): Promise<void> {
+/**
+ * The rollout's rounds in the serial queue, over the VMs its report lists; the report is stored
+ * after each round and at the end. With `defect`, the defect is checked again and recorded first.
+ * Never rejects: a failure ends the rollout Halted with the reason.
+ */
+function runQueued(context: ServeContext, start: RolloutReport, defect?: ReleaseDefect): void {
   const month = start.release;
-  return context.serial.run(async () => {
+  const run = context.serial.run(async () => {
     let status: "Completed" | "Halted" = "Halted";
     let report = start;
     try {
-      report = await runRollout(context.session, fleet.vms, planRollout(fleet.vms), releaseFor(month, context.session.unplanned), fleet.window, start, {
+      if (defect !== undefined) {
+        checkDefect(context, month);
+        recordDefect(context.store, month, defect);
+      }
+      const window = servedFleet(context).window;
+      report = await runRollout(context.session, start.vms, planRollout(start.vms), releaseFor(month, context.session.unplanned), window, start, {
         onInstall: (result) => publishInstallation(context, result, { trigger: "fleet", release: month }),
         onRound: (progress, round) => {
           storeRollout(context.session, progress, "Running");
@@ -223,6 +241,8 @@ function runQueued(context: ServeContext, fleet: StoredFleet, start: RolloutRepo
     storeRollout(context.session, report, status);
     context.events.publish("fleet.rollout", emulatedNow(context), { release: month, status, haltReason: report.haltReason, ...outcomeCounts(report) });
   });
+  // Nothing after the try above should throw; if the store itself fails, the server goes on (the next start repairs a Running rollout).
+  run.catch(() => undefined);
 }
 
 export function outcomeCounts(report: RolloutReport): { succeeded: number; unhealthy: number; notStarted: number } {

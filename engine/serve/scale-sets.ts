@@ -81,6 +81,7 @@ export function parseScaleSetPut(body: unknown): ScaleSetPut {
   const zones = optionalStringArray(root, "zones", "zones", 3);
   zones?.forEach((z, i) => {
     if (!["1", "2", "3"].includes(z)) throw invalidParameter(`The zone '${z}' is not valid; zones are "1", "2" or "3".`, `zones[${i}]`);
+    if (zones.indexOf(z) !== i) throw invalidParameter(`The zone '${z}' is listed twice.`, `zones[${i}]`);
   });
   const count = properties.platformFaultDomainCount;
   if (count !== undefined && (typeof count !== "number" || !Number.isInteger(count) || count < 1 || count > MAX_SCALE_SET_FAULT_DOMAINS)) {
@@ -103,7 +104,7 @@ export function applyScaleSetPut(existing: ScaleSetDoc | undefined, put: ScaleSe
       throw new ArmError(409, "PropertyChangeNotAllowed", "Changing property 'platformFaultDomainCount' is not allowed while the scale set has virtual machines.", "properties.platformFaultDomainCount");
     }
   }
-  return {
+  const set: ScaleSetDoc = {
     subscription: existing?.subscription ?? at.subscription,
     resourceGroup: existing?.resourceGroup ?? at.group,
     name: existing?.name ?? at.name,
@@ -113,6 +114,11 @@ export function applyScaleSetPut(existing: ScaleSetDoc | undefined, put: ScaleSe
     platformFaultDomainCount: put.platformFaultDomainCount ?? existing?.platformFaultDomainCount ?? 1,
     timeCreated: existing?.timeCreated ?? at.now,
   };
+  // Checked on the result too: an update may name only one of the two.
+  if (set.zones.length > 0 && set.platformFaultDomainCount > 1) {
+    throw invalidParameter("A zonal scale set (with zones) must have a platform fault domain count of 1.", "properties.platformFaultDomainCount");
+  }
+  return set;
 }
 
 /** The scale set as GET/PUT answer it. */

@@ -39,7 +39,7 @@ import { checkBearer, WWW_AUTHENTICATE } from "./auth.ts";
 import { loadCertificate } from "./certificate.ts";
 import { emulatedNow, type ServeContext } from "./context.ts";
 import { EventStream } from "./events.ts";
-import { adoptFleetVms, loadDefects, repairFleet, SERVER_STOPPED } from "./fleet.ts";
+import { adoptFleetVms, repairFleet, SERVER_STOPPED } from "./fleet.ts";
 import { DemoStory } from "./demo-story.ts";
 import { Operations } from "./operations.ts";
 import { PORTAL_COOKIE, PORTAL_HEADER, PortalSessions } from "./portal-auth.ts";
@@ -145,8 +145,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 export function createContext(store: Store, wallClock: () => Date, host?: ProcessHost): ServeContext {
   const serial = new Serial();
   const operations = new Operations(store, serial, () => emulatedNow(context));
-  const defects = loadDefects(store);
-  const session = new Session(store, { faults: { defectiveReleases: defects }, ...(host === undefined ? {} : { host }) });
+  const session = new Session(store, host === undefined ? {} : { host });
   const context: ServeContext = {
     store,
     session,
@@ -161,7 +160,6 @@ export function createContext(store: Store, wallClock: () => Date, host?: Proces
     storyVms: new Map(),
     portal: new PortalSessions(),
     baseUrl: "",
-    defects,
   };
   return context;
 }

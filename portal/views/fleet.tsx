@@ -72,7 +72,12 @@ export function Fleet() {
           <span class="label">Image</span> {fleet.image.split(":")[2]}
         </div>
       </div>
-      <StartRollout onStarted={(m) => setShown(m)} />
+      <StartRollout
+        onStarted={(m) => {
+          setShown(m);
+          refresh();
+        }}
+      />
       <h2>Rollouts</h2>
       <table class="grid" data-testid="rollouts">
         <thead>
@@ -104,7 +109,7 @@ export function Fleet() {
           ))}
         </tbody>
       </table>
-      {fleet.rollouts.length === 0 && <p>No rollout yet: start one above.</p>}
+      {fleet.rollouts.length === 0 && <p>No rollout yet: start one above ({fleet.vms.length} VMs, every one NotStarted).</p>}
       {month !== undefined && <Rollout key={month} month={month} fleet={fleet} />}
     </section>
   );
@@ -112,16 +117,20 @@ export function Fleet() {
 
 function HaltedActions({ month, onDone }: { month: string; onDone: () => void }) {
   const [problem, setProblem] = useState<string>();
+  const [busy, setBusy] = useState(false);
   const act = (verb: "resume" | "stop") => () => {
     setProblem(undefined);
-    call("POST", `/hotpatch/fleet/rollouts/${month}/${verb}`).then(onDone, (error) => setProblem(describeError(error)));
+    setBusy(true);
+    call("POST", `/hotpatch/fleet/rollouts/${month}/${verb}`)
+      .then(onDone, (error) => setProblem(describeError(error)))
+      .finally(() => setBusy(false));
   };
   return (
     <span class="inline-actions">
-      <button type="button" onClick={act("resume")}>
+      <button type="button" disabled={busy} onClick={act("resume")}>
         Resume
       </button>
-      <button type="button" onClick={act("stop")}>
+      <button type="button" disabled={busy} onClick={act("stop")}>
         Stop
       </button>
       {problem && (

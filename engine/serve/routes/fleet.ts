@@ -3,7 +3,7 @@
  * token), as `hotpatch fleet …` on a served state (fleet.ts has the rules):
  * - `PUT /hotpatch/fleet` with a fleet spec (docs/fleets.md) → 201
  *   `{ vms, regions }`; 409 FleetExists when the state has one;
- * - `GET /hotpatch/fleet` → the fleet: image, window, sets, every VM's
+ * - `GET /hotpatch/fleet` → the fleet: image, window, sets, scale sets, every VM's
  *   placement with its OS build and whether its processes run, and a line
  *   per rollout;
  * - `POST /hotpatch/fleet/rollouts` `{ release: "YYYY-MM", defectiveRelease?:
@@ -47,14 +47,14 @@ export function registerFleetRoutes(app: FastifyInstance, context: ServeContext)
       };
     });
     const regions = Object.fromEntries([...new Set(vms.map((v) => v.region))].map((r) => [r, vms.filter((v) => v.region === r).length]));
-    return { image: fleet.image, processes: fleet.processes, window: fleet.window, regions, sets: fleet.sets, vms, rollouts: rolloutsOf(context.session) };
+    return { image: fleet.image, processes: fleet.processes, window: fleet.window, regions, sets: fleet.sets, scaleSets: fleet.scaleSets, vms, rollouts: rolloutsOf(context.session) };
   });
 
   app.post("/hotpatch/fleet/rollouts", async (request, reply) => {
     const body = readObject(request.body, "body");
     const month = monthOf(requiredString(body, "release"));
     const kind = optionalString(body, "defectiveRelease");
-    const defect = kind === undefined ? undefined : DEFECTS[kind];
+    const defect = kind !== undefined && Object.hasOwn(DEFECTS, kind) ? DEFECTS[kind] : undefined;
     if (kind !== undefined && defect === undefined) throw new ArmError(400, "InvalidParameter", `'defectiveRelease' must be 'trap' or 'wrong-revision', not '${kind.slice(0, 40)}'.`, "defectiveRelease");
     const report = startRollout(context, month, defect);
     return reply.status(202).header("location", `${context.baseUrl}/hotpatch/fleet/rollouts/${month}`).send({ status: "Running", ...report });
