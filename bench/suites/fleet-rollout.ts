@@ -101,6 +101,8 @@ export const fleetRollout: Suite = {
           "VMs NotStarted": count("NotStarted"),
           "wall time of the rollout (s)": roundTo(seconds),
           "live installs per second": roundTo(count("Succeeded") / seconds),
+          "package stages (verify + compile) across the pool's workers": memory.stages,
+          "applies that reused a staged package": memory.stageHits,
           "memory per VM: pool workers' heap + external, wasm memory included (bytes)": Math.round(perVm),
           "memory per VM: resident set growth (bytes)": Math.round(rssPerVm),
           "largest fleet this machine's memory holds (estimate: total memory ÷ resident set per VM)": rssPerVm > 0 ? Math.floor(totalmem() / rssPerVm) : null,

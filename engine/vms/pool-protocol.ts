@@ -40,6 +40,9 @@ export interface WorkerMemory {
   heapUsed: number;
   /** Memory outside the heap: WebAssembly memories and other ArrayBuffers (bytes). */
   external: number;
+  /** Packages this worker verified and compiled, and applies that reused one (staged-packages.ts). */
+  stages: number;
+  stageHits: number;
 }
 
 export function serializeFailure(error: unknown): SerializedFailure {

@@ -19,6 +19,7 @@ import type { Image } from "../image/index.ts";
 import type { PoolAnswer, PoolRequest, PoolWorkerConfig, VmMethod, WorkerMemory } from "./pool-protocol.ts";
 import { serializeFailure } from "./pool-protocol.ts";
 import { VmRuntime } from "./runtime.ts";
+import { stagedStats } from "./staged-packages.ts";
 
 const config = workerData as PoolWorkerConfig;
 const vms = new Map<string, VmRuntime>();
@@ -48,7 +49,7 @@ function run(request: PoolRequest): unknown {
     }
     case "memory":
       if (request.collect) collectGarbage();
-      return { vms: vms.size, heapUsed: getHeapStatistics().used_heap_size, external: process.memoryUsage().external } satisfies WorkerMemory;
+      return { vms: vms.size, heapUsed: getHeapStatistics().used_heap_size, external: process.memoryUsage().external, stages: stagedStats().stages, stageHits: stagedStats().hits } satisfies WorkerMemory;
     case "call": {
       const vm = vms.get(request.vm);
       if (vm === undefined) throw new HotpatchError("E_CRASHED", `the processes of VM ${request.vm} are not running in this pool worker`, { vm: request.vm });

@@ -42,6 +42,9 @@ export interface PoolMemory {
   vms: number;
   heapUsed: number;
   external: number;
+  /** Packages verified and compiled across the workers (once per package per worker), and applies that reused one. */
+  stages: number;
+  stageHits: number;
 }
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
@@ -168,7 +171,7 @@ export class VmPool implements ProcessHost {
   async memory(collect = false): Promise<PoolMemory> {
     const parts = (await Promise.all(this.workers.map((w) => w.send({ op: "memory", collect })))) as WorkerMemory[];
     const sum = (key: keyof WorkerMemory) => parts.reduce((total, part) => total + part[key], 0);
-    return { workers: parts.length, vms: sum("vms"), heapUsed: sum("heapUsed"), external: sum("external") };
+    return { workers: parts.length, vms: sum("vms"), heapUsed: sum("heapUsed"), external: sum("external"), stages: sum("stages"), stageHits: sum("stageHits") };
   }
 
   /** Ends every worker (their VMs' handles turn `alive: false`). */

@@ -22,7 +22,8 @@
 import { HotpatchError, isHotpatchError } from "../errors.ts";
 import { decodeStats, randomRequests, statsRequest } from "../guests/index.ts";
 import type { Image } from "../image/index.ts";
-import { PatchLoader, stagePatch } from "../loader/index.ts";
+import { PatchLoader } from "../loader/index.ts";
+import { stagedOnce } from "./staged-packages.ts";
 import { TrustStore } from "../patch/index.ts";
 import { GuestProcess } from "../process/index.ts";
 import { checkHealth, type HealthReport } from "./health.ts";
@@ -143,7 +144,7 @@ export class VmRuntime {
     try {
       for (const p of this.processes) {
         const started = performance.now();
-        const prepared = p.loader.prepare(stagePatch(bytes, this.trust));
+        const prepared = p.loader.prepare(stagedOnce(bytes, this.trust)); // verified and compiled once per thread (staged-packages.ts)
         const switching = performance.now();
         p.loader.commit(prepared);
         const ended = performance.now();
@@ -202,7 +203,7 @@ export class VmRuntime {
     for (let index = 0; index < count; index++) {
       const process = GuestProcess.start(image, { seed: this.seed + index });
       const loader = new PatchLoader(process, { now: () => 0 });
-      for (const bytes of hotpatches) loader.apply(bytes, this.trust);
+      for (const bytes of hotpatches) loader.enable(stagedOnce(bytes, this.trust));
       this.processes.push({ index, process, loader, latencies: [], latencyNext: 0 });
     }
   }
