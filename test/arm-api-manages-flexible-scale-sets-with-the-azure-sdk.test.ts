@@ -1,7 +1,8 @@
 /**
  * Microsoft.Compute virtualMachineScaleSets in Flexible orchestration through
  * @azure/arm-compute against a running server: a regional scale set whose
- * member VMs get their fault domains round-robin (instance view), a zonal one
+ * member VMs get their fault domains round-robin (instance view) or the one
+ * they ask for (`platformFaultDomain`), a zonal one
  * whose members must name one of its zones, Uniform refused (not emulated;
  * S8), a member refused in an availability set too, placement fixed once it
  * has VMs, delete refused while VMs are in it; and a fleet spec's scale set
@@ -88,7 +89,17 @@ describe("Flexible scale sets through @azure/arm-compute", () => {
     for (const name of ["app-1", "app-2", "app-3", "app-4"]) domains.push((await compute.virtualMachines.instanceView(RG, name)).platformFaultDomain);
     expect(domains).toEqual([0, 1, 2, 0]);
     const member = await compute.virtualMachines.get(RG, "app-1");
-    expect(member.virtualMachineScaleSet?.id).toBe(SCALE_SET_ID("app"));
+    expect([member.virtualMachineScaleSet?.id, member.platformFaultDomain]).toEqual([SCALE_SET_ID("app"), 0]);
+    // A member may ask for its fault domain (properties.platformFaultDomain), one the scale set has, and keep it.
+    await compute.virtualMachines.createOrUpdate(RG, "app-9", vm("app", { platformFaultDomain: 2 }), POLL);
+    expect((await compute.virtualMachines.instanceView(RG, "app-9")).platformFaultDomain).toBe(2);
+    const moved = await sdkRefusal(compute.virtualMachines.createOrUpdate(RG, "app-9", vm("app", { platformFaultDomain: 1 }), POLL));
+    expect([moved.statusCode, moved.code]).toEqual([409, "PropertyChangeNotAllowed"]);
+    const outside = await sdkRefusal(compute.virtualMachines.createOrUpdate(RG, "app-10", vm("app", { platformFaultDomain: 3 }), POLL));
+    expect([outside.statusCode, outside.message]).toEqual([400, expect.stringContaining("has 3 fault domain(s)")]);
+    const alone = await sdkRefusal(compute.virtualMachines.createOrUpdate(RG, "solo-9", vm(undefined, { platformFaultDomain: 0 }), POLL));
+    expect(alone.message).toContain("is for a virtual machine in a scale set");
+    await compute.virtualMachines.delete(RG, "app-9", POLL);
     expect(server.context.store.vm<{ scaleSet: string }>("app-1")?.scaleSet).toBe("Flexible");
 
     const unzoned = await sdkRefusal(compute.virtualMachines.createOrUpdate(RG, "z-0", vm("zonal"), POLL));

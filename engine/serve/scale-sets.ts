@@ -141,10 +141,21 @@ export function scaleSetResource(set: ScaleSetDoc): Json {
   };
 }
 
-/** `properties.virtualMachineScaleSet: { id }` of a VM PUT: its shape (that it exists: placeInScaleSet). */
-export function parseScaleSetRef(properties: Json, availabilitySet: string | undefined): string | undefined {
+/**
+ * `properties.virtualMachineScaleSet: { id }` of a VM PUT, and `properties.platformFaultDomain`
+ * (the fault domain a member of a regional scale set asks for): their shapes (that the scale set
+ * exists and has that domain: placeInScaleSet).
+ */
+export function parseScaleSetRef(properties: Json, availabilitySet: string | undefined): { virtualMachineScaleSet?: string; platformFaultDomain?: number } {
   const ref = optionalObject(properties, "virtualMachineScaleSet", "properties.virtualMachineScaleSet");
-  if (ref === undefined) return undefined;
+  const domain = properties.platformFaultDomain;
+  if (domain !== undefined && domain !== null && (typeof domain !== "number" || !Number.isInteger(domain) || domain < 0)) {
+    throw invalidParameter(`'properties.platformFaultDomain' must be a whole number from 0, not ${JSON.stringify(domain)?.slice(0, 40)}.`, "properties.platformFaultDomain");
+  }
+  if (ref === undefined) {
+    if (typeof domain === "number") throw invalidParameter("'properties.platformFaultDomain' is for a virtual machine in a scale set (properties.virtualMachineScaleSet).", "properties.platformFaultDomain");
+    return {};
+  }
   const id = requiredString(ref, "id", "properties.virtualMachineScaleSet.id");
   if (!ID.test(id)) {
     throw invalidParameter(`'${id.slice(0, 200)}' is not a scale set id: /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachineScaleSets/{name}.`, "properties.virtualMachineScaleSet.id");
@@ -152,15 +163,22 @@ export function parseScaleSetRef(properties: Json, availabilitySet: string | und
   if (availabilitySet !== undefined) {
     throw invalidParameter("A virtual machine in a scale set cannot be in an availability set; name one of them.", "properties.virtualMachineScaleSet");
   }
-  return id;
+  return { virtualMachineScaleSet: id, ...(typeof domain === "number" ? { platformFaultDomain: domain } : {}) };
 }
 
 /**
  * Where a VM created with `properties.virtualMachineScaleSet` goes: the scale set must exist (404),
  * be in the VM's location (400), and a zonal one must get one of its zones (400); a member of a
- * regional one gets its fault domain. Null for a VM outside scale sets.
+ * regional one gets the fault domain it asks for (`requested`, below the count: 400 otherwise)
+ * or the least-filled one. Null for a VM outside scale sets.
  */
-export function placeInScaleSet(store: Store, id: string | undefined, location: string, zones: readonly string[] | undefined): { faultDomain: number | null } | null {
+export function placeInScaleSet(
+  store: Store,
+  id: string | undefined,
+  location: string,
+  zones: readonly string[] | undefined,
+  requested?: number,
+): { faultDomain: number | null } | null {
   if (id === undefined) return null;
   const m = ID.exec(id)!;
   const set = getScaleSet(store, m[1], m[2], m[3]);
@@ -171,9 +189,16 @@ export function placeInScaleSet(store: Store, id: string | undefined, location: 
   const given = zones ?? [];
   if (set.zones.length > 0) {
     if (given.length !== 1 || !set.zones.includes(given[0])) throw invalidParameter(`The scale set '${set.name}' is zonal (zones ${set.zones.join(", ")}): a virtual machine in it names one of them in 'zones'.`, "zones");
+    if (requested !== undefined) throw invalidParameter(`The scale set '${set.name}' is zonal: it has no fault domains to choose from.`, "properties.platformFaultDomain");
     return { faultDomain: null };
   }
   if (given.length > 0) throw invalidParameter(`The scale set '${set.name}' is regional: a virtual machine in it has no zone.`, "zones");
+  if (requested !== undefined) {
+    if (requested >= set.platformFaultDomainCount) {
+      throw invalidParameter(`The scale set '${set.name}' has ${set.platformFaultDomainCount} fault domain(s): 'properties.platformFaultDomain' ${requested} is not one of them.`, "properties.platformFaultDomain");
+    }
+    return { faultDomain: requested };
+  }
   const members = scaleSetMembers(store, set);
   const filled = Array.from({ length: set.platformFaultDomainCount }, (_, d) => members.filter((v) => v.faultDomain === d).length);
   return { faultDomain: filled.indexOf(Math.min(...filled)) };

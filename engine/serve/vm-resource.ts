@@ -66,8 +66,9 @@ export interface VmPut {
   zones?: string[];
   /** properties.availabilitySet.id, an availabilitySets resource id. */
   availabilitySet?: string;
-  /** properties.virtualMachineScaleSet.id, a Flexible scale set's id (scale-sets.ts). */
+  /** properties.virtualMachineScaleSet.id, a Flexible scale set's id, and the fault domain asked for in it (scale-sets.ts). */
   virtualMachineScaleSet?: string;
+  platformFaultDomain?: number;
   tags?: Record<string, string>;
   image?: ImageRef;
   vmSize?: string;
@@ -108,7 +109,7 @@ export function parseVmPut(body: unknown): VmPut {
     location,
     zones,
     availabilitySet,
-    virtualMachineScaleSet: parseScaleSetRef(properties, availabilitySet),
+    ...parseScaleSetRef(properties, availabilitySet),
     tags,
     image: imageJson === undefined ? undefined : parseImage(imageJson),
     vmSize: optionalString(hardware, "vmSize", "properties.hardwareProfile.vmSize"),
@@ -244,6 +245,9 @@ export function checkPlacementUnchanged(put: VmPut, doc: VmArmDoc): void {
   if (put.virtualMachineScaleSet !== undefined && put.virtualMachineScaleSet.toLowerCase() !== (doc.virtualMachineScaleSet ?? "").toLowerCase()) {
     throw new ArmError(409, "PropertyChangeNotAllowed", "Changing property 'virtualMachineScaleSet.id' is not allowed.", "properties.virtualMachineScaleSet.id");
   }
+  if (put.platformFaultDomain !== undefined && put.platformFaultDomain !== doc.faultDomain) {
+    throw new ArmError(409, "PropertyChangeNotAllowed", "Changing property 'platformFaultDomain' is not allowed.", "properties.platformFaultDomain");
+  }
   if (put.zones !== undefined && [...put.zones].sort().join() !== [...doc.zones].sort().join()) {
     throw new ArmError(409, "PropertyChangeNotAllowed", "Changing property 'zones' is not allowed.", "zones");
   }
@@ -291,7 +295,7 @@ export function vmResource(vm: VmRecord, doc: VmArmDoc, instanceView?: Json): Js
       timeCreated: doc.timeCreated,
       provisioningState: "Succeeded",
       ...(doc.availabilitySet === null ? {} : { availabilitySet: { id: doc.availabilitySet } }),
-      ...(doc.virtualMachineScaleSet ? { virtualMachineScaleSet: { id: doc.virtualMachineScaleSet } } : {}),
+      ...(doc.virtualMachineScaleSet ? { virtualMachineScaleSet: { id: doc.virtualMachineScaleSet }, ...(doc.faultDomain == null ? {} : { platformFaultDomain: doc.faultDomain }) } : {}),
       hardwareProfile: { vmSize: doc.vmSize },
       storageProfile: {
         imageReference: { ...imageOf(vm), exactVersion: osBuildOf(vm) },

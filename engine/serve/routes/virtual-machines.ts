@@ -67,7 +67,7 @@ export function registerVirtualMachineRoutes(app: FastifyInstance, context: Serv
         checkPatchRules(put);
         const createRequest = createRequestOf(vmName, put);
         const domains = placeInSet(store, put.availabilitySet, put.location);
-        const scaleSet = placeInScaleSet(store, put.virtualMachineScaleSet, put.location, put.zones);
+        const scaleSet = placeInScaleSet(store, put.virtualMachineScaleSet, put.location, put.zones, put.platformFaultDomain);
         const { vm, doc } = store.tx(() => {
           const vm = createVm(store, createRequest, emulatedNow(context), context.session.unplanned);
           const base: VmArmDoc = {
