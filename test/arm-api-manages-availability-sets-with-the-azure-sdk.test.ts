@@ -1,27 +1,15 @@
-/**
- * Microsoft.Compute availabilitySets through @azure/arm-compute against a
- * running server: create with ARM's defaults and ranges, VMs that join a set
- * get their update and fault domains round-robin (shown in the instance view
- * and in the set's list of VMs), a set is refused from another location or
- * when it does not exist, its counts are fixed once it has VMs, and it cannot
- * be deleted while VMs are in it.
- */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { ComputeManagementClient, type VirtualMachine } from "@azure/arm-compute";
-import { ResourceManagementClient } from "@azure/arm-resources";
+
+import type { ComputeManagementClient, VirtualMachine } from "@azure/arm-compute";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningServer, startServer } from "../engine/serve/server.ts";
-import { call, sdkCredential, sdkRefusal } from "./serve-helpers.ts";
+import type { RunningServer, } from "../engine/serve/server.ts";
+import { call, sdkRefusal, type SdkServer, sdkServer } from "./serve-helpers.ts";
 
 const SUB = "11111111-2222-3333-4444-555555555555";
 const RG = "rg-sets";
-const credential = sdkCredential;
 const POLL = { updateIntervalInMs: 10 };
 const SET_ID = (name: string) => `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/availabilitySets/${name}`;
 
-let dir: string;
+let served: SdkServer;
 let server: RunningServer;
 let ca: string;
 let compute: ComputeManagementClient;
@@ -41,18 +29,11 @@ function vm(set: string | undefined, location = "eastus"): VirtualMachine {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "hotpatch-serve-sets-"));
-  server = await startServer({ statePath: join(dir, "state.db"), port: 0, now: "2026-01-05T12:00:00Z", retryAfterSeconds: 0 });
-  ca = readFileSync(server.certPath, "utf8");
-  compute = new ComputeManagementClient(credential, SUB, { endpoint: server.url, tlsOptions: { ca } });
-  const resources = new ResourceManagementClient(credential, SUB, { endpoint: server.url, $host: server.url, tlsOptions: { ca } });
-  await resources.resourceGroups.createOrUpdate(RG, { location: "eastus" });
+  served = await sdkServer(SUB, RG, "2026-01-05T12:00:00Z");
+  ({ server, ca, compute } = served);
 });
 
-afterAll(async () => {
-  await server?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => served?.close());
 
 describe("availability sets through @azure/arm-compute", () => {
   it("creates a set with ARM's defaults (5 update domains, 2 fault domains, Aligned) and lists it", async () => {

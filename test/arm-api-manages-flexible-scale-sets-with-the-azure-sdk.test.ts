@@ -1,32 +1,17 @@
-/**
- * Microsoft.Compute virtualMachineScaleSets in Flexible orchestration through
- * @azure/arm-compute against a running server: a regional scale set whose
- * member VMs get their fault domains round-robin (instance view) or the one
- * they ask for (`platformFaultDomain`), a zonal one
- * whose members must name one of its zones, Uniform refused (not emulated;
- * S8), a member refused in an availability set too, placement fixed once it
- * has VMs, delete refused while VMs are in it; and a fleet spec's scale set
- * made into the same resources by `PUT /hotpatch/fleet`, planned one fault
- * domain at a time.
- */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+
 import { ComputeManagementClient, type VirtualMachine } from "@azure/arm-compute";
-import { ResourceManagementClient } from "@azure/arm-resources";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningServer, startServer } from "../engine/serve/server.ts";
-import { call, sdkCredential, sdkRefusal } from "./serve-helpers.ts";
+import type { RunningServer, } from "../engine/serve/server.ts";
+import { call, sdkCredential, sdkRefusal, type SdkServer, sdkServer } from "./serve-helpers.ts";
 
 const SUB = "11111111-2222-3333-4444-555555555555";
 const FLEET_SUB = "00000000-0000-0000-0000-000000000000";
 const RG = "rg-flex";
 const CORE = "MicrosoftWindowsServer:WindowsServer:2022-datacenter-azure-edition-core";
-const credential = sdkCredential;
 const POLL = { updateIntervalInMs: 10 };
 const SCALE_SET_ID = (name: string) => `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachineScaleSets/${name}`;
 
-let dir: string;
+let served: SdkServer;
 let server: RunningServer;
 let ca: string;
 let compute: ComputeManagementClient;
@@ -43,18 +28,11 @@ function vm(scaleSet: string | undefined, extra: Partial<VirtualMachine> = {}): 
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "hotpatch-serve-flex-"));
-  server = await startServer({ statePath: join(dir, "state.db"), port: 0, now: "2026-01-05T12:00:00Z", retryAfterSeconds: 0 });
-  ca = readFileSync(server.certPath, "utf8");
-  compute = new ComputeManagementClient(credential, SUB, { endpoint: server.url, tlsOptions: { ca } });
-  const resources = new ResourceManagementClient(credential, SUB, { endpoint: server.url, $host: server.url, tlsOptions: { ca } });
-  await resources.resourceGroups.createOrUpdate(RG, { location: "eastus" });
+  served = await sdkServer(SUB, RG, "2026-01-05T12:00:00Z");
+  ({ server, ca, compute } = served);
 });
 
-afterAll(async () => {
-  await server?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => served?.close());
 
 describe("Flexible scale sets through @azure/arm-compute", () => {
   it("creates regional and zonal Flexible scale sets, lists them, and refuses Uniform and bad fault domain counts", async () => {
@@ -128,7 +106,7 @@ describe("Flexible scale sets through @azure/arm-compute", () => {
   it("makes a fleet spec's scale set into the same resources, patched one fault domain at a time", async () => {
     const spec = { image: CORE, groups: [{ region: "westus", scaleSet: "batch", faultDomains: 2, count: 4 }, { region: "westus", scaleSet: "edge", zone: "3", count: 2 }] };
     expect((await call({ url: server.url, ca }, "PUT", "/hotpatch/fleet", { body: spec })).status).toBe(201);
-    const fleetCompute = new ComputeManagementClient(credential, FLEET_SUB, { endpoint: server.url, tlsOptions: { ca } });
+    const fleetCompute = new ComputeManagementClient(sdkCredential, FLEET_SUB, { endpoint: server.url, tlsOptions: { ca } });
     const batch = await fleetCompute.virtualMachineScaleSets.get("fleet-westus", "batch");
     expect([batch.orchestrationMode, batch.platformFaultDomainCount]).toEqual(["Flexible", 2]);
     expect((await fleetCompute.virtualMachineScaleSets.get("fleet-westus", "edge")).zones).toEqual(["3"]);

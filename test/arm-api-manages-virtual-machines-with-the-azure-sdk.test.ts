@@ -11,7 +11,6 @@ const SUB = "11111111-2222-3333-4444-555555555555";
 const RG = "rg-hotpatch";
 const API = "api-version=2026-03-01";
 const PASSWORD = "S3cret-Never-Shown!";
-const credential = sdkCredential;
 const POLL = { updateIntervalInMs: 10 };
 
 let dir: string;
@@ -66,8 +65,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "hotpatch-serve-vms-"));
   server = await startServer({ statePath: join(dir, "state.db"), port: 0, now: "2026-01-05T12:00:00Z", retryAfterSeconds: 0 });
   ca = readFileSync(server.certPath, "utf8");
-  compute = new ComputeManagementClient(credential, SUB, { endpoint: server.url, tlsOptions: { ca } });
-  resources = new ResourceManagementClient(credential, SUB, { endpoint: server.url, $host: server.url, tlsOptions: { ca } });
+  compute = new ComputeManagementClient(sdkCredential, SUB, { endpoint: server.url, tlsOptions: { ca } });
+  resources = new ResourceManagementClient(sdkCredential, SUB, { endpoint: server.url, $host: server.url, tlsOptions: { ca } });
   await resources.resourceGroups.createOrUpdate(RG, { location: "eastus" });
 });
 

@@ -4,10 +4,15 @@
  * self-signed certificate.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { fileURLToPath } from "node:url";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ComputeManagementClient } from "@azure/arm-compute";
+import { ResourceManagementClient } from "@azure/arm-resources";
 import { mintToken } from "../engine/serve/auth.ts";
+import { type RunningServer, startServer } from "../engine/serve/server.ts";
 
 const BIN = fileURLToPath(new URL("../bin/hotpatch.mjs", import.meta.url));
 
@@ -84,4 +89,32 @@ export async function sdkRefusal(promise: PromiseLike<unknown>): Promise<{ statu
     return error as { statusCode?: number; code?: string; message: string };
   }
   throw new Error("expected a refusal");
+}
+
+export interface SdkServer {
+  server: RunningServer;
+  ca: string;
+  /** @azure/arm-compute for `subscription`, pointed at the server. */
+  compute: ComputeManagementClient;
+  /** Stops the server and removes its folder. */
+  close(): Promise<void>;
+}
+
+/** A `hotpatch serve` in this process over a fresh state at `now`, with resource group `group` of `subscription` made through @azure/arm-resources. */
+export async function sdkServer(subscription: string, group: string, now: string): Promise<SdkServer> {
+  const dir = mkdtempSync(join(tmpdir(), "hotpatch-serve-sdk-"));
+  const server = await startServer({ statePath: join(dir, "state.db"), port: 0, now, retryAfterSeconds: 0 });
+  const ca = readFileSync(server.certPath, "utf8");
+  const compute = new ComputeManagementClient(sdkCredential, subscription, { endpoint: server.url, tlsOptions: { ca } });
+  const resources = new ResourceManagementClient(sdkCredential, subscription, { endpoint: server.url, $host: server.url, tlsOptions: { ca } });
+  await resources.resourceGroups.createOrUpdate(group, { location: "eastus" });
+  return {
+    server,
+    ca,
+    compute,
+    close: async () => {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

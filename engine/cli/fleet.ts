@@ -16,7 +16,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
-import { createFleet, fleetOf, interruptedRollouts, parseFleetSpec, placeFleet, planRollout, type RolloutReport, rolloutsOf, runRollout, storedRollout, storeRollout } from "../fleet/index.ts";
+import { createFleet, fleetOf, interruptedRollouts, outcomeCounts, parseFleetSpec, placeFleet, planRollout, type RolloutReport, rolloutsOf, runRollout, storedRollout, storeRollout } from "../fleet/index.ts";
 import { DEFAULT_SIMULATION_ARTIFACTS, type ReleaseDefect, releaseFor, SIMULATION_KEY_FILE, Session, Store, useCatalogKeyFile } from "../manage/index.ts";
 import { VmPool } from "../vms/index.ts";
 import { withEnvironmentFaults } from "./fault-environment.ts";
@@ -183,7 +183,7 @@ function printSummary(options: RolloutOptions, report: RolloutReport): void {
     say(options, `phase ${phase.phase}: ${phase.regions.join(", ")}`);
     for (const b of phase.batches) say(options, `  ${b.region} ${b.unit}: ${b.vms.length} VM(s) ${b.outcome}${b.startedAt ? ` ${b.startedAt} → ${b.endedAt}` : ""}`);
   }
-  const count = (o: string) => report.vms.filter((v) => v.outcome === o).length;
-  say(options, `Succeeded ${count("Succeeded")}, Unhealthy ${count("Unhealthy")}, NotStarted ${count("NotStarted")}.`);
+  const { succeeded, unhealthy, notStarted } = outcomeCounts(report);
+  say(options, `Succeeded ${succeeded}, Unhealthy ${unhealthy}, NotStarted ${notStarted}.`);
   say(options, report.halted ? `HALTED: ${report.haltReason}` : "The rollout completed.");
 }

@@ -104,16 +104,15 @@ export function storeRollout(session: Session, report: RolloutReport, status: Ro
   session.store.tx(() => session.store.putResource(ROLLOUT, report.release, { status, report } satisfies StoredRollout));
 }
 
+/** How many of a rollout's VMs ended each way. */
+export function outcomeCounts(report: RolloutReport): { succeeded: number; unhealthy: number; notStarted: number } {
+  const count = (outcome: string) => report.vms.filter((v) => v.outcome === outcome).length;
+  return { succeeded: count("Succeeded"), unhealthy: count("Unhealthy"), notStarted: count("NotStarted") };
+}
+
 /** Every stored rollout, by month. */
 export function rolloutsOf(session: Session): RolloutSummary[] {
-  return session.store.resources<StoredRollout>(ROLLOUT).map(({ status, report }) => ({
-    release: report.release,
-    status,
-    haltReason: report.haltReason,
-    succeeded: report.vms.filter((v) => v.outcome === "Succeeded").length,
-    unhealthy: report.vms.filter((v) => v.outcome === "Unhealthy").length,
-    notStarted: report.vms.filter((v) => v.outcome === "NotStarted").length,
-  }));
+  return session.store.resources<StoredRollout>(ROLLOUT).map(({ status, report }) => ({ release: report.release, status, haltReason: report.haltReason, ...outcomeCounts(report) }));
 }
 
 /**

@@ -11,6 +11,6 @@ export { placeFleet } from "./topology.ts";
 export { type FleetSimulation, MAX_FLEET_SIMULATION_MONTHS, simulateFleet } from "./simulate-fleet.ts";
 export { planRollout } from "./plan.ts";
 export { plannedRollout, type RolloutReport, runRollout } from "./rollout.ts";
-export { createFleet, fleetOf, interruptedRollouts, rolloutsOf, type StoredFleet, storedRollout, storeRollout } from "./fleet-state.ts";
+export { createFleet, fleetOf, interruptedRollouts, outcomeCounts, rolloutsOf, type StoredFleet, storedRollout, storeRollout } from "./fleet-state.ts";
 export type { FleetVm } from "./topology.ts";
 export type { FleetSpec } from "./spec.ts";

@@ -33,7 +33,7 @@
  * - A rollout runs over the VMs its report lists (the fleet as it was when
  *   it started), resumed too; a member deleted meanwhile stays NotStarted.
  */
-import { createFleet, type FleetSpec, fleetOf, interruptedRollouts, placeFleet, planRollout, plannedRollout, type RolloutReport, runRollout, type StoredFleet, storedRollout, storeRollout } from "../fleet/index.ts";
+import { createFleet, type FleetSpec, fleetOf, interruptedRollouts, outcomeCounts, placeFleet, planRollout, plannedRollout, type RolloutReport, runRollout, type StoredFleet, storedRollout, storeRollout } from "../fleet/index.ts";
 import { iso, listVms, type ReleaseDefect, recordDefect, releaseFor, type Store, type VmRecord } from "../manage/index.ts";
 import { ArmError } from "./arm-error.ts";
 import { availabilitySetId, getAvailabilitySet, putAvailabilitySet } from "./availability-sets.ts";
@@ -243,9 +243,4 @@ function runQueued(context: ServeContext, start: RolloutReport, defect?: Release
   });
   // Nothing after the try above should throw; if the store itself fails, the server goes on (the next start repairs a Running rollout).
   run.catch(() => undefined);
-}
-
-export function outcomeCounts(report: RolloutReport): { succeeded: number; unhealthy: number; notStarted: number } {
-  const count = (o: string) => report.vms.filter((v) => v.outcome === o).length;
-  return { succeeded: count("Succeeded"), unhealthy: count("Unhealthy"), notStarted: count("NotStarted") };
 }
