@@ -112,7 +112,7 @@ describe("the ARM API manages virtual machines through @azure/arm-compute", () =
     expect(get.status).toBe(404);
   });
 
-  it("refuses enableHotpatching with patchMode AutomaticByOS, and bypassing safety checks with hotpatch", async () => {
+  it("refuses enableHotpatching with patchMode AutomaticByOS, and bypassing safety checks without AutomaticByPlatform", async () => {
     const byOs = await sdkRefusal(
       compute.virtualMachines.createOrUpdate(RG, "os01", sdkBody("2022-datacenter-azure-edition-core", { patchMode: "AutomaticByOS", enableHotpatching: true }), POLL),
     );
@@ -122,7 +122,7 @@ describe("the ARM API manages virtual machines through @azure/arm-compute", () =
     const bypass = await call(
       "PUT",
       `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachines/by01?${API}`,
-      vmBody("2022-datacenter-azure-edition-core", { ...HOTPATCH, automaticByPlatformSettings: { bypassPlatformSafetyChecksOnUserSchedule: true } }),
+      vmBody("2022-datacenter-azure-edition-core", { patchMode: "AutomaticByOS", enableHotpatching: false, automaticByPlatformSettings: { bypassPlatformSafetyChecksOnUserSchedule: true } }),
     );
     expect(bypass.status).toBe(400);
     expect(errorOf(bypass)).toMatchObject({

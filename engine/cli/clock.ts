@@ -26,12 +26,15 @@ export function registerClock(program: Command, setExit: (code: number) => void)
       const millis = parseDuration(duration);
       return withSession(options, async (session, now) => {
         const report = await advanceClock(session, now, new Date(now.getTime() + millis), (e) => {
-          if (!options.json && e.type === "Installation") say(options, `${e.at} ${e.vm}: automatic installation ${e.summary}`);
+          if (options.json || e.type === "Assessment") return;
+          if (e.type === "Installation") say(options, `${e.at} ${e.vm}: ${e.installation?.trigger === "MaintenanceConfiguration" ? "scheduled" : "automatic"} installation ${e.summary}`);
+          else say(options, `${e.at} ${e.type} ${e.summary}`);
         });
         if (options.json) printJson(report);
         else {
-          const assessments = report.events.filter((e) => e.type === "Assessment").length;
-          say(options, `clock ${report.from} → ${report.to}: ${assessments} assessment(s), ${report.events.length - assessments} installation(s)`);
+          const count = (type: string) => report.events.filter((e) => e.type === type).length;
+          const runs = count("MaintenanceRun");
+          say(options, `clock ${report.from} → ${report.to}: ${count("Assessment")} assessment(s), ${count("Installation")} installation(s)${runs > 0 ? `, ${runs} maintenance run(s)` : ""}`);
         }
         return 0;
       });

@@ -20,6 +20,7 @@ import { registerPatch } from "./patch.ts";
 import { registerRun } from "./run.ts";
 import { registerFleet } from "./fleet.ts";
 import { registerSchedule } from "./schedule.ts";
+import { registerScheduleConfig } from "./schedule-config.ts";
 import { registerServe } from "./serve.ts";
 import { registerSimulate } from "./simulate.ts";
 import { registerStatus } from "./status.ts";
@@ -47,6 +48,7 @@ export function buildProgram(setExit: (code: number) => void, extraVerbs: readon
   registerDemo(program, setExit);
   registerVm(program, setExit);
   registerSchedule(program, setExit);
+  registerScheduleConfig(program, setExit);
   registerFleet(program, setExit);
   registerCatalog(program, setExit);
   registerAssess(program, setExit);

@@ -7,6 +7,7 @@
  */
 import type { Command } from "commander";
 import { commandTime, DEFAULT_STATE_FILE, refuseWhileServed, Session, Store } from "../manage/index.ts";
+import { armPlacement } from "../serve/index.ts";
 import { withEnvironmentFaults } from "./fault-environment.ts";
 
 export interface ManageOptions {
@@ -36,7 +37,7 @@ export function withSession<T>(options: ManageOptions, fn: (session: Session, no
     const store = Store.open(path);
     try {
       const now = commandTime(store, options.now, () => new Date());
-      return await fn(new Session(store, sessionOptions), now);
+      return await fn(new Session(store, { placement: armPlacement(store), ...sessionOptions }), now);
     } finally {
       store.close();
     }

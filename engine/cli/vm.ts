@@ -17,6 +17,7 @@ interface VmOptions extends ManageOptions {
   scaleSet?: string;
   containerBaseImage?: boolean;
   customImage?: boolean;
+  userSchedule?: string;
 }
 
 export function registerVm(program: Command, setExit: (code: number) => void): void {
@@ -35,7 +36,8 @@ function withSettings(command: Command): Command {
     .option("--hotpatch <on|off>", "enable hotpatch (default: on for eligible Azure Edition images)")
     .option("--timezone <IANA zone>", "the VM's time zone (default UTC)")
     .option("--window <window>", 'install window: daily "22:00-06:00" (default) or weekly "Sun 02:00-06:00"')
-    .option("--processes <n>", "kvstore guest processes the VM runs (default 2)");
+    .option("--processes <n>", "kvstore guest processes the VM runs (default 2)")
+    .option("--user-schedule <on|off>", "bypassPlatformSafetyChecksOnUserSchedule: patched only by its maintenance configurations (AutomaticByPlatform)");
 }
 
 function registerCreate(vm: Command, setExit: (code: number) => void): void {
@@ -123,15 +125,16 @@ function print(options: ManageOptions, vm: VmRecord): void {
 
 function summary(vm: VmRecord): string {
   const orchestration = vm.patchMode ?? `policy ${vm.policySource}`;
-  return `${vm.name}: OS build ${osBuildOf(vm)}, hotpatch ${vm.hotpatch ? "on" : "off"}, ${orchestration}${vm.rebootPending ? ", reboot pending" : ""}`;
+  const schedule = vm.bypassPlatformSafetyChecksOnUserSchedule === true ? ", on a user schedule" : "";
+  return `${vm.name}: OS build ${osBuildOf(vm)}, hotpatch ${vm.hotpatch ? "on" : "off"}, ${orchestration}${schedule}${vm.rebootPending ? ", reboot pending" : ""}`;
 }
 
-function onOff(value: string | undefined): boolean | undefined {
+function onOff(value: string | undefined, option = "--hotpatch"): boolean | undefined {
   if (value === undefined) return undefined;
   const v = value.toLowerCase();
   if (v === "on" || v === "true") return true;
   if (v === "off" || v === "false") return false;
-  throw new HotpatchError("E_USAGE", `--hotpatch takes on or off, not ${value}`);
+  throw new HotpatchError("E_USAGE", `${option} takes on or off, not ${value}`);
 }
 
 function count(value: string | undefined): number | undefined {
@@ -149,5 +152,6 @@ function patchSettings(options: VmOptions) {
     timeZone: options.timezone,
     window: options.window,
     processes: count(options.processes),
+    bypassPlatformSafetyChecksOnUserSchedule: onOff(options.userSchedule, "--user-schedule"),
   };
 }

@@ -15,10 +15,15 @@
  *   - AutomaticByOS, and on Azure Stack HCI the GroupPolicy /
  *     WindowsUpdateClientSettings / SCONFIG policy sources: Windows
  *     Automatic Updates at its default scheduled time, 03:00-05:00 local;
- *   - Manual, and the ThirdParty policy source: never (installs are on demand).
- * - Events run in time order (assessment before install at the same
- *   instant); each commits on its own, so an interrupted advance keeps what
- *   it did. The clock ends at `to` (or later, if a run ends after it).
+ *   - Manual, and the ThirdParty policy source: never (installs are on demand);
+ *   - bypassPlatformSafetyChecksOnUserSchedule true: never automatically;
+ *     the maintenance configurations assigned to it run (maintenance-runs.ts).
+ * - Maintenance configurations' events (pre-event, run, post-event;
+ *   maintenance-runs.ts) interleave with these.
+ * - Events run in time order (at the same instant: assessments, then
+ *   maintenance events, then automatic installs); each commits on its own,
+ *   so an interrupted advance keeps what it did. The clock ends at `to` (or
+ *   later, if a run ends after it).
  */
 import { HotpatchError } from "../errors.ts";
 import { assessVm, ASSESSMENT_PERIOD_MILLIS } from "./assess.ts";
@@ -27,7 +32,8 @@ import { isAutoInstallable } from "./classification.ts";
 import { iso, setClock, storedClock } from "./clock.ts";
 import { type InstallResult, installUpdates, type Trigger } from "./install.ts";
 import type { Session } from "./session.ts";
-import { listVms, type VmRecord } from "./vm.ts";
+import { type MaintenanceDue, type MaintenanceRun, nextMaintenanceDue, runMaintenanceDue } from "./maintenance-runs.ts";
+import { listVms, onUserSchedule, type VmRecord } from "./vm.ts";
 import { nextWindow, parseWindowSpec, type WindowSpec } from "./window-spec.ts";
 
 /** Windows Automatic Updates' default scheduled install time (local). */
@@ -35,10 +41,13 @@ export const AUTOMATIC_UPDATES_WINDOW = "03:00-05:00";
 
 export interface AdvanceEvent {
   at: string;
+  /** The VM; "" for an event of a maintenance configuration as a whole. */
   vm: string;
-  type: "Assessment" | "Installation";
+  type: "Assessment" | "Installation" | "PreMaintenanceEvent" | "MaintenanceRun" | "PostMaintenanceEvent";
   summary: string;
   installation?: InstallResult;
+  /** The run record, for the three maintenance event types. */
+  maintenance?: MaintenanceRun;
 }
 
 export interface AdvanceReport {
@@ -49,6 +58,7 @@ export interface AdvanceReport {
 
 /** The automatic patching of a VM: who installs and in which window; null when nothing installs automatically. */
 export function autoPatching(vm: VmRecord): { trigger: Trigger; window: WindowSpec } | null {
+  if (onUserSchedule(vm)) return null; // a maintenance configuration patches it, or nothing does (maintenance-runs.ts)
   if (vm.host === "azure") {
     if (vm.patchMode === "AutomaticByPlatform") return { trigger: "AutomaticByPlatform", window: parseWindowSpec(vm.window) };
     if (vm.patchMode === "AutomaticByOS") return { trigger: "AutomaticByOS", window: parseWindowSpec(AUTOMATIC_UPDATES_WINDOW) };
@@ -80,6 +90,13 @@ export async function advanceClock(session: Session, from: Date, to: Date, onEve
   let cursor = from;
   for (;;) {
     const next = nextEvent(session, cursor, to);
+    const maintenance = nextMaintenanceDue(session, cursor, next === null ? to : next.type === "Assessment" ? new Date(next.at.getTime() - 1) : next.at);
+    if (maintenance !== null) {
+      cursor = maintenance.at;
+      const end = await runMaintenance(session, maintenance, emit);
+      cursor = new Date(Math.max(cursor.getTime(), end.getTime()));
+      continue;
+    }
     if (next === null) break;
     cursor = next.at;
     if (next.type === "Assessment") {
@@ -99,7 +116,7 @@ export async function advanceClock(session: Session, from: Date, to: Date, onEve
       at: iso(next.at),
       vm: next.vm.name,
       type: "Installation",
-      summary: `${result.status}: ${result.installedPatchCount} installed, ${result.pendingPatchCount} pending, ${result.failedPatchCount} failed, reboot ${result.rebootStatus}`,
+      summary: installSummary(result),
       installation: result,
     });
     cursor = new Date(Math.max(cursor.getTime(), Date.parse(result.endDateTime!)));
@@ -109,6 +126,22 @@ export async function advanceClock(session: Session, from: Date, to: Date, onEve
     setClock(store, clock !== undefined && clock > to ? clock : to);
   });
   return { from: iso(from), to: iso(to), events };
+}
+
+/** Runs one maintenance event and reports it (the run's installs first); returns when the clock may go on. */
+async function runMaintenance(session: Session, due: MaintenanceDue, emit: (e: AdvanceEvent) => void): Promise<Date> {
+  const { run, installations } = await runMaintenanceDue(session, due);
+  for (const result of installations) {
+    emit({ at: result.startDateTime, vm: result.vm, type: "Installation", summary: installSummary(result), installation: result });
+  }
+  const type = due.kind === "Run" ? "MaintenanceRun" : due.kind;
+  const what = due.kind === "Run" ? `${run.status}: ${run.machines.length} machine(s)${run.leftOut.length > 0 ? `, ${run.leftOut.length} left out` : ""}` : `${(type === "PreMaintenanceEvent" ? run.preEvent : run.postEvent)?.deliveries.length ?? 0} webhook(s)`;
+  emit({ at: iso(due.at), vm: "", type, summary: `${run.configuration.name} run ${run.name}: ${what}`, maintenance: run });
+  return due.kind === "Run" && run.finishedAt !== null ? new Date(run.finishedAt) : due.at;
+}
+
+function installSummary(result: InstallResult): string {
+  return `${result.status}: ${result.installedPatchCount} installed, ${result.pendingPatchCount} pending, ${result.failedPatchCount} failed, reboot ${result.rebootStatus}`;
 }
 
 interface Due {

@@ -18,6 +18,8 @@ export interface HistoryEntry {
   activityId: string;
   operation: "Install" | "Uninstall" | "Rollback";
   trigger: string;
+  /** The maintenance configuration whose run made the entry (trigger MaintenanceConfiguration). */
+  maintenanceConfigurationId?: string;
   kb: string;
   title: string;
   kind: string;

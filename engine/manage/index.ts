@@ -29,3 +29,26 @@ export { checkHotpatchEligibility, HOTPATCH_SKUS } from "./eligibility.ts";
 export { nextWindow, parseWindowSpec } from "./window-spec.ts";
 export type { ReleaseDefect } from "./release-source.ts";
 export { recordDefect, recordedDefects } from "./release-defects.ts";
+export { DEFAULT_PLACEMENT, type MaintenanceConfiguration, type MaintenanceConfigurationInput, configurationId, parseConfigurationId } from "./maintenance-config.ts";
+export { defaultPlacement, type ConfigurationAssignment, type DynamicScope, type VmPlacement } from "./maintenance-scope.ts";
+export { cancelRun, type MaintenanceRun } from "./maintenance-runs.ts";
+export {
+  assignConfiguration,
+  deleteConfiguration,
+  deleteDynamicScope,
+  deleteWebhook,
+  getAssignment,
+  getConfiguration,
+  getDynamicScope,
+  listAssignments,
+  listConfigurations,
+  listDynamicScopes,
+  listWebhooks,
+  machinesOf,
+  putConfiguration,
+  putDynamicScope,
+  putWebhook,
+  runsOf,
+  unassignConfiguration,
+} from "./maintenance.ts";
+export { formatWindowSummary, parseMaintenanceWindow } from "./maintenance-window.ts";

@@ -12,7 +12,7 @@
  */
 import * as faults from "../faults/index.ts";
 import type { ApplicableUpdate } from "./catalog.ts";
-import { iso, setClock } from "./clock.ts";
+import { iso, setClock, storedClock } from "./clock.ts";
 import { type HistoryEntry, recordHistory } from "./history.ts";
 import type { InstallResult } from "./install.ts";
 import type { InstallRun } from "./install-run.ts";
@@ -43,7 +43,8 @@ export function commitOutcome(run: InstallRun): void {
     store.putVm(vm.name, vm);
     store.putActivity(result.activityId, vmName, "Installation", result.startDateTime, result);
     for (const [kb, id] of run.historyIds) store.updateHistory(id, finishedEntry(run, kb));
-    setClock(store, run.at());
+    // Runs of one schedule start together on one emulated clock: the clock ends at the latest end.
+    setClock(store, laterOf(storedClock(store), run.at()));
   });
 }
 
@@ -83,6 +84,7 @@ function historyEntry(run: InstallResult, u: ApplicableUpdate, now: Date): Histo
     activityId: run.activityId,
     operation: "Install",
     trigger: run.trigger,
+    ...(run.maintenanceConfigurationId === undefined ? {} : { maintenanceConfigurationId: run.maintenanceConfigurationId }),
     kb: u.kb,
     title: u.title,
     kind: u.installKind,
@@ -105,4 +107,8 @@ function supersedeOlder(session: Session, vm: VmRecord): void {
     const stale = u.kind === "hotpatch" ? u.baselineMonth !== vm.imageMonth : u.imageMonth !== null && u.imageMonth < vm.imageMonth;
     if (stale) session.store.updateInstalled(vm.name, u.kb, { ...u, active: false });
   }
+}
+
+function laterOf(a: Date | undefined, b: Date): Date {
+  return a !== undefined && a.getTime() > b.getTime() ? a : b;
 }

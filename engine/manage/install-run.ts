@@ -34,6 +34,7 @@ export interface CheckedRequest {
   classifications: ReadonlySet<Classification>;
   maxMillis: number;
   trigger: Trigger;
+  maintenanceConfigurationId?: string;
   rebootSetting: RebootSetting;
 }
 
@@ -159,6 +160,7 @@ function newResult(run: InstallRun, request: CheckedRequest, activityId: string)
     activityId,
     vm: run.vmName,
     trigger: request.trigger,
+    ...(request.maintenanceConfigurationId === undefined ? {} : { maintenanceConfigurationId: request.maintenanceConfigurationId }),
     status: "InProgress",
     startDateTime: iso(run.now),
     endDateTime: null,

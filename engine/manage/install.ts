@@ -15,7 +15,9 @@
  *     Pending and the window counts as exceeded;
  *  6. the health check (engine/vms/health.ts) runs when anything changed; the run, the
  *     VM, its installed updates and its history are committed together.
- * The state clock ends at the run's end (start + emulated time).
+ * The state clock ends at the run's end (start + emulated time), or stays where
+ * it is if it is later already (the machines of one schedule's run start
+ * together, maintenance-runs.ts).
  *
  * This file holds the request, the result and the order of the phases; the
  * run in memory, its selection and its time budget are in install-run.ts,
@@ -39,7 +41,8 @@ import { getVm, type VmRecord } from "./vm.ts";
 
 export const REBOOT_SETTINGS = ["IfRequired", "Never", "Always"] as const;
 export type RebootSetting = (typeof REBOOT_SETTINGS)[number];
-export type Trigger = "OnDemand" | "AutomaticByPlatform" | "AutomaticByOS" | "PolicySource";
+/** Who started a run; MaintenanceConfiguration: a customer-managed schedule (maintenance-runs.ts). */
+export type Trigger = "OnDemand" | "AutomaticByPlatform" | "AutomaticByOS" | "PolicySource" | "MaintenanceConfiguration";
 export const DEFAULT_MAX_DURATION_MILLIS = 4 * 3_600_000;
 
 export interface InstallRequest {
@@ -50,6 +53,8 @@ export interface InstallRequest {
   maxDurationMillis?: number;
   reboot?: RebootSetting;
   trigger?: Trigger;
+  /** The maintenance configuration whose run this is (trigger MaintenanceConfiguration); kept in the result and history. */
+  maintenanceConfigurationId?: string;
 }
 
 export type PatchState = "Installed" | "PendingReboot" | "Failed" | "Pending" | "Excluded" | "NotSelected";
@@ -71,6 +76,8 @@ export interface InstallResult {
   activityId: string;
   vm: string;
   trigger: Trigger;
+  /** Set when a maintenance configuration's run started it. */
+  maintenanceConfigurationId?: string;
   status: "InProgress" | "Succeeded" | "Failed" | "CompletedWithWarnings";
   startDateTime: string;
   endDateTime: string | null;
@@ -157,6 +164,7 @@ function checkRequest(session: Session, vmName: string, request: InstallRequest,
     classifications: new Set(request.classifications ?? AUTO_INSTALL_CLASSIFICATIONS),
     maxMillis,
     trigger: request.trigger ?? "OnDemand",
+    maintenanceConfigurationId: request.maintenanceConfigurationId,
     rebootSetting: request.reboot ?? "IfRequired",
   };
 }

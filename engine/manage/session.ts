@@ -12,6 +12,7 @@ import type { MonthId } from "./calendar.ts";
 import { type UpdateLine, unplannedMonths } from "./catalog.ts";
 import type { UpdateKind } from "./classification.ts";
 import { type HealthReport, localHost, type ProcessHost, type VmProcesses } from "../vms/index.ts";
+import { defaultPlacement, type VmPlacement } from "./maintenance-scope.ts";
 import type { ReleaseDefect } from "./release-source.ts";
 import type { Store } from "./store.ts";
 import type { VmRecord } from "./vm.ts";
@@ -57,13 +58,18 @@ export class Session {
   constructor(
     readonly store: Store,
     /** `host`: where VMs' processes run (default: this thread; `hotpatch serve` passes its worker pool). */
-    readonly options: { seed?: number; artifactsDir?: string; faults?: Faults; host?: ProcessHost } = {},
+    /** `placement`: where each VM sits in ARM, for dynamic scopes (default: every VM in DEFAULT_PLACEMENT, untagged; `hotpatch serve` passes its VMs' ARM documents). */
+    readonly options: { seed?: number; artifactsDir?: string; faults?: Faults; host?: ProcessHost; placement?: (vm: VmRecord) => VmPlacement } = {},
   ) {
   }
 
   /** The unplanned baselines declared so far (read from the state each time: a server may declare one while it runs). */
   get unplanned(): MonthId[] {
     return unplannedMonths(this.store);
+  }
+
+  placementOf(vm: VmRecord): VmPlacement {
+    return (this.options.placement ?? defaultPlacement)(vm);
   }
 
   get seed(): number {

@@ -15,6 +15,10 @@
  *   groups, a VM's ARM properties, long-running operations), keyed by kind
  *   and id; the management plane itself never reads them. A file of an
  *   older build gets the table when it is opened.
+ * - `maintenance` holds the management plane's customer-managed schedules
+ *   (maintenance configurations, their assignments and dynamic scopes, runs
+ *   and webhooks; maintenance-store.ts), keyed by kind and id; older files
+ *   get the table when they are opened, too.
  * - `schema_version` in `meta` guards against opening a file of another
  *   format (E_DB).
  */
@@ -39,6 +43,7 @@ CREATE TABLE IF NOT EXISTS activities (
   id TEXT PRIMARY KEY, vm TEXT NOT NULL, type TEXT NOT NULL, started_at TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS activities_vm ON activities (vm, type, started_at);
 CREATE TABLE IF NOT EXISTS resources (kind TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, id));
+CREATE TABLE IF NOT EXISTS maintenance (kind TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, id));
 `;
 
 export interface Stored<T> {
@@ -202,5 +207,28 @@ export class Store {
 
   deleteResource(kind: string, id: string): void {
     this.db.prepare("DELETE FROM resources WHERE kind = ? AND id = ?").run(kind, id);
+  }
+
+  // Customer-managed schedules (maintenance-store.ts) ------------------------
+
+  maintenanceDoc<T>(kind: string, id: string): T | undefined {
+    const row = this.db.prepare("SELECT doc FROM maintenance WHERE kind = ? AND id = ?").get(kind, id) as { doc: string } | undefined;
+    return row ? (JSON.parse(row.doc) as T) : undefined;
+  }
+
+  /** Every document of a kind, ordered by id; `prefix` keeps the ids that start with it. */
+  maintenanceDocs<T>(kind: string, prefix = ""): T[] {
+    const rows = this.db.prepare("SELECT doc FROM maintenance WHERE kind = ? AND substr(id, 1, ?) = ? ORDER BY id").all(kind, prefix.length, prefix) as { doc: string }[];
+    return rows.map((r) => JSON.parse(r.doc) as T);
+  }
+
+  putMaintenanceDoc(kind: string, id: string, doc: unknown): void {
+    this.db
+      .prepare("INSERT INTO maintenance (kind, id, doc) VALUES (?, ?, ?) ON CONFLICT(kind, id) DO UPDATE SET doc = excluded.doc")
+      .run(kind, id, JSON.stringify(doc));
+  }
+
+  deleteMaintenanceDoc(kind: string, id: string): void {
+    this.db.prepare("DELETE FROM maintenance WHERE kind = ? AND id = ?").run(kind, id);
   }
 }

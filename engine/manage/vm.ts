@@ -11,6 +11,11 @@
  *   Switching between AutomaticByOS and Manual is refused (E_USAGE).
  * - On Azure Stack HCI a VM has no patch mode but a policy source (required).
  * - A scale set with Uniform orchestration and hotpatch on is refused.
+ * - `bypassPlatformSafetyChecksOnUserSchedule` (Azure's customer-managed
+ *   schedule flag) can be true only on Azure with patch mode
+ *   AutomaticByPlatform; while it is true automatic patching leaves the VM
+ *   alone and only a maintenance configuration patches it (the bypass rules
+ *   in maintenance-runs.ts).
  * - A new VM boots the latest baseline released at its creation time; its
  *   OS level (`osMonth`) then moves with installed updates (install.ts).
  * - Validation happens before anything is written: a refused create or set
@@ -64,6 +69,8 @@ export interface VmRecord {
    * (engine/fleet/), so a clock advance does not patch it on its own.
    */
   orchestratedBy?: "fleet";
+  /** Patched on a customer-managed schedule instead of automatically (absent: false). */
+  bypassPlatformSafetyChecksOnUserSchedule?: boolean;
 }
 
 export interface VmCreateRequest {
@@ -79,9 +86,12 @@ export interface VmCreateRequest {
   scaleSet?: string;
   containerBaseImage?: boolean;
   customImage?: boolean;
+  bypassPlatformSafetyChecksOnUserSchedule?: boolean;
 }
 
-export type VmChange = Partial<Pick<VmCreateRequest, "patchMode" | "policySource" | "hotpatch" | "timeZone" | "window" | "processes">>;
+export type VmChange = Partial<
+  Pick<VmCreateRequest, "patchMode" | "policySource" | "hotpatch" | "timeZone" | "window" | "processes" | "bypassPlatformSafetyChecksOnUserSchedule">
+>;
 
 const NAME = /^[A-Za-z][A-Za-z0-9-]{0,62}$/;
 
@@ -146,6 +156,8 @@ export function createVm(store: Store, request: VmCreateRequest, now: Date, unpl
     lastAutoWindow: null,
   };
   orchestrateNew(vm, request.patchMode, request.policySource);
+  if (request.bypassPlatformSafetyChecksOnUserSchedule === true) vm.bypassPlatformSafetyChecksOnUserSchedule = true;
+  checkUserSchedule(vm);
   if (request.scaleSet !== undefined) {
     const verdict = checkScaleSet({ orchestration: request.scaleSet as Orchestration, image, hotpatch });
     if (!verdict.allowed) refuse(request.name, verdict.reasons);
@@ -177,6 +189,8 @@ export function setVm(store: Store, name: string, change: VmChange): VmRecord {
   if (change.processes !== undefined) vm.processes = checkProcesses(change.processes);
   if (change.hotpatch !== undefined) vm.hotpatch = change.hotpatch;
   orchestrateChange(vm, change.patchMode, change.policySource);
+  if (change.bypassPlatformSafetyChecksOnUserSchedule !== undefined) vm.bypassPlatformSafetyChecksOnUserSchedule = change.bypassPlatformSafetyChecksOnUserSchedule;
+  checkUserSchedule(vm);
   if (vm.hotpatch) {
     const eligibility = checkHotpatchEligibility(vm.image, {
       host: vm.host,
@@ -228,6 +242,21 @@ function setPatchMode(vm: VmRecord, patchMode: string): void {
     refuse(vm.name, [`the patch mode is ${mode}, but hotpatch on Azure requires AutomaticByPlatform`]);
   }
   vm.patchMode = mode;
+}
+
+/** Whether the VM is patched on a customer-managed schedule (the flag; see maintenance-runs.ts for what runs). */
+export function onUserSchedule(vm: VmRecord): boolean {
+  return vm.bypassPlatformSafetyChecksOnUserSchedule === true;
+}
+
+function checkUserSchedule(vm: VmRecord): void {
+  if (onUserSchedule(vm) && (vm.host !== "azure" || vm.patchMode !== "AutomaticByPlatform")) {
+    const mode = vm.host === "azure" ? `patch mode ${vm.patchMode}` : `host ${vm.host}`;
+    throw new HotpatchError(
+      "E_USAGE",
+      `VM ${vm.name}: bypassPlatformSafetyChecksOnUserSchedule applies only to Azure VMs with patch mode AutomaticByPlatform, not with ${mode}`,
+    );
+  }
 }
 
 function checkProcesses(n: number): number {

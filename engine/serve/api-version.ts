@@ -11,6 +11,8 @@ import { ArmError } from "./arm-error.ts";
 export const API_VERSIONS = {
   "Microsoft.Compute": ["2024-07-01", "2024-11-01", "2025-04-01", "2026-03-01"],
   "Microsoft.Resources": ["2021-04-01", "2022-09-01", "2024-03-01", "2024-11-01", "2025-04-01"],
+  /** 2023-04-01 is the stable line of maintenance configurations; the previews carry the same shapes. */
+  "Microsoft.Maintenance": ["2023-04-01", "2023-09-01-preview", "2023-10-01-preview"],
   /** The emulator's own endpoints (/hotpatch/…) need none. */
 } as const;
 

@@ -75,6 +75,7 @@ export const ENGINE_TO_ARM: Record<ErrorCode, { status: number; code: string }> 
   E_NOT_UNINSTALLABLE: { status: 409, code: "OperationNotAllowed" },
   E_CLOCK: { status: 400, code: "InvalidParameter" },
   E_DB: { status: 500, code: "InternalServerError" },
+  E_SCHEDULE: { status: 409, code: "Conflict" },
   E_STATE_BUSY: { status: 409, code: "Conflict" },
   E_USAGE: { status: 400, code: "InvalidParameter" },
   E_IO: { status: 500, code: "InternalServerError" },

@@ -6,3 +6,4 @@
  */
 export { DEFAULT_TOKEN_SECONDS, mintToken } from "./auth.ts";
 export { DEFAULT_HOST, DEFAULT_PORT, startServer } from "./server.ts";
+export { armPlacement } from "./resources.ts";

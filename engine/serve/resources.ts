@@ -16,11 +16,11 @@
  *   state made with the CLI is visible through the API.
  */
 import { createHash } from "node:crypto";
-import type { Store, VmRecord } from "../manage/index.ts";
+import { DEFAULT_PLACEMENT, defaultPlacement, type Store, type VmPlacement, type VmRecord } from "../manage/index.ts";
 
-export const DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000";
-export const DEFAULT_GROUP = "hotpatch";
-export const DEFAULT_LOCATION = "eastus";
+export const DEFAULT_SUBSCRIPTION = DEFAULT_PLACEMENT.subscription;
+export const DEFAULT_GROUP = DEFAULT_PLACEMENT.resourceGroup;
+export const DEFAULT_LOCATION = DEFAULT_PLACEMENT.location;
 
 export interface ResourceGroupDoc {
   subscription: string;
@@ -171,4 +171,13 @@ export function adoptCliVms(store: Store, vms: readonly VmRecord[], now: Date): 
 export function vmIdOf(subscription: string, vm: string): string {
   const h = createHash("sha256").update(`${subscription.toLowerCase()}/${vm.toLowerCase()}`).digest("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Where each VM sits, read from its ARM document when it has one (for the dynamic scopes of maintenance configurations). */
+export function armPlacement(store: Store): (vm: VmRecord) => VmPlacement {
+  return (vm) => {
+    const doc = getVmArm(store, vm.name);
+    const fallback = defaultPlacement(vm);
+    return doc === undefined ? fallback : { ...fallback, subscription: doc.subscription, resourceGroup: doc.resourceGroup, location: doc.location, tags: doc.tags };
+  };
 }

@@ -49,13 +49,14 @@ import { registerEmulatorRoutes } from "./routes/emulator.ts";
 import { registerEmulatorUpdateRoutes } from "./routes/emulator-updates.ts";
 import { registerEmulatorViewRoutes } from "./routes/emulator-views.ts";
 import { registerFleetRoutes } from "./routes/fleet.ts";
+import { registerMaintenanceRoutes } from "./routes/maintenance.ts";
 import { registerPatchRoutes } from "./routes/patches.ts";
 import { registerPortal } from "./routes/portal.ts";
 import { registerResourceGroupRoutes } from "./routes/resource-groups.ts";
 import { registerScaleSetRoutes } from "./routes/scale-sets.ts";
 import { registerVirtualMachineRoutes } from "./routes/virtual-machines.ts";
 import { bootAllVms, createVmPool } from "./live-vms.ts";
-import { adoptCliVms } from "./resources.ts";
+import { adoptCliVms, armPlacement } from "./resources.ts";
 import { Serial } from "./serial.ts";
 
 export const DEFAULT_PORT = 8443;
@@ -145,7 +146,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 export function createContext(store: Store, wallClock: () => Date, host?: ProcessHost): ServeContext {
   const serial = new Serial();
   const operations = new Operations(store, serial, () => emulatedNow(context));
-  const session = new Session(store, host === undefined ? {} : { host });
+  const session = new Session(store, { placement: armPlacement(store), ...(host === undefined ? {} : { host }) });
   const context: ServeContext = {
     store,
     session,
@@ -206,6 +207,7 @@ export function buildApp(context: ServeContext, options: AppOptions): FastifyIns
   registerAvailabilitySetRoutes(app, context);
   registerScaleSetRoutes(app, context);
   registerPatchRoutes(app, context, { retryAfterSeconds: options.retryAfterSeconds });
+  registerMaintenanceRoutes(app, context);
   registerEmulatorRoutes(app, context);
   registerEmulatorUpdateRoutes(app, context);
   registerEmulatorViewRoutes(app, context);

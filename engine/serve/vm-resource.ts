@@ -13,8 +13,10 @@
  * - `adminPassword` is accepted and dropped: never stored, never returned.
  * - ARM's cross-field rules are checked on the settings the VM would have
  *   after the PUT (request over current): hotpatch needs patchMode
- *   AutomaticByPlatform; bypassPlatformSafetyChecksOnUserSchedule cannot be
- *   true while hotpatch is on. Refusals are 400 InvalidParameter with target.
+ *   AutomaticByPlatform; so does bypassPlatformSafetyChecksOnUserSchedule
+ *   (the customer-managed schedule flag, kept by the management plane: with
+ *   it a VM is patched by its maintenance configurations only, hotpatch or
+ *   not). Refusals are 400 InvalidParameter with target.
  * - Image eligibility is the management plane's (E_NOT_ELIGIBLE → 400).
  * - A summary of the instance view's patch status shows only what is known:
  *   without an assessment (installation) it is `{ status: "Unknown" }`.
@@ -188,9 +190,9 @@ export function checkPatchRules(put: VmPut, current?: { vm: VmRecord; doc: VmArm
       `${PATCH}.enableHotpatching`,
     );
   }
-  if (hotpatch && bypass) {
+  if (bypass && patchMode !== undefined && patchMode !== "AutomaticByPlatform") {
     throw invalidParameter(
-      "Hotpatch updates require platform safety checks; bypassPlatformSafetyChecksOnUserSchedule cannot be true while enableHotpatching is true",
+      `bypassPlatformSafetyChecksOnUserSchedule can be true only with patchMode AutomaticByPlatform, not ${patchMode}.`,
       `${BY_PLATFORM}.bypassPlatformSafetyChecksOnUserSchedule`,
     );
   }
@@ -210,6 +212,7 @@ export function createRequestOf(name: string, put: VmPut): VmCreateRequest {
     ...(put.window === undefined ? {} : { window: put.window }),
     ...(put.processes === undefined ? {} : { processes: put.processes }),
     ...(put.virtualMachineScaleSet === undefined ? {} : { scaleSet: "Flexible" }),
+    ...(put.bypassPlatformSafetyChecksOnUserSchedule === undefined ? {} : { bypassPlatformSafetyChecksOnUserSchedule: put.bypassPlatformSafetyChecksOnUserSchedule }),
   };
 }
 
@@ -223,6 +226,8 @@ export function changeOf(put: VmPut, vm: VmRecord): VmChange {
   if (put.timeZone !== undefined) change.timeZone = put.timeZone;
   if (put.window !== undefined) change.window = put.window;
   if (put.processes !== undefined) change.processes = put.processes;
+  const bypass = put.bypassPlatformSafetyChecksOnUserSchedule;
+  if (bypass !== undefined && bypass !== (vm.bypassPlatformSafetyChecksOnUserSchedule === true)) change.bypassPlatformSafetyChecksOnUserSchedule = bypass;
   return change;
 }
 
@@ -313,7 +318,7 @@ export function vmResource(vm: VmRecord, doc: VmArmDoc, instanceView?: Json): Js
             assessmentMode: doc.assessmentMode,
             automaticByPlatformSettings: {
               rebootSetting: doc.rebootSetting,
-              bypassPlatformSafetyChecksOnUserSchedule: doc.bypassPlatformSafetyChecksOnUserSchedule,
+              bypassPlatformSafetyChecksOnUserSchedule: vm.bypassPlatformSafetyChecksOnUserSchedule ?? doc.bypassPlatformSafetyChecksOnUserSchedule,
             },
           },
         },

@@ -35,7 +35,8 @@ export function registerEmulatorRoutes(app: FastifyInstance, context: ServeConte
     return context.serial.run(async () => {
       const from = emulatedNow(context);
       const report = await advanceClock(context.session, from, new Date(from.getTime() + millis), (e) => {
-        if (e.installation !== undefined) publishInstallation(context, e.installation, { trigger: e.installation.trigger, summary: e.summary });
+        if (e.installation !== undefined) publishInstallation(context, e.installation, { trigger: e.installation.trigger, summary: e.summary, ...maintenanceOf(e.installation) });
+        else if (e.maintenance !== undefined) context.events.publish("maintenance", new Date(e.at), { kind: e.type, summary: e.summary, run: e.maintenance });
         else context.events.publish(e.type === "Assessment" ? "assessment" : "installation", new Date(e.at), { trigger: "Automatic", summary: e.summary }, e.vm);
       });
       context.events.publish("clock", emulatedNow(context), { from: report.from, to: report.to });
@@ -81,4 +82,8 @@ export function registerEmulatorRoutes(app: FastifyInstance, context: ServeConte
     streams.add(end);
     request.raw.on("close", end);
   });
+}
+
+function maintenanceOf(result: { maintenanceConfigurationId?: string }): Record<string, string> {
+  return result.maintenanceConfigurationId === undefined ? {} : { maintenanceConfigurationId: result.maintenanceConfigurationId };
 }
