@@ -173,14 +173,14 @@ function lookUp(kb: string, mode: CatalogMode): CatalogUpdate | undefined {
   const match = /^KB5(\d{2})(\d{2})(\d{2})$/.exec(kb);
   const os = OS_GENERATIONS.find((g) => match !== null && Object.values(OS_LINES[g].kbSuffix).includes(match[3]));
   if (match !== null && os !== undefined && /^(0[1-9]|1[0-2])$/.test(match[2])) {
-    let release: ReleaseMonth;
+    let release: ReleaseMonth | undefined;
     try {
       release = releaseFor(`20${match[1]}-${match[2]}`, line(os));
     } catch {
-      return undefined;
+      release = undefined; // outside the calendar's years: perhaps a recorded KB (KB5041160)
     }
-    const update = match[3] === OS_LINES[os].kbSuffix.os ? osUpdate(release) : dotnetUpdate(release);
-    if (update.kb === kb) return update; // a recorded month's OS release has its real KB instead
+    const update = release === undefined ? undefined : match[3] === OS_LINES[os].kbSuffix.os ? osUpdate(release) : dotnetUpdate(release);
+    if (update?.kb === kb) return update; // a recorded month's OS release has its real KB instead
   }
   if (!mode.history) return undefined;
   for (const g of OS_GENERATIONS) {
