@@ -57,7 +57,7 @@ describe("checkHotpatchEligibility", () => {
     "2022-datacenter",
     "2022-datacenter-core",
     "2019-datacenter-core",
-    "2025-datacenter-azure-edition-core",
+    "2025-datacenter",
   ])("refuses the SKU %s", (sku) => {
     const verdict = checkHotpatchEligibility(`MicrosoftWindowsServer:WindowsServer:${sku}`, { host: "azure" });
     expect(verdict.eligible).toBe(false);

@@ -30,6 +30,7 @@ interface SimulateOptions {
   artifacts: string;
   quiet?: boolean;
   json?: boolean;
+  history?: boolean;
 }
 
 export function registerSimulate(program: Command, setExit: (code: number) => void): void {
@@ -46,11 +47,13 @@ export function registerSimulate(program: Command, setExit: (code: number) => vo
     .option("--standard-window <window>", `the standard VM's maintenance window (default "${STANDARD_WINDOW}")`)
     .option("--processes <n>", "kvstore processes per VM (default 2)")
     .option("--artifacts <dir>", "the build cache", DEFAULT_SIMULATION_ARTIFACTS)
+    .option("--history", "replay Microsoft's recorded releases of the image's generation (the other months are synthetic)")
     .option("--quiet", "no progress lines on stderr")
     .option("--json", "print the result as JSON")
     .action(
       guarded(setExit, async (options: SimulateOptions) => {
         if ((options.image === undefined) === (options.fleet === undefined)) throw new HotpatchError("E_USAGE", "give --image (a VM pair) or --fleet (a fleet spec)");
+        if (options.fleet !== undefined && options.history) throw new HotpatchError("E_USAGE", "--history replays a VM pair's releases (--image); a fleet simulation uses the synthetic calendar");
         if (options.fleet !== undefined) return fleetSimulation(options);
         const report = await simulate(
           {
@@ -63,6 +66,7 @@ export function registerSimulate(program: Command, setExit: (code: number) => vo
             standardWindow: options.standardWindow,
             processes: whole("--processes", options.processes),
             artifactsDir: options.artifacts,
+            history: options.history,
           },
           (line) => {
             if (!options.quiet) process.stderr.write(`${line}\n`);

@@ -1,7 +1,7 @@
 /** `hotpatch vm create|set|show|list`: emulated VMs and their patch settings. */
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
-import { createVm, getVm, listVms, osBuildOf, setClock, setVm, type VmRecord } from "../manage/index.ts";
+import { createVm, getVm, listVms, osBuildOf, type Session, setClock, setVm, type VmRecord } from "../manage/index.ts";
 import { type ManageOptions, stateOptions, timedStateOptions, withSession } from "./manage-options.ts";
 import { guarded, printJson, say } from "./output.ts";
 
@@ -66,12 +66,12 @@ function registerCreate(vm: Command, setExit: (code: number) => void): void {
               customImage: options.customImage,
             },
             now,
-            session.unplanned,
+            session.catalog,
           );
           setClock(session.store, now);
           return record;
         });
-        print(options, created);
+        print(options, created, session.catalog);
         return 0;
       }),
     ),
@@ -84,7 +84,7 @@ function registerSet(vm: Command, setExit: (code: number) => void): void {
     guarded(setExit, (name: string, options: VmOptions) =>
       withSession(options, (session) => {
         const changed = session.store.tx(() => setVm(session.store, name, patchSettings(options)));
-        print(options, changed);
+        print(options, changed, session.catalog);
         return 0;
       }),
     ),
@@ -95,7 +95,7 @@ function registerShow(vm: Command, setExit: (code: number) => void): void {
   stateOptions(vm.command("show").description("show a VM").argument("<name>", "the VM name")).action(
     guarded(setExit, (name: string, options: ManageOptions) =>
       withSession(options, (session) => {
-        print(options, getVm(session.store, name));
+        print(options, getVm(session.store, name), session.catalog);
         return 0;
       }),
     ),
@@ -107,26 +107,26 @@ function registerList(vm: Command, setExit: (code: number) => void): void {
     guarded(setExit, (options: ManageOptions) =>
       withSession(options, (session) => {
         const vms = listVms(session.store);
-        if (options.json) printJson({ vms: vms.map((v) => ({ ...v, osBuild: osBuildOf(v) })) });
-        else for (const v of vms) say(options, summary(v));
+        if (options.json) printJson({ vms: vms.map((v) => ({ ...v, osBuild: osBuildOf(v, session.catalog) })) });
+        else for (const v of vms) say(options, summary(v, session.catalog));
         return 0;
       }),
     ),
   );
 }
 
-function print(options: ManageOptions, vm: VmRecord): void {
-  if (options.json) printJson({ ...vm, osBuild: osBuildOf(vm) });
+function print(options: ManageOptions, vm: VmRecord, catalog: Session["catalog"]): void {
+  if (options.json) printJson({ ...vm, osBuild: osBuildOf(vm, catalog) });
   else {
-    say(options, summary(vm));
+    say(options, summary(vm, catalog));
     say(options, `  image ${vm.image} on ${vm.host}; ${vm.processes} kvstore process(es); window ${vm.window} ${vm.timeZone}`);
   }
 }
 
-function summary(vm: VmRecord): string {
+function summary(vm: VmRecord, catalog: Session["catalog"]): string {
   const orchestration = vm.patchMode ?? `policy ${vm.policySource}`;
   const schedule = vm.bypassPlatformSafetyChecksOnUserSchedule === true ? ", on a user schedule" : "";
-  return `${vm.name}: OS build ${osBuildOf(vm)}, hotpatch ${vm.hotpatch ? "on" : "off"}, ${orchestration}${schedule}${vm.rebootPending ? ", reboot pending" : ""}`;
+  return `${vm.name}: OS build ${osBuildOf(vm, catalog)}, hotpatch ${vm.hotpatch ? "on" : "off"}, ${orchestration}${schedule}${vm.rebootPending ? ", reboot pending" : ""}`;
 }
 
 function onOff(value: string | undefined, option = "--hotpatch"): boolean | undefined {

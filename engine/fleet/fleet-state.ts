@@ -154,7 +154,7 @@ export function createFleet(
           ...(vm.scaleSet ? { scaleSet: "Flexible" } : {}),
         },
         at,
-        session.unplanned,
+        session.catalog,
       );
       session.store.putVm(vm.name, { ...record, orchestratedBy: "fleet" });
       session.store.putResource(FLEET_VM, vm.name, { ...vm, index });

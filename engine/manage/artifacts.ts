@@ -32,7 +32,7 @@ import { buildPatch } from "../builder/index.ts";
 import { HotpatchError } from "../errors.ts";
 import { buildImageFromPath, DEFAULT_IMAGE_MODE, type Image } from "../image/index.ts";
 import { keyId, TrustStore } from "../patch/index.ts";
-import type { MonthId } from "./calendar.ts";
+import type { LineSpec, MonthId } from "./calendar.ts";
 import { recordedDefect } from "./release-defects.ts";
 import { RELEASE_FILE_NAME, type ReleaseDefect, releaseSource } from "./release-source.ts";
 import type { Store } from "./store.ts";
@@ -68,8 +68,8 @@ export class Artifacts {
   }
 
   /** The image of a month's OS release (a baseline, or a cumulative image for VMs without hotpatch). */
-  image(month: MonthId, unplanned: readonly MonthId[]): Promise<Image> {
-    const source = this.source(month, unplanned);
+  image(month: MonthId, line: LineSpec): Promise<Image> {
+    const source = this.source(month, line);
     let built = this.images.get(source.hash);
     if (!built) {
       built = this.buildImage(source);
@@ -79,20 +79,20 @@ export class Artifacts {
   }
 
   /** The signed hotpatch of a month against its baseline. */
-  hotpatch(kb: string, month: MonthId, baselineMonth: MonthId, unplanned: readonly MonthId[]): Promise<HotpatchArtifact> {
-    const base = this.source(baselineMonth, unplanned);
-    const target = this.source(month, unplanned);
+  hotpatch(kb: string, month: MonthId, baselineMonth: MonthId, line: LineSpec): Promise<HotpatchArtifact> {
+    const base = this.source(baselineMonth, line);
+    const target = this.source(month, line);
     const cacheKey = `${kb}-${base.hash.slice(0, 16)}-${target.hash.slice(0, 16)}-${this.keyId.slice(0, 16)}`;
     let built = this.packages.get(cacheKey);
     if (!built) {
-      built = this.buildHotpatch(kb, cacheKey, baselineMonth, target, unplanned);
+      built = this.buildHotpatch(kb, cacheKey, baselineMonth, target, line);
       this.packages.set(cacheKey, built);
     }
     return built;
   }
 
-  private source(month: MonthId, unplanned: readonly MonthId[]): { text: string; hash: string; path: string } {
-    const text = releaseSource(month, unplanned, this.defects[month] ?? recordedDefect(this.store, month));
+  private source(month: MonthId, line: LineSpec): { text: string; hash: string; path: string } {
+    const text = releaseSource(month, line, this.defects[month] ?? recordedDefect(this.store, month));
     const hash = createHash("sha256").update(BUILDER_HASH).update(IMAGE_MODE).update(text).digest("hex");
     const path = join(this.dir, "src", hash.slice(0, 24), RELEASE_FILE_NAME);
     if (!existsSync(path)) writeAtomically(path, text);
@@ -112,14 +112,14 @@ export class Artifacts {
     cacheKey: string,
     baselineMonth: MonthId,
     target: { path: string },
-    unplanned: readonly MonthId[],
+    line: LineSpec,
   ): Promise<HotpatchArtifact> {
     const file = join(this.dir, "packages", `${cacheKey}.hpk`);
     const meta = `${file}.json`;
     if (existsSync(file) && existsSync(meta)) {
       return { kb, package: new Uint8Array(readFileSync(file)), functions: JSON.parse(readFileSync(meta, "utf8")) as string[] };
     }
-    const base = await this.image(baselineMonth, unplanned);
+    const base = await this.image(baselineMonth, line);
     const result = await buildPatch({ base, target: target.path, id: kb, key: this.privateKey, classification: "Security", title: `Hotpatch ${kb}` });
     if (result.kind !== "hotpatch") {
       throw new HotpatchError(

@@ -41,7 +41,7 @@ export interface AssessmentResult {
 export function assessVm(session: Session, vmName: string, now: Date, trigger: AssessmentResult["trigger"] = "OnDemand"): AssessmentResult {
   const { store } = session;
   const vm = getVm(store, vmName);
-  const offered = applicableUpdates(vm, session.installedUpdates(vmName), now, session.unplanned);
+  const offered = applicableUpdates(vm, session.installedUpdates(vmName), now, session.lineOf(vm));
   const availablePatches: AvailablePatch[] = offered.map((u) => ({
     name: u.title,
     kbId: u.kb,

@@ -181,7 +181,7 @@ function nextInstall(session: Session, vm: VmRecord, cursor: Date, to: Date): Du
     const at = window.start > cursor ? window.start : cursor;
     if (at.getTime() > to.getTime()) return null;
     const used = vm.lastAutoWindow === iso(window.start);
-    const wanted = applicableUpdates(vm, session.installedUpdates(vm.name), at, session.unplanned).some((u) => isAutoInstallable(u.classification));
+    const wanted = applicableUpdates(vm, session.installedUpdates(vm.name), at, session.lineOf(vm)).some((u) => isAutoInstallable(u.classification));
     if (!used && wanted) return { at, vm, type: "Installation", windowStart: window.start, windowEnd: window.end };
     after = window.end;
   }

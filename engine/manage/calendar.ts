@@ -20,9 +20,26 @@
  *   stays below 65536 up to MAX_YEAR.
  * - Months are "YYYY-MM" strings; years must lie in MIN_YEAR..MAX_YEAR.
  *   Malformed input is refused with E_USAGE.
+ * - The rules above are Windows Server 2022's. A calendar line
+ *   (`CalendarLine`: a generation, the declared unplanned baselines and,
+ *   in history mode, the recorded history of release-history.ts) applies
+ *   the generation's own build and KB rules (os-generation.ts: 26100.N
+ *   anchored at 2025-01 = 26100.2894, KBs ending 50) and, in history mode,
+ *   the record: a recorded month has the recorded date, kind, planned flag,
+ *   build and KB (`source: "recorded"`, its `note`), an unplanned recorded
+ *   month is an unplanned baseline the quarter's later hotpatches stand on;
+ *   every month not in the record is synthetic (`source: "synthetic"`), its
+ *   kind from the rules above (declared unplanned baselines included) and
+ *   its build continued from the latest recorded month before it (N + 50 a
+ *   month), or the synthetic rule when none is before it. A bare list of
+ *   unplanned months is the 2022 line without history, as before; `os` is
+ *   set on a release only for 2025 and `source` only in history mode, so
+ *   2022 outputs are unchanged.
  */
 import { DateTime } from "luxon";
 import { HotpatchError } from "../errors.ts";
+import { OS_LINES, type OsGeneration } from "./os-generation.ts";
+import type { ReleaseHistory } from "./release-history.ts";
 
 /** First and last year the calendar covers (Azure Edition hotpatch shipped in 2022). */
 export const MIN_YEAR = 2022;
@@ -37,8 +54,6 @@ export const PLANNED_BASELINE_MONTHS: readonly number[] = [1, 4, 7, 10];
 /** Major build number of Windows Server 2022. */
 export const OS_BUILD_MAJOR = 20348;
 
-const BUILD_ANCHOR = { index: monthIndex(2024, 9), minor: 2700 };
-const BUILD_STEP = 50;
 
 /** A month as "YYYY-MM". */
 export type MonthId = string;
@@ -62,6 +77,31 @@ export interface ReleaseMonth {
   baselineMonth: MonthId;
   /** "20348.N", see the build rule above. */
   osBuild: string;
+  /** Set only for Windows Server 2025 releases. */
+  os?: OsGeneration;
+  /** Set only in history mode: whether the month is Microsoft's record or the synthetic calendar. */
+  source?: "recorded" | "synthetic";
+  /** A recorded month's note, e.g. "Baseline, initially planned as hotpatch". */
+  note?: string;
+}
+
+/** A release line: a generation, its declared unplanned baselines, and its record in history mode (null otherwise). */
+export interface CalendarLine {
+  os: OsGeneration;
+  unplanned: readonly MonthId[];
+  history: ReleaseHistory | null;
+}
+
+/** A calendar line, or just the unplanned months of the 2022 line without history. */
+export type LineSpec = readonly MonthId[] | CalendarLine;
+
+/** The line a spec names. */
+export function lineOf(spec: LineSpec): CalendarLine {
+  return isLine(spec) ? spec : { os: "2022", unplanned: spec, history: null };
+}
+
+function isLine(spec: LineSpec): spec is CalendarLine {
+  return !Array.isArray(spec);
 }
 
 /** Parses "YYYY-MM" (two-digit month, year in range). */
@@ -95,30 +135,37 @@ export function patchTuesday(year: number, month: number): Date {
   return first.plus({ days: toFirstTuesday + 7, hours: RELEASE_HOUR_UTC }).toJSDate();
 }
 
-/** The KB number of a month's release: "KB5" + YY + MM + "00". */
-export function kbFor(month: MonthId): string {
+/** The synthetic KB number of a month's release: "KB5" + YY + MM + "00" (2022) or "50" (2025). */
+export function kbFor(month: MonthId, os: OsGeneration = "2022"): string {
   const { year, month: m } = parseMonth(month);
-  return `KB5${String(year % 100).padStart(2, "0")}${String(m).padStart(2, "0")}00`;
+  return `KB5${String(year % 100).padStart(2, "0")}${String(m).padStart(2, "0")}${OS_LINES[os].kbSuffix.os}`;
 }
 
-/** The OS build of a month's release: "20348.N", N = 2700 + 50 x (months since 2024-09). */
-export function osBuildFor(month: MonthId): string {
+/** The synthetic OS build of a month's release: "20348.N", N = 2700 + 50 x (months since 2024-09); 2025: see os-generation.ts. */
+export function osBuildFor(month: MonthId, os: OsGeneration = "2022"): string {
   const { year, month: m } = parseMonth(month);
-  const minor = BUILD_ANCHOR.minor + BUILD_STEP * (monthIndex(year, m) - BUILD_ANCHOR.index);
-  return `${OS_BUILD_MAJOR}.${minor}`;
+  const { anchor, buildStep, buildMajor } = OS_LINES[os];
+  const minor = anchor.minor + buildStep * (monthIndex(year, m) - monthIndex(anchor.year, anchor.month));
+  return `${buildMajor}.${minor}`;
+}
+
+/** The OS build of a month's release on a line (the record's in history mode). */
+export function lineBuildFor(month: MonthId, spec: LineSpec): string {
+  return releaseFor(month, spec).osBuild;
 }
 
 /** The twelve releases of a year; every unplanned month must lie in that year. */
-export function releaseSchedule(options: { year: number; unplanned?: readonly MonthId[] }): ReleaseMonth[] {
+export function releaseSchedule(options: { year: number; unplanned?: readonly MonthId[]; line?: CalendarLine }): ReleaseMonth[] {
   const { year } = options;
   checkYear(year);
-  const unplanned = checkUnplanned(options.unplanned ?? []);
+  const line = options.line ?? lineOf(options.unplanned ?? []);
+  const unplanned = checkUnplanned(options.unplanned ?? line.unplanned);
   for (const index of unplanned) {
     if (Math.floor(index / 12) !== year) {
       throw new HotpatchError("E_USAGE", `unplanned baseline ${monthOf(index)} is not in ${year}`);
     }
   }
-  return range(monthIndex(year, 1), monthIndex(year, 12), unplanned);
+  return range(monthIndex(year, 1), monthIndex(year, 12), unplanned, line);
 }
 
 /**
@@ -126,7 +173,8 @@ export function releaseSchedule(options: { year: number; unplanned?: readonly Mo
  * ends. Unplanned months may lie outside the range: one before `from` still
  * decides which baseline the first hotpatches stand on.
  */
-export function releasesBetween(from: MonthId, to: MonthId, unplanned: readonly MonthId[] = []): ReleaseMonth[] {
+export function releasesBetween(from: MonthId, to: MonthId, spec: LineSpec = []): ReleaseMonth[] {
+  const line = lineOf(spec);
   const a = parseMonth(from);
   const b = parseMonth(to);
   const first = monthIndex(a.year, a.month);
@@ -134,12 +182,12 @@ export function releasesBetween(from: MonthId, to: MonthId, unplanned: readonly 
   if (first > last) {
     throw new HotpatchError("E_USAGE", `the range ${from} to ${to} ends before it starts`);
   }
-  return range(first, last, checkUnplanned(unplanned));
+  return range(first, last, checkUnplanned(line.unplanned), line);
 }
 
 /** The release of one month. */
-export function releaseFor(month: MonthId, unplanned: readonly MonthId[] = []): ReleaseMonth {
-  return releasesBetween(month, month, unplanned)[0];
+export function releaseFor(month: MonthId, spec: LineSpec = []): ReleaseMonth {
+  return releasesBetween(month, month, spec)[0];
 }
 
 /**
@@ -147,7 +195,7 @@ export function releaseFor(month: MonthId, unplanned: readonly MonthId[] = []): 
  * or undefined before the first release of MIN_YEAR. Instants after MAX_YEAR
  * are refused.
  */
-export function latestReleaseAt(instant: Date, unplanned: readonly MonthId[] = []): ReleaseMonth | undefined {
+export function latestReleaseAt(instant: Date, spec: LineSpec = []): ReleaseMonth | undefined {
   const time = instant.getTime();
   if (Number.isNaN(time)) throw new HotpatchError("E_USAGE", "the instant is not a valid date");
   const at = DateTime.fromMillis(time, { zone: "utc" });
@@ -156,7 +204,7 @@ export function latestReleaseAt(instant: Date, unplanned: readonly MonthId[] = [
   let index = monthIndex(at.year, at.month);
   if (patchTuesday(at.year, at.month).getTime() > time) index -= 1;
   if (index < monthIndex(MIN_YEAR, 1)) return undefined;
-  return releaseFor(monthOf(index), unplanned);
+  return releaseFor(monthOf(index), spec);
 }
 
 // ---------------------------------------------------------------------------
@@ -200,28 +248,57 @@ function checkUnplanned(unplanned: readonly MonthId[]): Set<number> {
   return indices;
 }
 
-function range(first: number, last: number, unplanned: Set<number>): ReleaseMonth[] {
+function range(first: number, last: number, unplanned: Set<number>, line: CalendarLine): ReleaseMonth[] {
+  const recorded = (index: number) => line.history?.byMonth.get(monthOf(index));
+  const isBaselineAt = (index: number) => {
+    const record = recorded(index);
+    return record === undefined ? isPlannedBaseline(index) || unplanned.has(index) : record.kind === "baseline";
+  };
   let baseline = first;
-  while (!isPlannedBaseline(baseline) && !unplanned.has(baseline)) baseline -= 1;
+  while (!isBaselineAt(baseline)) baseline -= 1;
   const releases: ReleaseMonth[] = [];
   for (let index = first; index <= last; index++) {
-    const planned = !unplanned.has(index);
-    const isBaseline = !planned || isPlannedBaseline(index);
-    if (isBaseline) baseline = index;
-    const month = monthOf(index);
-    const year = Math.floor(index / 12);
+    if (isBaselineAt(index)) baseline = index;
+    const record = recorded(index);
+    const release = record === undefined ? syntheticMonth(index, unplanned, line) : { ...record, type: record.kind, osBuild: record.build };
+    const isBaseline = release.type === "baseline";
     releases.push({
-      month,
-      type: isBaseline ? "baseline" : "hotpatch",
-      planned,
+      month: monthOf(index),
+      type: release.type,
+      planned: release.planned,
       reboot: isBaseline,
-      kb: kbFor(month),
-      releaseDate: DateTime.fromJSDate(patchTuesday(year, (index % 12) + 1), { zone: "utc" }).toISO({
-        suppressMilliseconds: true,
-      }) as string,
+      kb: release.kb,
+      releaseDate: release.releaseDate,
       baselineMonth: monthOf(baseline),
-      osBuild: osBuildFor(month),
+      osBuild: release.osBuild,
+      ...(line.os === "2022" ? {} : { os: line.os }),
+      ...(line.history === null ? {} : { source: record === undefined ? "synthetic" : "recorded" }),
+      ...(record?.note === undefined ? {} : { note: record.note }),
     });
   }
   return releases;
+}
+
+/** A month the record does not hold: the synthetic calendar's release of the line. */
+function syntheticMonth(index: number, unplanned: Set<number>, line: CalendarLine) {
+  const planned = !unplanned.has(index);
+  const month = monthOf(index);
+  const year = Math.floor(index / 12);
+  return {
+    type: (!planned || isPlannedBaseline(index) ? "baseline" : "hotpatch") as ReleaseType,
+    planned,
+    kb: kbFor(month, line.os),
+    releaseDate: DateTime.fromJSDate(patchTuesday(year, (index % 12) + 1), { zone: "utc" }).toISO({ suppressMilliseconds: true }) as string,
+    osBuild: syntheticBuild(index, line),
+  };
+}
+
+/** In history mode, N continues from the latest recorded month before (N + step a month); the rule otherwise. */
+function syntheticBuild(index: number, line: CalendarLine): string {
+  const month = monthOf(index);
+  const before = line.history?.releases.filter((r) => r.month < month).at(-1);
+  if (before === undefined) return osBuildFor(month, line.os);
+  const { year, month: m } = parseMonth(before.month);
+  const [major, minor] = before.build.split(".");
+  return `${major}.${Number(minor) + OS_LINES[line.os].buildStep * (index - monthIndex(year, m))}`;
 }

@@ -3,11 +3,17 @@
  *
  * Contracts:
  * - Hotpatch is supported only on these image combinations: publisher
- *   MicrosoftWindowsServer, offer WindowsServer, and one of HOTPATCH_SKUS.
- *   Names compare without regard to letter case (as Azure does); any version.
+ *   MicrosoftWindowsServer, offer WindowsServer, and one of the Windows
+ *   Server 2022 SKUs (HOTPATCH_SKUS) or the Windows Server 2025 SKUs
+ *   (HOTPATCH_SKUS_2025: Datacenter: Azure Edition, Desktop Experience and
+ *   Core, each also smalldisk). Names compare without regard to letter case
+ *   (as Azure does); any version. A refusal lists the SKUs of both.
  * - Container base images and custom images are never supported.
- * - Hotpatch is on by default on the two `-core` SKUs (the image enables it)
- *   and selected by default in the portal on the two `-hotpatch` SKUs.
+ * - Hotpatch is on by default on the `-core` SKUs of both generations (the
+ *   image enables it) and selected by default in the portal on the others
+ *   (2022's two `-hotpatch` SKUs, 2025's two Desktop Experience SKUs), as
+ *   for 2022; Microsoft's Windows Server 2025 hotpatch documentation gives
+ *   no other default, so this emulator keeps 2022's split.
  * - On Azure, hotpatch needs the patch mode AutomaticByPlatform.
  * - Scale sets with Uniform orchestration cannot be created on these images
  *   with Hotpatch enabled; Flexible orchestration can.
@@ -39,6 +45,17 @@ export const HOTPATCH_SKUS = [
   "2022-datacenter-azure-edition-hotpatch",
   "2022-datacenter-azure-edition-hotpatch-smalldisk",
 ] as const;
+
+/** The four Windows Server 2025 SKUs; again the `-core` ones enable hotpatch in the image. */
+export const HOTPATCH_SKUS_2025 = [
+  "2025-datacenter-azure-edition",
+  "2025-datacenter-azure-edition-smalldisk",
+  "2025-datacenter-azure-edition-core",
+  "2025-datacenter-azure-edition-core-smalldisk",
+] as const;
+
+/** Every SKU that supports hotpatch, 2022's first. */
+export const ALL_HOTPATCH_SKUS: readonly string[] = [...HOTPATCH_SKUS, ...HOTPATCH_SKUS_2025];
 
 /** A marketplace image: `publisher:offer:sku[:version]`. */
 export interface ImageReference {
@@ -112,9 +129,11 @@ export function checkHotpatchEligibility(image: ImageReference | string, options
   if (!same(ref.offer, HOTPATCH_OFFER)) {
     reasons.push(`the offer is ${ref.offer}, but hotpatch needs the ${HOTPATCH_OFFER} offer`);
   }
-  const sku = HOTPATCH_SKUS.find((s) => same(s, ref.sku));
+  const sku = ALL_HOTPATCH_SKUS.find((s) => same(s, ref.sku));
   if (sku === undefined) {
-    reasons.push(`the SKU ${ref.sku} does not support hotpatch (supported: ${HOTPATCH_SKUS.join(", ")})`);
+    reasons.push(
+      `the SKU ${ref.sku} does not support hotpatch (supported: Windows Server 2022 ${HOTPATCH_SKUS.join(", ")}; Windows Server 2025 ${HOTPATCH_SKUS_2025.join(", ")})`,
+    );
   }
   if (host === "azure" && options.patchMode !== undefined && options.patchMode !== "AutomaticByPlatform") {
     reasons.push(`the patch mode is ${options.patchMode}, but hotpatch on Azure requires AutomaticByPlatform`);

@@ -8,7 +8,9 @@
 export { type AssessmentResult, assessVm } from "./assess.ts";
 export { advanceClock } from "./auto-patch.ts";
 export { formatMonth, type ReleaseMonth, releaseFor, releaseSchedule, releasesBetween } from "./calendar.ts";
-export { catalogBetween, declareUnplanned, findUpdate } from "./catalog.ts";
+export { OS_LINES, osOfImage, parseOsGeneration } from "./os-generation.ts";
+export { calendarLine, releaseHistory } from "./release-history.ts";
+export { catalogBetween, declareUnplanned, findUpdate, historyMode, setHistoryMode } from "./catalog.ts";
 export { parseClassificationList } from "./classification.ts";
 export { commandTime, iso, setClock, storedClock } from "./clock.ts";
 export { DEFAULT_HISTORY_DAYS, historyView } from "./history.ts";

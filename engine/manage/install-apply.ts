@@ -34,7 +34,7 @@ async function installRebootRequiring(run: InstallRun): Promise<void> {
   for (const u of run.selected.filter((s) => s.reboot)) {
     const outcome = run.outcomeOf(u);
     try {
-      const bytes = u.imageMonth === null ? 0 : (await session.artifacts.image(u.imageMonth, session.unplanned)).bytes.length;
+      const bytes = u.imageMonth === null ? 0 : (await session.artifacts.image(u.imageMonth, session.lineOf(run.vm))).bytes.length;
       const millis = installMillis(u.installKind, u.imageMonth !== null, bytes);
       if (!run.fits(millis + (run.mayReboot && !run.needsReboot ? REBOOT_MILLIS : 0))) {
         run.exceed(outcome);
@@ -66,7 +66,7 @@ async function rebootOnce(run: InstallRun): Promise<void> {
   if (imageMonth !== null && imageMonth > vm.osMonth) vm.osMonth = imageMonth;
   const supersedes = vm.imageMonth !== previousImage;
   const hotpatches = supersedes ? [] : await session.hotpatchPackages(vm);
-  const image = await session.artifacts.image(vm.imageMonth, session.unplanned);
+  const image = await session.artifacts.image(vm.imageMonth, session.lineOf(vm));
   const outcome = await runtime.reboot(image, hotpatches);
   run.spendReboot();
   result.reboot = { downtimeMillis: outcome.downtimeMillis, emulatedDowntimeSeconds: REBOOT_MILLIS / 1000, stateLost: outcome.stateLost };
@@ -96,7 +96,7 @@ async function applyHotpatches(run: InstallRun): Promise<void> {
       continue;
     }
     try {
-      const artifact = await session.artifacts.hotpatch(u.kb, u.month, u.baselineMonth, session.unplanned);
+      const artifact = await session.artifacts.hotpatch(u.kb, u.month, u.baselineMonth, session.lineOf(vm));
       const millis = installMillis("hotpatch", false, artifact.package.length);
       if (!run.fits(millis)) {
         run.exceed(outcome);
@@ -119,12 +119,12 @@ async function applyHotpatches(run: InstallRun): Promise<void> {
 export async function checkAndClose(run: InstallRun): Promise<void> {
   const { runtime, result } = run;
   if (runtime !== undefined && (run.newRecords.length > 0 || result.reboot !== null)) {
-    result.health = await runtime.checkHealth(revisionOf(run.vm.osMonth), run.session.seed);
+    result.health = await runtime.checkHealth(revisionOf(run.vm.osMonth, run.session.lineOf(run.vm)), run.session.seed);
     for (const r of run.newRecords) if (r.state === "Installed") r.health = result.health.status;
   }
   finishCounts(result);
   result.endDateTime = iso(run.at());
-  result.osBuild = osBuildOf(run.vm);
+  result.osBuild = osBuildOf(run.vm, run.session.catalog);
 }
 
 function finishCounts(result: InstallResult): void {

@@ -176,7 +176,7 @@ function newResult(run: InstallRun, request: CheckedRequest, activityId: string)
     patches: [...run.outcomes.values()],
     reboot: null,
     health: null,
-    osBuild: osBuildOf(run.vm),
+    osBuild: osBuildOf(run.vm, run.session.catalog),
     error: null,
   };
 }

@@ -141,7 +141,7 @@ export function closeInterrupted(session: Session, vm: string, now: Date): numbe
 export async function installUpdates(session: Session, vmName: string, request: InstallRequest, now: Date): Promise<InstallResult> {
   const checked = checkRequest(session, vmName, request, now);
   closeInterrupted(session, vmName, now); // 1
-  const offered = applicableUpdates(checked.vm, session.installedUpdates(vmName), now, session.unplanned);
+  const offered = applicableUpdates(checked.vm, session.installedUpdates(vmName), now, session.lineOf(checked.vm));
   const run = new InstallRun(session, vmName, checked, offered, activityId(session, vmName, "Installation", now), now); // 2
   commitInProgress(run); // 3
   faults.hit("install.apply", { vm: vmName });
@@ -154,7 +154,7 @@ export async function installUpdates(session: Session, vmName: string, request: 
 /** The VM and every KB the filters name must exist, and the window must be longer than zero. */
 function checkRequest(session: Session, vmName: string, request: InstallRequest, now: Date): CheckedRequest {
   const vm: VmRecord = { ...getVm(session.store, vmName) };
-  for (const kb of [...(request.include ?? []), ...(request.exclude ?? [])]) findUpdate(kb, now, session.unplanned);
+  for (const kb of [...(request.include ?? []), ...(request.exclude ?? [])]) findUpdate(kb, now, session.catalog);
   const maxMillis = request.maxDurationMillis ?? DEFAULT_MAX_DURATION_MILLIS;
   if (!(maxMillis > 0)) throw new HotpatchError("E_USAGE", "the maximum duration must be longer than zero");
   return {

@@ -256,7 +256,7 @@ function installRequest(session: Session, vm: VmRecord, c: MaintenanceConfigurat
   const p = c.installPatches;
   const known = (kb: string) => {
     try {
-      findUpdate(kb, due.at, session.unplanned);
+      findUpdate(kb, due.at, session.catalog);
       return true;
     } catch {
       return false; // a KB the catalog does not have (yet) selects nothing
@@ -264,7 +264,7 @@ function installRequest(session: Session, vm: VmRecord, c: MaintenanceConfigurat
   };
   const exclude = p.kbNumbersToExclude.filter(known);
   if (p.excludeKbsRequiringReboot) {
-    for (const u of applicableUpdates(vm, session.installedUpdates(vm.name), due.at, session.unplanned)) if (u.reboot) exclude.push(u.kb);
+    for (const u of applicableUpdates(vm, session.installedUpdates(vm.name), due.at, session.lineOf(vm))) if (u.reboot) exclude.push(u.kb);
   }
   return {
     classifications: p.classificationsToInclude,

@@ -63,11 +63,11 @@ export async function uninstallUpdate(session: Session, vmName: string, kb: stri
     const remaining = session.activeHotpatches(vm).filter((u) => u.kb !== target.kb);
     vm.osMonth = remaining.map((u) => u.month).sort().at(-1) ?? vm.imageMonth;
   } else {
-    const image = await session.artifacts.image(vm.imageMonth, session.unplanned);
+    const image = await session.artifacts.image(vm.imageMonth, session.lineOf(vm));
     reboot = await runtime.reboot(image, await session.hotpatchPackages(vm));
     elapsed += REBOOT_MILLIS;
   }
-  const health = await runtime.checkHealth(revisionOf(vm.osMonth), session.seed);
+  const health = await runtime.checkHealth(revisionOf(vm.osMonth, session.lineOf(vm)), session.seed);
   return finish(session, vm, { operation: "Uninstall", removed: [target.kb], baseline: null, live: reboot === null, revertPauseMicros, reboot, health }, now, elapsed, [historyId]);
 }
 
@@ -85,8 +85,8 @@ export async function rollbackVm(session: Session, vmName: string, now: Date): P
   vm.osMonth = good.imageMonth!;
   vm.pendingImageMonth = null;
   vm.rebootPending = false;
-  const reboot = await runtime.reboot(await session.artifacts.image(vm.imageMonth, session.unplanned), []);
-  const health = await runtime.checkHealth(revisionOf(vm.osMonth), session.seed);
+  const reboot = await runtime.reboot(await session.artifacts.image(vm.imageMonth, session.lineOf(vm)), []);
+  const health = await runtime.checkHealth(revisionOf(vm.osMonth, session.lineOf(vm)), session.seed);
   const elapsed = IMAGE_BASE_MINUTES * 60_000 + REBOOT_MILLIS;
   return finish(session, vm, { operation: "Rollback", removed: after.map((u) => u.kb), baseline: good.kb, live: false, revertPauseMicros: null, reboot, health }, now, elapsed, historyIds, good);
 }
@@ -128,7 +128,7 @@ function finish(
     activityId: activityId(session, vm.name, partial.operation, now),
     vm: vm.name,
     ...partial,
-    osBuild: osBuildOf(vm),
+    osBuild: osBuildOf(vm, session.catalog),
     startDateTime: iso(now),
     endDateTime: iso(end),
   };

@@ -7,6 +7,10 @@
  *   year from releaseSchedule, or a span from releasesBetween); an empty one
  *   is refused with E_USAGE. Output is deterministic.
  * - Text: an optional title line, one line per month, then one legend line.
+ *   A history-mode schedule (releases with `source`) also prints a
+ *   "Source:" line under the title (options.source), marks each synthetic
+ *   month "(synthetic)", appends a recorded month's note, and adds a second
+ *   legend line. A Windows Server 2025 schedule's default title names it.
  * - SVG: one box per month (`<rect class="month" data-month="YYYY-MM" ...>`)
  *   in a single row, colored by type, unplanned baselines with a dashed red
  *   border and a "!" marker; no external references (fonts are generic
@@ -19,7 +23,13 @@ import type { ReleaseMonth } from "./calendar.ts";
 export interface RenderOptions {
   /** Title line / SVG title; defaults to "Hotpatch release calendar <first>–<last year>". */
   title?: string;
+  /** The record's source (history mode), printed under the title. */
+  source?: { title: string; url: string; recorded: string };
 }
+
+/** The second legend line of a history-mode calendar. */
+export const HISTORY_LEGEND =
+  "History: months without a mark are Microsoft's record (date, kind, build, KB); (synthetic) = not in the record, from the emulator's calendar";
 
 const MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -36,15 +46,18 @@ export const TEXT_LEGEND =
 export function renderScheduleText(schedule: readonly ReleaseMonth[], options: RenderOptions = {}): string {
   checkNonEmpty(schedule);
   const lines = [options.title ?? defaultTitle(schedule)];
+  if (options.source !== undefined) lines.push(`Source: ${options.source.title} <${options.source.url}>`, options.source.recorded);
   for (const r of schedule) {
     const type = r.type === "baseline" ? "BASELINE" : "hotpatch";
     const reboot = r.reboot ? "[R]" : "   ";
     const planned = r.planned ? "planned  " : "UNPLANNED";
     const when = DateTime.fromISO(r.releaseDate, { zone: "utc" }).toFormat("yyyy-MM-dd HH:mm'Z'");
     const on = r.type === "hotpatch" ? `  on ${r.baselineMonth}` : "";
-    lines.push(`${r.month} ${monthName(r)}  ${type} ${reboot} ${planned} ${r.kb}  ${when}  ${r.osBuild}${on}`);
+    const mark = `${r.source === "synthetic" ? "  (synthetic)" : ""}${r.note === undefined ? "" : `  (${r.note})`}`;
+    lines.push(`${r.month} ${monthName(r)}  ${type} ${reboot} ${planned} ${r.kb}  ${when}  ${r.osBuild}${on}${mark}`);
   }
   lines.push(TEXT_LEGEND);
+  if (schedule.some((r) => r.source !== undefined)) lines.push(HISTORY_LEGEND);
   return `${lines.join("\n")}\n`;
 }
 
@@ -127,7 +140,8 @@ function multiYear(schedule: readonly ReleaseMonth[]): boolean {
 function defaultTitle(schedule: readonly ReleaseMonth[]): string {
   const first = schedule[0].month.slice(0, 4);
   const last = schedule[schedule.length - 1].month.slice(0, 4);
-  return `Hotpatch release calendar ${first === last ? first : `${first}–${last}`}`;
+  const os = schedule[0].os === "2025" ? " (Windows Server 2025)" : "";
+  return `Hotpatch release calendar ${first === last ? first : `${first}–${last}`}${os}`;
 }
 
 function checkNonEmpty(schedule: readonly ReleaseMonth[]): void {

@@ -8,8 +8,8 @@
  * image, then its active hotpatches in installation order.
  */
 import { Artifacts } from "./artifacts.ts";
-import type { MonthId } from "./calendar.ts";
-import { type UpdateLine, unplannedMonths } from "./catalog.ts";
+import type { CalendarLine, MonthId } from "./calendar.ts";
+import { type CatalogMode, catalogLine, historyMode, type UpdateLine, unplannedMonths } from "./catalog.ts";
 import type { UpdateKind } from "./classification.ts";
 import { type HealthReport, localHost, type ProcessHost, type VmProcesses } from "../vms/index.ts";
 import { defaultPlacement, type VmPlacement } from "./maintenance-scope.ts";
@@ -72,6 +72,21 @@ export class Session {
     return (this.options.placement ?? defaultPlacement)(vm);
   }
 
+  /** Whether the catalog replays the recorded history (catalog.ts). */
+  get history(): boolean {
+    return historyMode(this.store);
+  }
+
+  /** The catalog's mode: what `findUpdate`, `createVm` and `osBuildOf` take. */
+  get catalog(): CatalogMode {
+    return { unplanned: this.unplanned, history: this.history };
+  }
+
+  /** The calendar line of a VM: its image's generation, in the catalog's mode. */
+  lineOf(vm: VmRecord): CalendarLine {
+    return catalogLine(vm.image, this.catalog);
+  }
+
   get seed(): number {
     return this.options.seed ?? 2026;
   }
@@ -97,7 +112,7 @@ export class Session {
 
   async hotpatchPackages(vm: VmRecord): Promise<Uint8Array[]> {
     const out: Uint8Array[] = [];
-    for (const u of this.activeHotpatches(vm)) out.push((await this.artifacts.hotpatch(u.kb, u.month, u.baselineMonth, this.unplanned)).package);
+    for (const u of this.activeHotpatches(vm)) out.push((await this.artifacts.hotpatch(u.kb, u.month, u.baselineMonth, this.lineOf(vm))).package);
     return out;
   }
 
@@ -112,7 +127,7 @@ export class Session {
       runtime = await (this.options.host ?? localHost).boot({
         vmName: vm.name,
         count: vm.processes,
-        image: await this.artifacts.image(vm.imageMonth, this.unplanned),
+        image: await this.artifacts.image(vm.imageMonth, this.lineOf(vm)),
         hotpatches: await this.hotpatchPackages(vm),
         trustedKeys: trust.keyIds().map((id) => trust.get(id)!),
         seed: this.seed,

@@ -27,6 +27,8 @@ export interface ReleaseExposure {
   installedWith: string | null;
   /** Release to installedAt, or to the end of the period when not installed. */
   exposureDays: number;
+  /** History mode only: Microsoft's record or the synthetic calendar. */
+  source?: "recorded" | "synthetic";
 }
 
 export interface VmMetrics {
@@ -72,6 +74,10 @@ export interface SimulationReport {
     seed: number;
     /** Monthly security releases published in the period. */
     releases: number;
+    /** Set only for Windows Server 2025 images. */
+    os?: string;
+    /** Set (true) only when the recorded history was replayed. */
+    history?: boolean;
   };
   hotpatchVm: VmMetrics;
   standardVm: VmMetrics;
@@ -102,12 +108,14 @@ export function renderSimulationText(report: SimulationReport): string {
     ["state lost at reboots (keys)", String(h.stateLost.keys), String(s.stateLost.keys)],
     ["install runs (failed, unhealthy)", `${h.installRuns} (${h.failedRuns}, ${h.unhealthyRuns})`, `${s.installRuns} (${s.failedRuns}, ${s.unhealthyRuns})`],
   ];
-  const width = Math.max(...rows.map((r) => r[0].length)) + 2;
+  const label = (r: ReleaseExposure) =>
+    `${r.month} ${r.kb} ${r.type === "baseline" ? (r.planned ? "baseline" : "baseline!") : "hotpatch"}${r.source === "synthetic" ? " (synthetic)" : ""}`;
+  const width = Math.max(...rows.map((r) => r[0].length), ...h.releases.map((r) => label(r).length)) + 2;
   const column = Math.max(16, ...rows.map((r) => r[1].length + 2));
   const line = (a: string, b: string, c: string) => `${a.padEnd(width)}${b.padEnd(column)}${c}`.trimEnd();
   const out = [
     `Simulation ${p.from} → ${p.to} (${p.months} month(s), ${p.timeZone}, seed ${p.seed}), ${p.releases} monthly release(s)`,
-    `image ${p.image}; unplanned baselines: ${p.unplanned.length === 0 ? "none" : p.unplanned.join(", ")}`,
+    `image ${p.image}; unplanned baselines: ${p.unplanned.length === 0 ? "none" : p.unplanned.join(", ")}${p.history ? "; history: Microsoft's recorded months replayed, the others marked (synthetic)" : ""}`,
     "",
     line("", "hotpatch VM", "standard VM"),
     ...rows.map((r) => line(...r)),
@@ -117,8 +125,7 @@ export function renderSimulationText(report: SimulationReport): string {
   h.releases.forEach((r, i) => {
     const other = s.releases[i];
     const cell = (x: ReleaseExposure) => (x.installedAt === null ? `${days(x.exposureDays)} d, not installed` : `${days(x.exposureDays)} d, ${x.installedAs}`);
-    const kind = r.type === "baseline" ? (r.planned ? "baseline" : "baseline!") : "hotpatch";
-    out.push(line(`${r.month} ${r.kb} ${kind}`, cell(r), cell(other)));
+    out.push(line(label(r), cell(r), cell(other)));
   });
   out.push(
     "",

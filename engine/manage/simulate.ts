@@ -34,6 +34,11 @@
  *   its release to the end of the install run after which the VM runs it
  *   (its own KB or a later cumulative one); a release still not running at
  *   the end counts until the end and is listed as not installed.
+ * - The VMs run the image's Windows Server generation (os-generation.ts);
+ *   `history` replays Microsoft's recorded months (catalog.ts history mode,
+ *   set in the throw-away state before the VMs are created): the report's
+ *   period then says `history: true` and each release its `source`
+ *   (recorded or synthetic); `os` is in the period only for 2025.
  */
 import { join } from "node:path";
 import { DateTime } from "luxon";
@@ -41,9 +46,11 @@ import { HotpatchError } from "../errors.ts";
 import { useCatalogKeyFile } from "./artifacts.ts";
 import { type AdvanceEvent, advanceClock } from "./auto-patch.ts";
 import { formatMonth, latestReleaseAt, MAX_YEAR, MIN_YEAR, type MonthId, parseMonth, type ReleaseMonth, releaseFor, releasesBetween } from "./calendar.ts";
-import { declareUnplanned } from "./catalog.ts";
+import { declareUnplanned, setHistoryMode } from "./catalog.ts";
 import { iso, setClock, storedClock } from "./clock.ts";
 import { checkHotpatchEligibility } from "./eligibility.ts";
+import { osOfImage } from "./os-generation.ts";
+import { calendarLine } from "./release-history.ts";
 import { type InstallResult, installUpdates } from "./install.ts";
 import { Session } from "./session.ts";
 import { type SimulationReport, type VmMetrics, round } from "./simulate-report.ts";
@@ -76,6 +83,8 @@ export interface SimulationRequest {
   standardWindow?: string;
   processes?: number;
   artifactsDir?: string;
+  /** Replay the recorded release history (default false). */
+  history?: boolean;
 }
 
 /** A validated request. */
@@ -91,6 +100,7 @@ export interface SimulationPlan {
   processes: number;
   /** The period's monthly releases (published after the start, before the end). */
   releases: ReleaseMonth[];
+  history: boolean;
 }
 
 /** Validates a request without building or running anything (E_USAGE, E_NOT_ELIGIBLE). */
@@ -119,19 +129,21 @@ export function planSimulation(request: SimulationRequest): SimulationPlan {
   }
   const start = startLocal.toJSDate();
   const end = endLocal.toJSDate();
-  if (latestReleaseAt(start) === undefined) {
+  const history = request.history === true;
+  const unplanned = [...(request.unplanned ?? [])];
+  const line = calendarLine(osOfImage(request.image), unplanned, history);
+  if (latestReleaseAt(start, line) === undefined) {
     throw new HotpatchError("E_USAGE", `no release exists yet at ${iso(start)}: the VMs would have no image to boot`);
   }
-  const unplanned = [...(request.unplanned ?? [])];
   for (const month of unplanned) {
     parseMonth(month);
-    const released = Date.parse(releaseFor(month, unplanned).releaseDate); // refuses planned months and duplicates
+    const released = Date.parse(releaseFor(month, line).releaseDate); // refuses planned months and duplicates
     if (released <= start.getTime() || released >= end.getTime()) {
       throw new HotpatchError("E_USAGE", `unplanned baseline ${month} is released on ${iso(new Date(released))}, outside the period ${iso(start)} to ${iso(end)}`);
     }
   }
   const utcMonth = (d: Date) => formatMonth(d.getUTCFullYear(), d.getUTCMonth() + 1);
-  const releases = releasesBetween(utcMonth(start), utcMonth(end), unplanned).filter((r) => {
+  const releases = releasesBetween(utcMonth(start), utcMonth(end), line).filter((r) => {
     const t = Date.parse(r.releaseDate);
     return t > start.getTime() && t < end.getTime();
   });
@@ -146,6 +158,7 @@ export function planSimulation(request: SimulationRequest): SimulationPlan {
     standardWindow: formatWindowSpec(parseWindowSpec(request.standardWindow ?? STANDARD_WINDOW)),
     processes: request.processes ?? DEFAULT_PROCESSES,
     releases,
+    history,
   };
 }
 
@@ -157,13 +170,15 @@ export async function simulate(request: SimulationRequest, onProgress: (line: st
   try {
     useCatalogKeyFile(store, join(artifactsDir, SIMULATION_KEY_FILE));
     store.tx(() => {
+      if (plan.history) setHistoryMode(store, true);
       for (const month of plan.unplanned) declareUnplanned(store, month, plan.start);
     });
+    const catalog = { unplanned: plan.unplanned, history: plan.history };
     const session = new Session(store, { seed: plan.seed, artifactsDir });
     const common = { image: plan.image, timeZone: plan.timeZone, processes: plan.processes };
     store.tx(() => {
-      createVm(store, { ...common, name: HOTPATCH_VM, hotpatch: true }, plan.start, plan.unplanned);
-      createVm(store, { ...common, name: STANDARD_VM, hotpatch: false, patchMode: "AutomaticByPlatform", window: plan.standardWindow }, plan.start, plan.unplanned);
+      createVm(store, { ...common, name: HOTPATCH_VM, hotpatch: true }, plan.start, catalog);
+      createVm(store, { ...common, name: STANDARD_VM, hotpatch: false, patchMode: "AutomaticByPlatform", window: plan.standardWindow }, plan.start, catalog);
       setClock(store, plan.start);
     });
     const vms = [HOTPATCH_VM, STANDARD_VM];
@@ -188,7 +203,7 @@ export async function simulate(request: SimulationRequest, onProgress: (line: st
     const metrics = async (name: string): Promise<VmMetrics> => {
       const vm = getVm(store, name);
       const load = await (await session.runtime(vm)).snapshot();
-      return tallies.get(name)!.metrics(vm, osBuildOf(vm), { served: load.served, failed: load.failed });
+      return tallies.get(name)!.metrics(vm, osBuildOf(vm, catalog), { served: load.served, failed: load.failed });
     };
     return {
       period: {
@@ -200,6 +215,8 @@ export async function simulate(request: SimulationRequest, onProgress: (line: st
         unplanned: plan.unplanned,
         seed: plan.seed,
         releases: plan.releases.length,
+        ...(osOfImage(plan.image) === "2025" ? { os: "2025" } : {}),
+        ...(plan.history ? { history: true } : {}),
       },
       hotpatchVm: await metrics(HOTPATCH_VM),
       standardVm: await metrics(STANDARD_VM),
@@ -275,6 +292,7 @@ class Tally {
         installedAs: done?.as ?? null,
         installedWith: done?.with ?? null,
         exposureDays: round((until - Date.parse(r.releaseDate)) / DAY_MILLIS, 3),
+        ...(r.source === undefined ? {} : { source: r.source }),
       };
     });
     const exposures = releases.map((r) => r.exposureDays);

@@ -44,7 +44,7 @@ export function vmStatus(session: Session, vmName: string): VmStatus {
   return {
     vm,
     hotpatchStatus: vm.hotpatch ? "Enabled" : "Disabled",
-    osBuild: osBuildOf(vm),
+    osBuild: osBuildOf(vm, session.catalog),
     baseline: baseline?.kb ?? "",
     latestInstalled: installed
       .slice(-5)

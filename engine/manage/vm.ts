@@ -20,10 +20,13 @@
  *   OS level (`osMonth`) then moves with installed updates (install.ts).
  * - Validation happens before anything is written: a refused create or set
  *   changes nothing.
+ * - A VM's Windows Server generation is its image's (os-generation.ts: a
+ *   2025-… SKU is 2025); it boots and is offered its generation's releases,
+ *   and its OS build is on its generation's line (26100.N for 2025).
  */
 import { HotpatchError } from "../errors.ts";
-import { latestReleaseAt, type MonthId, osBuildFor, releaseFor } from "./calendar.ts";
-import { osUpdate } from "./catalog.ts";
+import { latestReleaseAt, lineBuildFor, type MonthId, releaseFor } from "./calendar.ts";
+import { type CatalogMode, catalogLine, osUpdate } from "./catalog.ts";
 import { iso } from "./clock.ts";
 import { checkHotpatchEligibility, checkScaleSet, formatImageReference, type Orchestration, parseImageReference } from "./eligibility.ts";
 import { type Host, parseHost } from "./host.ts";
@@ -111,12 +114,13 @@ export function listVms(store: Store): VmRecord[] {
   return store.vms<VmRecord>();
 }
 
-export function osBuildOf(vm: VmRecord): string {
-  return osBuildFor(vm.osMonth);
+/** The VM's OS build, on its generation's line; `catalog` (default: no unplanned months, no history) as the session's. */
+export function osBuildOf(vm: VmRecord, catalog: readonly MonthId[] | CatalogMode = []): string {
+  return lineBuildFor(vm.osMonth, catalogLine(vm.image, catalog));
 }
 
-/** Creates a VM at `now`; `unplanned` are the catalog's unplanned baselines. */
-export function createVm(store: Store, request: VmCreateRequest, now: Date, unplanned: readonly MonthId[]): VmRecord {
+/** Creates a VM at `now`; `catalog` is the catalog's unplanned baselines, or its mode (session.catalog). */
+export function createVm(store: Store, request: VmCreateRequest, now: Date, catalog: readonly MonthId[] | CatalogMode): VmRecord {
   if (!NAME.test(request.name)) {
     throw new HotpatchError("E_USAGE", `"${request.name}" is not a VM name (a letter, then letters, digits or '-', at most 63)`);
   }
@@ -132,7 +136,8 @@ export function createVm(store: Store, request: VmCreateRequest, now: Date, unpl
   const modeAllows = host !== "azure" || request.patchMode === undefined || parsePatchMode(request.patchMode) === "AutomaticByPlatform";
   const hotpatch = request.hotpatch ?? (eligibility.hotpatchDefault && modeAllows);
   if (hotpatch && !eligibility.eligible) refuse(request.name, eligibility.reasons);
-  const release = latestReleaseAt(now, unplanned);
+  const line = catalogLine(request.image, catalog);
+  const release = latestReleaseAt(now, line);
   if (release === undefined) throw new HotpatchError("E_USAGE", `no release exists yet at ${iso(now)}`);
   const vm: VmRecord = {
     name: request.name,
@@ -165,7 +170,7 @@ export function createVm(store: Store, request: VmCreateRequest, now: Date, unpl
   }
   store.tx(() => {
     store.putVm(vm.name, vm);
-    const baseline = osUpdate(releaseFor(vm.imageMonth, unplanned));
+    const baseline = osUpdate(releaseFor(vm.imageMonth, line));
     store.addInstalled(vm.name, baseline.kb, {
       ...baseline,
       kind: "baseline",

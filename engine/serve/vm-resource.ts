@@ -18,6 +18,9 @@
  *   it a VM is patched by its maintenance configurations only, hotpatch or
  *   not). Refusals are 400 InvalidParameter with target.
  * - Image eligibility is the management plane's (E_NOT_ELIGIBLE → 400).
+ * - The instance view's osName and osVersion are the VM's generation's
+ *   (os-generation.ts: a 2025-… image runs "Windows Server 2025 Datacenter:
+ *   Azure Edition", build 26100.N); imageReference.exactVersion is its build.
  * - A summary of the instance view's patch status shows only what is known:
  *   without an assessment (installation) it is `{ status: "Unknown" }`.
  */
@@ -35,7 +38,7 @@ import {
   readObject,
   requiredString,
 } from "./routes/validate.ts";
-import { type createVm, osBuildOf, type Store, type setVm, type VmRecord } from "../manage/index.ts";
+import { type createVm, OS_LINES, osBuildOf, osOfImage, type Session, type Store, type setVm, type VmRecord } from "../manage/index.ts";
 
 type VmCreateRequest = Parameters<typeof createVm>[1];
 
@@ -44,6 +47,11 @@ export const TAG_WINDOW = "hotpatch-window";
 export const TAG_PROCESSES = "hotpatch-processes";
 
 export const OS_NAME = "Windows Server 2022 Datacenter: Azure Edition";
+
+/** The OS name a VM of this image shows. */
+export function osNameOf(image: string): string {
+  return OS_LINES[osOfImage(image)].edition;
+}
 export const VM_AGENT_VERSION = "2.7.41491.1010";
 
 const PATCH_MODES = ["AutomaticByPlatform", "AutomaticByOS", "Manual"] as const;
@@ -287,7 +295,7 @@ export function vmResourceId(doc: VmArmDoc): string {
 }
 
 /** The VM resource as GET/PUT answer it. */
-export function vmResource(vm: VmRecord, doc: VmArmDoc, instanceView?: Json): Json {
+export function vmResource(vm: VmRecord, doc: VmArmDoc, instanceView?: Json, catalog?: Session["catalog"]): Json {
   return {
     id: vmResourceId(doc),
     name: doc.vm,
@@ -303,7 +311,7 @@ export function vmResource(vm: VmRecord, doc: VmArmDoc, instanceView?: Json): Js
       ...(doc.virtualMachineScaleSet ? { virtualMachineScaleSet: { id: doc.virtualMachineScaleSet }, ...(doc.faultDomain == null ? {} : { platformFaultDomain: doc.faultDomain }) } : {}),
       hardwareProfile: { vmSize: doc.vmSize },
       storageProfile: {
-        imageReference: { ...imageOf(vm), exactVersion: osBuildOf(vm) },
+        imageReference: { ...imageOf(vm), exactVersion: osBuildOf(vm, catalog) },
         osDisk: { osType: "Windows" },
       },
       osProfile: {
@@ -331,6 +339,8 @@ export function vmResource(vm: VmRecord, doc: VmArmDoc, instanceView?: Json): Js
 /** What the instance view is built from: vmStatus and the latest activities. */
 export interface InstanceViewInputs {
   status: {
+    /** The VM (its image names its OS); without it the OS is 2022's. */
+    vm?: { image: string };
     osBuild: string;
     availablePatchSummary: { rebootPending: boolean };
   };
@@ -394,7 +404,7 @@ export function instanceViewOf(doc: VmArmDoc, inputs: InstanceViewInputs): Json 
     ...(doc.updateDomain === null || doc.updateDomain === undefined ? {} : { platformUpdateDomain: doc.updateDomain }),
     ...(doc.faultDomain === null || doc.faultDomain === undefined ? {} : { platformFaultDomain: doc.faultDomain }),
     computerName: doc.computerName,
-    osName: OS_NAME,
+    osName: status.vm === undefined ? OS_NAME : osNameOf(status.vm.image),
     osVersion: status.osBuild,
     vmAgent: {
       vmAgentVersion: VM_AGENT_VERSION,

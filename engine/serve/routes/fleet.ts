@@ -40,7 +40,7 @@ export function registerFleetRoutes(app: FastifyInstance, context: ServeContext)
       const vm = context.store.vm<VmRecord>(placement.name);
       return {
         ...placement,
-        osBuild: vm === undefined ? null : osBuildOf(vm),
+        osBuild: vm === undefined ? null : osBuildOf(vm, context.session.catalog),
         osMonth: vm?.osMonth ?? null,
         running: context.session.bootedRuntime(placement.name) !== undefined,
         bootError: context.bootErrors.get(placement.name) ?? null,

@@ -80,7 +80,7 @@ export function registerPatchRoutes(app: FastifyInstance, context: ServeContext,
   const { store } = context;
   const versionOf = (kb: string): string => {
     try {
-      return findUpdate(kb, emulatedNow(context), context.session.unplanned).osBuild;
+      return findUpdate(kb, emulatedNow(context), context.session.catalog).osBuild;
     } catch {
       return "";
     }
@@ -132,7 +132,7 @@ export function registerPatchRoutes(app: FastifyInstance, context: ServeContext,
     const apiVersion = request.query["api-version"];
     checkApiVersion("Microsoft.Compute", "virtualMachines", apiVersion);
     const doc = placed(request.params);
-    const parsed = parseInstallBody(request.body, (kb) => findUpdate(kb, emulatedNow(context), context.session.unplanned));
+    const parsed = parseInstallBody(request.body, (kb) => findUpdate(kb, emulatedNow(context), context.session.catalog));
     refuseBusy(doc.vm, "installPatches", ["installPatches"]);
     const op = context.operations.start(spec(doc, "installPatches"), async () => {
       const now = emulatedNow(context);

@@ -69,7 +69,7 @@ export function registerVirtualMachineRoutes(app: FastifyInstance, context: Serv
         const domains = placeInSet(store, put.availabilitySet, put.location);
         const scaleSet = placeInScaleSet(store, put.virtualMachineScaleSet, put.location, put.zones, put.platformFaultDomain);
         const { vm, doc } = store.tx(() => {
-          const vm = createVm(store, createRequest, emulatedNow(context), context.session.unplanned);
+          const vm = createVm(store, createRequest, emulatedNow(context), context.session.catalog);
           const base: VmArmDoc = {
             ...defaultVmArm(vm, { subscription: subscriptionId, resourceGroup: group.name, location: put.location.toLowerCase() }),
             vmId: vmIdOf(subscriptionId, vm.name),
@@ -79,7 +79,7 @@ export function registerVirtualMachineRoutes(app: FastifyInstance, context: Serv
           return { vm, doc };
         });
         void bootVm(context, vm.name); // queued behind this change: the new VM's processes start serving (live-vms.ts)
-        return reply.status(201).send(vmResource(vm, doc));
+        return reply.status(201).send(vmResource(vm, doc, undefined, context.session.catalog));
       }
       const current = {
         vm: existing,
@@ -94,7 +94,7 @@ export function registerVirtualMachineRoutes(app: FastifyInstance, context: Serv
         putVmArm(store, doc);
         return { vm, doc };
       });
-      return reply.status(200).send(vmResource(vm, doc));
+      return reply.status(200).send(vmResource(vm, doc, undefined, context.session.catalog));
     });
   });
 
@@ -102,7 +102,7 @@ export function registerVirtualMachineRoutes(app: FastifyInstance, context: Serv
     version(request.query);
     const { vm, doc } = find(request.params);
     const expand = (request.query.$expand ?? "").toLowerCase() === "instanceview";
-    return vmResource(vm, doc, expand ? instanceView(vm, doc) : undefined);
+    return vmResource(vm, doc, expand ? instanceView(vm, doc) : undefined, context.session.catalog);
   });
 
   app.get<{ Params: VmParams; Querystring: ArmQuery }>(`${VM_PATH}/instanceView`, async (request) => {
@@ -129,7 +129,7 @@ export function registerVirtualMachineRoutes(app: FastifyInstance, context: Serv
   const listed = (docs: VmArmDoc[]): { value: Json[] } => ({
     value: docs.flatMap((doc) => {
       const vm = store.vm<VmRecord>(doc.vm);
-      return vm === undefined ? [] : [vmResource(vm, doc)];
+      return vm === undefined ? [] : [vmResource(vm, doc, undefined, context.session.catalog)];
     }),
   });
 
