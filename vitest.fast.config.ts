@@ -15,6 +15,7 @@ import { configDefaults, defineConfig, mergeConfig } from "vitest/config";
 import base from "./vitest.config.ts";
 
 const SLOW_TESTS = [
+  "test/arm-api-manages-maintenance-configurations-with-the-azure-sdk.test.ts",
   "test/arm-api-runs-assess-and-install-as-long-running-operations.test.ts",
   "test/arm-api-manages-availability-sets-with-the-azure-sdk.test.ts",
   "test/arm-api-manages-flexible-scale-sets-with-the-azure-sdk.test.ts",

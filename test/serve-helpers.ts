@@ -96,6 +96,8 @@ export interface SdkServer {
   ca: string;
   /** @azure/arm-compute for `subscription`, pointed at the server. */
   compute: ComputeManagementClient;
+  /** @azure/arm-resources for `subscription`, pointed at the server (its generic by-id calls drive any provider). */
+  resources: ResourceManagementClient;
   /** Stops the server and removes its folder. */
   close(): Promise<void>;
 }
@@ -112,6 +114,7 @@ export async function sdkServer(subscription: string, group: string, now: string
     server,
     ca,
     compute,
+    resources,
     close: async () => {
       await server.close();
       rmSync(dir, { recursive: true, force: true });

@@ -188,7 +188,8 @@ export function buildApp(context: ServeContext, options: AppOptions): FastifyIns
     ...(options.https ? { https: options.https } : {}),
     bodyLimit: BODY_LIMIT,
     exposeHeadRoutes: false,
-    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    // ARM tolerates doubled slashes, and the SDK's by-id calls send one ("//subscriptions/…" from "/{resourceId}").
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     logger: false,
     genReqId: () => randomUUID(),
   }) as unknown as FastifyInstance;
