@@ -80,6 +80,16 @@ describe("the emulator's update endpoints", () => {
     expect(view.processes.map((p) => p.boot)).toEqual([1, 1]);
   });
 
+  it("offer the create form both generations' hotpatch images, each with its verdict", async () => {
+    const images = (await call("GET", "/hotpatch/images")).body as { sku: string; hotpatch: { eligible: boolean; defaultBy: string | null } }[];
+    const verdict = (sku: string) => images.find((i) => i.sku === sku)?.hotpatch;
+    expect(verdict("2025-datacenter-azure-edition-core")).toEqual({ eligible: true, defaultBy: "image", reasons: [] });
+    expect(verdict("2025-datacenter-azure-edition")).toMatchObject({ eligible: true, defaultBy: "portal" });
+    expect(verdict("2022-datacenter-azure-edition-hotpatch")).toMatchObject({ eligible: true, defaultBy: "portal" });
+    expect(verdict("2019-datacenter")).toMatchObject({ eligible: false, defaultBy: null });
+    expect(images.filter((i) => i.hotpatch.eligible)).toHaveLength(8);
+  });
+
   it("list the catalog and declare an unplanned baseline while the server runs", async () => {
     const catalog = (await call("GET", "/hotpatch/catalog?from=2026-01&to=2026-06")).body;
     expect(catalog.unplanned).toEqual([]);

@@ -27,7 +27,7 @@ export { acquireState, refuseWhileServed, releaseState } from "./state-lock.ts";
 export { DEFAULT_STATE_FILE, Store } from "./store.ts";
 export { parseDuration } from "./time-input.ts";
 export { createVm, deleteVm, getVm, listVms, osBuildOf, setVm, type VmRecord } from "./vm.ts";
-export { checkHotpatchEligibility, HOTPATCH_SKUS } from "./eligibility.ts";
+export { ALL_HOTPATCH_SKUS, checkHotpatchEligibility } from "./eligibility.ts";
 export { nextWindow, parseWindowSpec } from "./window-spec.ts";
 export type { ReleaseDefect } from "./release-source.ts";
 export { recordDefect, recordedDefects } from "./release-defects.ts";

@@ -19,7 +19,7 @@ import {
   checkHotpatchEligibility,
   getHotFix,
   historyView,
-  HOTPATCH_SKUS,
+  ALL_HOTPATCH_SKUS,
   listVms,
   releaseSchedule,
   renderScheduleSvg,
@@ -29,12 +29,12 @@ import {
 import { ArmError } from "../arm-error.ts";
 import { emulatedNow, type ServeContext } from "../context.ts";
 
-/** The images the create form lists: the hotpatch SKUs, then some that cannot run hotpatch. */
+/** The images the create form lists: the hotpatch SKUs of 2022 and 2025, then some that cannot run hotpatch. */
 const OTHER_SKUS = ["2022-datacenter-azure-edition", "2022-datacenter", "2019-datacenter"];
 
 export function registerEmulatorViewRoutes(app: FastifyInstance, context: ServeContext): void {
   app.get("/hotpatch/images", async () =>
-    [...HOTPATCH_SKUS, ...OTHER_SKUS].map((sku) => {
+    [...ALL_HOTPATCH_SKUS, ...OTHER_SKUS].map((sku) => {
       const image = `MicrosoftWindowsServer:WindowsServer:${sku}:latest`;
       const verdict = checkHotpatchEligibility(image, { host: "azure" });
       return { image, publisher: "MicrosoftWindowsServer", offer: "WindowsServer", sku, hotpatch: { eligible: verdict.eligible, defaultBy: verdict.defaultBy, reasons: verdict.reasons } };
