@@ -7,7 +7,8 @@
  * - "run": `subscription/group/name/yyyyMMddHHmmss` (the window's start,
  *   UTC) → MaintenanceRun;
  * - "webhook": `name` → Webhook.
- * Writers call these inside their transaction; nothing else touches the table.
+ * Writers call these inside their transaction; nothing else touches the table
+ * (except Store.deleteVm, which drops a deleted VM's assignments with it).
  */
 import type { ConfigurationName, MaintenanceConfiguration } from "./maintenance-config.ts";
 import type { ConfigurationAssignment, DynamicScope } from "./maintenance-scope.ts";
@@ -48,6 +49,7 @@ export const maintenanceStore = {
   /** A configuration's runs, oldest first. */
   runs: (store: Store, c: ConfigurationName) => store.maintenanceDocs<MaintenanceRun>(RUN, `${configurationKey(c)}/`),
   putRun: (store: Store, c: ConfigurationName, run: MaintenanceRun) => store.putMaintenanceDoc(RUN, `${configurationKey(c)}/${runName(new Date(run.start))}`, run),
+  deleteRuns: (store: Store, c: ConfigurationName) => store.deleteMaintenanceDocs(RUN, `${configurationKey(c)}/`),
 
   webhook: (store: Store, name: string) => store.maintenanceDoc<Webhook>(WEBHOOK, name.toLowerCase()),
   webhooks: (store: Store) => store.maintenanceDocs<Webhook>(WEBHOOK),

@@ -11,9 +11,9 @@
  *   or a run past its cancellation cut-off).
  * - Editing a configuration within 40 minutes of a run cancels that run
  *   (maintenance-runs.ts); the result lists the runs it cancelled.
- * - Deleting a configuration deletes its assignments, dynamic scopes and the
- *   webhooks that name it; its past runs stay readable until the
- *   configuration is created again.
+ * - Deleting a configuration deletes its assignments, dynamic scopes, runs
+ *   and the webhooks that name it (a configuration made again under its name
+ *   starts with none). Deleting a VM deletes its assignments (store.ts).
  */
 import { HotpatchError } from "../errors.ts";
 import { iso } from "./clock.ts";
@@ -58,6 +58,7 @@ export function deleteConfiguration(session: Session, at: ConfigurationName): vo
     for (const a of ms.assignments(store)) if (configurationKey(a.configuration) === key) ms.deleteAssignment(store, a);
     for (const s of ms.scopes(store)) if (configurationKey(s.configuration) === key) ms.deleteScope(store, s);
     for (const w of ms.webhooks(store)) if (w.configuration !== null && configurationKey(w.configuration) === key) ms.deleteWebhook(store, w.name);
+    ms.deleteRuns(store, c);
     ms.deleteConfiguration(store, c);
   });
 }

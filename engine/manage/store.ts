@@ -117,11 +117,13 @@ export class Store {
     this.db.prepare("INSERT INTO vms (name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc").run(name, JSON.stringify(doc));
   }
 
-  /** Deletes a VM with its installed updates, history and activities. */
+  /** Deletes a VM with its installed updates, history, activities and maintenance configuration assignments. */
   deleteVm(name: string): void {
     this.tx(() => {
       this.db.prepare("DELETE FROM vms WHERE name = ?").run(name);
       for (const table of ["installed", "history", "activities"]) this.db.prepare(`DELETE FROM ${table} WHERE vm = ?`).run(name);
+      const prefix = `${name.toLowerCase()}/`;
+      this.db.prepare("DELETE FROM maintenance WHERE kind = 'assignment' AND substr(id, 1, ?) = ?").run(prefix.length, prefix);
     });
   }
 
@@ -230,5 +232,10 @@ export class Store {
 
   deleteMaintenanceDoc(kind: string, id: string): void {
     this.db.prepare("DELETE FROM maintenance WHERE kind = ? AND id = ?").run(kind, id);
+  }
+
+  /** Deletes every document of a kind whose id starts with `prefix`. */
+  deleteMaintenanceDocs(kind: string, prefix: string): void {
+    this.db.prepare("DELETE FROM maintenance WHERE kind = ? AND substr(id, 1, ?) = ?").run(kind, prefix.length, prefix);
   }
 }
