@@ -57,7 +57,7 @@ interface SimulateOptions {
 export function registerSimulate(program: Command, setExit: (code: number) => void): void {
   program
     .command("simulate")
-    .description("run a hotpatch VM and a standard VM side by side for some months and compare reboots, downtime and exposure")
+    .description("run a hotpatch VM and a standard VM (with --schedule: a VM on automatic patching and one on a maintenance configuration) side by side for some months and compare reboots, downtime and exposure")
     .option("--image <urn>", "an image that supports hotpatch, publisher:offer:sku[:version] (a VM pair)")
     .option("--fleet <fleet.json>", "a fleet spec (docs/fleets.md) instead of --image: the fleet with hotpatch and without")
     .requiredOption("--from <YYYY-MM-DD>", "the first day (local midnight in --timezone); with --fleet the first release month, YYYY-MM")
