@@ -39,6 +39,9 @@
  *   set in the throw-away state before the VMs are created): the report's
  *   period then says `history: true` and each release its `source`
  *   (recorded or synthetic); `os` is in the period only for 2025.
+ * - The period's run (throw-away state, provisioning, daily advances and
+ *   load) is `runPeriod`, which simulate-schedule.ts shares with its own VMs;
+ *   the counting is simulate-tally.ts.
  */
 import { join } from "node:path";
 import { DateTime } from "luxon";
