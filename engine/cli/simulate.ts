@@ -5,6 +5,10 @@
  * `hotpatch simulate --fleet <fleet.json> --from <YYYY-MM> --months <n>`: a
  * fleet with hotpatch and without, every release rolled out by the platform
  * orchestrator (engine/fleet/simulate-fleet.ts).
+ * `hotpatch simulate --image <urn> --schedule <recurEvery> [--schedule-start …]
+ * …`: the same image on automatic patching and on a customer-managed
+ * schedule (a maintenance configuration), side by side
+ * (engine/manage/simulate-schedule.ts).
  * Progress (one line per installation or rollout) goes to stderr.
  */
 import type { Command } from "commander";
@@ -12,7 +16,19 @@ import { HotpatchError } from "../errors.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type FleetSimulation, MAX_FLEET_SIMULATION_MONTHS, parseFleetSpec, simulateFleet } from "../fleet/index.ts";
-import { DEFAULT_SIMULATION_ARTIFACTS, DEFAULT_SIMULATION_SEED, MAX_SIMULATION_MONTHS, renderSimulationText, SIMULATION_KEY_FILE, simulate, STANDARD_WINDOW } from "../manage/index.ts";
+import {
+  DEFAULT_SCHEDULE_DURATION,
+  DEFAULT_SCHEDULE_START,
+  DEFAULT_SIMULATION_ARTIFACTS,
+  DEFAULT_SIMULATION_SEED,
+  MAX_SIMULATION_MONTHS,
+  renderScheduleSimulationText,
+  renderSimulationText,
+  SIMULATION_KEY_FILE,
+  simulate,
+  simulateSchedule,
+  STANDARD_WINDOW,
+} from "../manage/index.ts";
 import { VmPool } from "../vms/index.ts";
 import { listOption } from "./manage-options.ts";
 import { guarded, printJson } from "./output.ts";
@@ -31,12 +47,17 @@ interface SimulateOptions {
   quiet?: boolean;
   json?: boolean;
   history?: boolean;
+  schedule?: string;
+  scheduleStart?: string;
+  scheduleDuration?: string;
+  scheduleTimeZone?: string;
+  scheduleReboot?: string;
 }
 
 export function registerSimulate(program: Command, setExit: (code: number) => void): void {
   program
     .command("simulate")
-    .description("run a hotpatch VM and a standard VM side by side for some months and compare reboots, downtime and exposure")
+    .description("run a hotpatch VM and a standard VM (with --schedule: a VM on automatic patching and one on a maintenance configuration) side by side for some months and compare reboots, downtime and exposure")
     .option("--image <urn>", "an image that supports hotpatch, publisher:offer:sku[:version] (a VM pair)")
     .option("--fleet <fleet.json>", "a fleet spec (docs/fleets.md) instead of --image: the fleet with hotpatch and without")
     .requiredOption("--from <YYYY-MM-DD>", "the first day (local midnight in --timezone); with --fleet the first release month, YYYY-MM")
@@ -48,13 +69,22 @@ export function registerSimulate(program: Command, setExit: (code: number) => vo
     .option("--processes <n>", "kvstore processes per VM (default 2)")
     .option("--artifacts <dir>", "the build cache", DEFAULT_SIMULATION_ARTIFACTS)
     .option("--history", "replay Microsoft's recorded releases of the image's generation (the other months are synthetic)")
+    .option("--schedule <recurEvery>", 'instead of a standard VM, a VM on a maintenance configuration recurring so, e.g. "Week Saturday", "Month Second Tuesday Offset4"')
+    .option("--schedule-start <HH:mm|yyyy-MM-dd HH:mm>", `the schedule's start, local time in --schedule-time-zone (default ${DEFAULT_SCHEDULE_START} on --from)`)
+    .option("--schedule-duration <HH:mm>", `the schedule's window length, at most 03:55 (default ${DEFAULT_SCHEDULE_DURATION})`)
+    .option("--schedule-time-zone <Windows zone>", 'the schedule\'s Windows time zone, e.g. "W. Europe Standard Time" (default: the one of --timezone)')
+    .option("--schedule-reboot <setting>", "the schedule's reboot setting: IfRequired (default) | Never | Always")
     .option("--quiet", "no progress lines on stderr")
     .option("--json", "print the result as JSON")
     .action(
       guarded(setExit, async (options: SimulateOptions) => {
         if ((options.image === undefined) === (options.fleet === undefined)) throw new HotpatchError("E_USAGE", "give --image (a VM pair) or --fleet (a fleet spec)");
         if (options.fleet !== undefined && options.history) throw new HotpatchError("E_USAGE", "--history replays a VM pair's releases (--image); a fleet simulation uses the synthetic calendar");
+        const scheduleOnly = (["scheduleStart", "scheduleDuration", "scheduleTimeZone", "scheduleReboot"] as const).some((k) => options[k] !== undefined);
+        if (options.schedule === undefined && scheduleOnly) throw new HotpatchError("E_USAGE", "--schedule-start, --schedule-duration, --schedule-time-zone and --schedule-reboot need --schedule");
+        if (options.fleet !== undefined && options.schedule !== undefined) throw new HotpatchError("E_USAGE", "--schedule compares a VM pair (--image); a fleet simulation has no schedule");
         if (options.fleet !== undefined) return fleetSimulation(options);
+        if (options.schedule !== undefined) return scheduleSimulation(options);
         const report = await simulate(
           {
             image: options.image!,
@@ -77,6 +107,30 @@ export function registerSimulate(program: Command, setExit: (code: number) => vo
         return 0;
       }),
     );
+}
+
+async function scheduleSimulation(options: SimulateOptions): Promise<number> {
+  if (options.standardWindow !== undefined) throw new HotpatchError("E_USAGE", "--standard-window sets the standard VM's window; with --schedule there is no standard VM");
+  const report = await simulateSchedule(
+    {
+      image: options.image!,
+      from: options.from,
+      months: whole("--months", options.months)!,
+      unplanned: options.unplanned,
+      timeZone: options.timezone,
+      seed: whole("--seed", options.seed),
+      processes: whole("--processes", options.processes),
+      artifactsDir: options.artifacts,
+      history: options.history,
+      schedule: { recurEvery: options.schedule!, start: options.scheduleStart, duration: options.scheduleDuration, timeZone: options.scheduleTimeZone, reboot: options.scheduleReboot },
+    },
+    (line) => {
+      if (!options.quiet) process.stderr.write(`${line}\n`);
+    },
+  );
+  if (options.json) printJson(report);
+  else process.stdout.write(renderScheduleSimulationText(report));
+  return 0;
 }
 
 async function fleetSimulation(options: SimulateOptions): Promise<number> {

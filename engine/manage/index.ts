@@ -20,6 +20,8 @@ export { type RemovalResult, rollbackVm, uninstallUpdate } from "./rollback.ts";
 export { renderScheduleSvg, renderScheduleText } from "./schedule-render.ts";
 export { type Faults, Session } from "./session.ts";
 export { renderSimulationText } from "./simulate-report.ts";
+export { renderScheduleSimulationText, type ScheduleSimulationReport } from "./simulate-schedule-report.ts";
+export { DEFAULT_SCHEDULE_DURATION, DEFAULT_SCHEDULE_START, planScheduleSimulation, simulateSchedule } from "./simulate-schedule.ts";
 export { DEFAULT_SIMULATION_ARTIFACTS, DEFAULT_SIMULATION_SEED, MAX_SIMULATION_MONTHS, SIMULATION_KEY_FILE, simulate, STANDARD_WINDOW } from "./simulate.ts";
 export { useCatalogKeyFile } from "./artifacts.ts";
 export { vmStatus } from "./status.ts";

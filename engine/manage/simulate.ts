@@ -39,6 +39,9 @@
  *   set in the throw-away state before the VMs are created): the report's
  *   period then says `history: true` and each release its `source`
  *   (recorded or synthetic); `os` is in the period only for 2025.
+ * - The period's run (throw-away state, provisioning, daily advances and
+ *   load) is `runPeriod`, which simulate-schedule.ts shares with its own VMs;
+ *   the counting is simulate-tally.ts.
  */
 import { join } from "node:path";
 import { DateTime } from "luxon";
@@ -46,14 +49,15 @@ import { HotpatchError } from "../errors.ts";
 import { useCatalogKeyFile } from "./artifacts.ts";
 import { type AdvanceEvent, advanceClock } from "./auto-patch.ts";
 import { formatMonth, latestReleaseAt, MAX_YEAR, MIN_YEAR, type MonthId, parseMonth, type ReleaseMonth, releaseFor, releasesBetween } from "./calendar.ts";
-import { declareUnplanned, setHistoryMode } from "./catalog.ts";
+import { type CatalogMode, declareUnplanned, setHistoryMode } from "./catalog.ts";
 import { iso, setClock, storedClock } from "./clock.ts";
 import { checkHotpatchEligibility } from "./eligibility.ts";
 import { osOfImage } from "./os-generation.ts";
 import { calendarLine } from "./release-history.ts";
-import { type InstallResult, installUpdates } from "./install.ts";
+import { installUpdates } from "./install.ts";
 import { Session } from "./session.ts";
-import { type SimulationReport, type VmMetrics, round } from "./simulate-report.ts";
+import type { SimulationReport, VmMetrics } from "./simulate-report.ts";
+import { Tally } from "./simulate-tally.ts";
 import { DEFAULT_STATE_FILE, Store } from "./store.ts";
 import { validateTimeZone } from "./time-input.ts";
 import { createVm, DEFAULT_PROCESSES, DEFAULT_TIME_ZONE, getVm, osBuildOf } from "./vm.ts";
@@ -165,7 +169,62 @@ export function planSimulation(request: SimulationRequest): SimulationPlan {
 /** Runs the simulation; `onProgress` gets one line per automatic installation. */
 export async function simulate(request: SimulationRequest, onProgress: (line: string) => void = () => {}): Promise<SimulationReport> {
   const plan = planSimulation(request);
-  const artifactsDir = request.artifactsDir ?? DEFAULT_SIMULATION_ARTIFACTS;
+  const setUp = ({ store, catalog }: PeriodRun) => {
+    const common = { image: plan.image, timeZone: plan.timeZone, processes: plan.processes };
+    createVm(store, { ...common, name: HOTPATCH_VM, hotpatch: true }, plan.start, catalog);
+    createVm(store, { ...common, name: STANDARD_VM, hotpatch: false, patchMode: "AutomaticByPlatform", window: plan.standardWindow }, plan.start, catalog);
+  };
+  return runPeriod(plan, { artifactsDir: request.artifactsDir, vms: [HOTPATCH_VM, STANDARD_VM], setUp, onProgress }, async (run) => ({
+    period: periodOf(plan),
+    hotpatchVm: await run.metrics(HOTPATCH_VM),
+    standardVm: await run.metrics(STANDARD_VM),
+  }));
+}
+
+/** The report's period. */
+export function periodOf(plan: SimulationPlan): SimulationReport["period"] {
+  return {
+    image: plan.image,
+    from: iso(plan.start),
+    to: iso(plan.end),
+    months: plan.months,
+    timeZone: plan.timeZone,
+    unplanned: plan.unplanned,
+    seed: plan.seed,
+    releases: plan.releases.length,
+    ...(osOfImage(plan.image) === "2025" ? { os: "2025" } : {}),
+    ...(plan.history ? { history: true } : {}),
+  };
+}
+
+/** A simulation's throw-away state while it runs (simulate-schedule.ts runs its own VMs in it). */
+export interface PeriodRun {
+  store: Store;
+  session: Session;
+  catalog: CatalogMode;
+  tallies: Map<string, Tally>;
+  /** The VM's metrics at the end (its processes' load counters read now). */
+  metrics(name: string): Promise<VmMetrics>;
+}
+
+export interface PeriodOptions {
+  artifactsDir?: string;
+  /** The VMs `setUp` creates, in the order they are provisioned, loaded and counted. */
+  vms: readonly string[];
+  /** Creates the VMs (and whatever else) at the start, in one transaction. */
+  setUp: (run: PeriodRun) => void;
+  onProgress?: (line: string) => void;
+  /** Every event of the advances, after it was counted. */
+  onEvent?: (e: AdvanceEvent) => void;
+}
+
+/**
+ * The period of a plan in a throw-away state: `setUp` at the start, every VM
+ * provisioned (not counted), then one advance and one round of load a day;
+ * `report` reads the result before the state is closed.
+ */
+export async function runPeriod<T>(plan: SimulationPlan, options: PeriodOptions, report: (run: PeriodRun) => Promise<T>): Promise<T> {
+  const artifactsDir = options.artifactsDir ?? DEFAULT_SIMULATION_ARTIFACTS;
   const store = Store.open(":memory:");
   try {
     useCatalogKeyFile(store, join(artifactsDir, SIMULATION_KEY_FILE));
@@ -173,159 +232,51 @@ export async function simulate(request: SimulationRequest, onProgress: (line: st
       if (plan.history) setHistoryMode(store, true);
       for (const month of plan.unplanned) declareUnplanned(store, month, plan.start);
     });
-    const catalog = { unplanned: plan.unplanned, history: plan.history };
+    const catalog: CatalogMode = { unplanned: plan.unplanned, history: plan.history };
     const session = new Session(store, { seed: plan.seed, artifactsDir });
-    const common = { image: plan.image, timeZone: plan.timeZone, processes: plan.processes };
+    const tallies = new Map(options.vms.map((name) => [name, new Tally(plan)]));
+    const run: PeriodRun = {
+      store,
+      session,
+      catalog,
+      tallies,
+      metrics: async (name) => {
+        const vm = getVm(store, name);
+        const load = await (await session.runtime(vm)).snapshot();
+        return tallies.get(name)!.metrics(vm, osBuildOf(vm, catalog), { served: load.served, failed: load.failed });
+      },
+    };
     store.tx(() => {
-      createVm(store, { ...common, name: HOTPATCH_VM, hotpatch: true }, plan.start, catalog);
-      createVm(store, { ...common, name: STANDARD_VM, hotpatch: false, patchMode: "AutomaticByPlatform", window: plan.standardWindow }, plan.start, catalog);
+      options.setUp(run);
       setClock(store, plan.start);
     });
-    const vms = [HOTPATCH_VM, STANDARD_VM];
-    const tallies = new Map(vms.map((name) => [name, new Tally(plan)]));
-    for (const name of vms) {
+    for (const name of options.vms) {
       const result = await installUpdates(session, name, {}, storedClock(store)!);
       tallies.get(name)!.provisioned = { osBuild: result.osBuild, at: result.endDateTime! };
     }
-    const onEvent = (e: AdvanceEvent) => {
-      if (e.type !== "Installation") return;
-      tallies.get(e.vm)!.add(e.installation!, getVm(store, e.vm).osMonth);
-      onProgress(`${e.at} ${e.vm}: ${e.summary}`);
-    };
-    for (let day = 1; ; day++) {
-      const clock = storedClock(store)!;
-      if (clock.getTime() >= plan.end.getTime()) break;
-      const to = new Date(Math.min(plan.start.getTime() + day * DAY_MILLIS, plan.end.getTime()));
-      if (to.getTime() <= clock.getTime()) continue; // an install ran past this day's end
-      await advanceClock(session, clock, to, onEvent);
-      for (const name of vms) await session.runtime(getVm(store, name)); // one round of load
-    }
-    const metrics = async (name: string): Promise<VmMetrics> => {
-      const vm = getVm(store, name);
-      const load = await (await session.runtime(vm)).snapshot();
-      return tallies.get(name)!.metrics(vm, osBuildOf(vm, catalog), { served: load.served, failed: load.failed });
-    };
-    return {
-      period: {
-        image: plan.image,
-        from: iso(plan.start),
-        to: iso(plan.end),
-        months: plan.months,
-        timeZone: plan.timeZone,
-        unplanned: plan.unplanned,
-        seed: plan.seed,
-        releases: plan.releases.length,
-        ...(osOfImage(plan.image) === "2025" ? { os: "2025" } : {}),
-        ...(plan.history ? { history: true } : {}),
-      },
-      hotpatchVm: await metrics(HOTPATCH_VM),
-      standardVm: await metrics(STANDARD_VM),
-    };
+    await runDays(plan, run, options);
+    return await report(run);
   } finally {
     store.close();
   }
 }
 
-/** What happened to one VM in the period, from its automatic installation results. */
-class Tally {
-  provisioned = { osBuild: "", at: "" };
-  private reboots = 0;
-  private hotpatches = 0;
-  private images = 0;
-  private emulatedRebootSeconds = 0;
-  private measuredRestartMillis = 0;
-  private stateLost = { keys: 0, requests: 0 };
-  private runs = 0;
-  private failedRuns = 0;
-  private unhealthyRuns = 0;
-  private applyMicrosMax = 0;
-  private readonly installed = new Map<MonthId, { at: string; as: string; with: string }>();
-
-  constructor(private readonly plan: SimulationPlan) {}
-
-  /** Counts one automatic installation run; `osMonth` is the VM's OS level after it. */
-  add(run: InstallResult, osMonth: MonthId): void {
-    this.runs += 1;
-    if (run.status === "Failed") this.failedRuns += 1;
-    if (run.health?.status === "Unhealthy") this.unhealthyRuns += 1;
-    if (run.reboot !== null) {
-      this.reboots += 1;
-      this.emulatedRebootSeconds += run.reboot.emulatedDowntimeSeconds;
-      this.measuredRestartMillis += run.reboot.downtimeMillis;
-      this.stateLost.keys += run.reboot.stateLost.keys;
-      this.stateLost.requests += run.reboot.stateLost.requests;
+/** From the start to the end: one advance per emulated day, then one round of load on every VM. */
+async function runDays(plan: SimulationPlan, run: PeriodRun, options: PeriodOptions): Promise<void> {
+  const { store, session, tallies } = run;
+  const onEvent = (e: AdvanceEvent) => {
+    if (e.type === "Installation" && tallies.has(e.vm)) {
+      tallies.get(e.vm)!.add(e.installation!, getVm(store, e.vm).osMonth);
+      options.onProgress?.(`${e.at} ${e.vm}: ${e.summary}`);
     }
-    const releaseKbs = new Set(this.plan.releases.map((r) => r.kb));
-    let installedKb = "";
-    let installedAs = "";
-    for (const p of run.patches) {
-      if (p.state !== "Installed" || !releaseKbs.has(p.kb)) continue;
-      installedKb = p.kb;
-      if (p.kind === "hotpatch") {
-        this.hotpatches += 1;
-        this.applyMicrosMax = Math.max(this.applyMicrosMax, p.applyMicros ?? 0);
-        installedAs = "hotpatch";
-      } else {
-        this.images += 1;
-        installedAs = p.kind === "baseline" ? "baseline" : "cumulative";
-      }
-    }
-    for (const r of this.plan.releases) {
-      if (r.month > osMonth || this.installed.has(r.month)) continue;
-      const own = r.kb === installedKb;
-      this.installed.set(r.month, { at: run.endDateTime!, as: own ? installedAs : "superseded", with: own ? r.kb : installedKb });
-    }
-  }
-
-  metrics(vm: ReturnType<typeof getVm>, osBuild: string, load: { served: number; failed: number }): VmMetrics {
-    const end = this.plan.end.getTime();
-    const releases = this.plan.releases.map((r) => {
-      const done = this.installed.get(r.month);
-      const until = done === undefined ? end : Date.parse(done.at);
-      return {
-        kb: r.kb,
-        month: r.month,
-        type: r.type,
-        planned: r.planned,
-        releasedAt: r.releaseDate,
-        installedAt: done?.at ?? null,
-        installedAs: done?.as ?? null,
-        installedWith: done?.with ?? null,
-        exposureDays: round((until - Date.parse(r.releaseDate)) / DAY_MILLIS, 3),
-        ...(r.source === undefined ? {} : { source: r.source }),
-      };
-    });
-    const exposures = releases.map((r) => r.exposureDays);
-    const measuredRestartSeconds = round(this.measuredRestartMillis / 1000, 3);
-    return {
-      reboots: this.reboots,
-      hotpatchesApplied: this.hotpatches,
-      baselinesInstalled: this.images,
-      downtimeSeconds: round(this.emulatedRebootSeconds + measuredRestartSeconds, 3),
-      exposureDays: {
-        mean: exposures.length === 0 ? null : round(exposures.reduce((a, b) => a + b, 0) / exposures.length, 3),
-        max: exposures.length === 0 ? null : Math.max(...exposures),
-        notInstalledAtEnd: releases.filter((r) => r.installedAt === null).length,
-      },
-      releasesInstalled: releases.length - releases.filter((r) => r.installedAt === null).length,
-      downtime: { emulatedRebootSeconds: this.emulatedRebootSeconds, measuredRestartSeconds },
-      installRuns: this.runs,
-      failedRuns: this.failedRuns,
-      unhealthyRuns: this.unhealthyRuns,
-      hotpatchApplyMicrosMax: this.applyMicrosMax,
-      stateLost: this.stateLost,
-      load,
-      vm: {
-        name: vm.name,
-        hotpatch: vm.hotpatch,
-        patchMode: vm.patchMode,
-        window: vm.window,
-        timeZone: vm.timeZone,
-        processes: vm.processes,
-        provisionedBuild: this.provisioned.osBuild,
-        finalBuild: osBuild,
-      },
-      releases,
-    };
+    options.onEvent?.(e);
+  };
+  for (let day = 1; ; day++) {
+    const clock = storedClock(store)!;
+    if (clock.getTime() >= plan.end.getTime()) break;
+    const to = new Date(Math.min(plan.start.getTime() + day * DAY_MILLIS, plan.end.getTime()));
+    if (to.getTime() <= clock.getTime()) continue; // an install ran past this day's end
+    await advanceClock(session, clock, to, onEvent);
+    for (const name of options.vms) await session.runtime(getVm(store, name)); // one round of load
   }
 }
