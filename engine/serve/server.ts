@@ -43,6 +43,7 @@ import { adoptFleetVms, repairFleet, SERVER_STOPPED } from "./fleet.ts";
 import { DemoStory } from "./demo-story.ts";
 import { Operations } from "./operations.ts";
 import { PORTAL_COOKIE, PORTAL_HEADER, PortalSessions } from "./portal-auth.ts";
+import { registerArcMachineRoutes } from "./routes/arc-machines.ts";
 import { registerAvailabilitySetRoutes } from "./routes/availability-sets.ts";
 import { registerDemoRoutes } from "./routes/demo.ts";
 import { registerEmulatorRoutes } from "./routes/emulator.ts";
@@ -204,6 +205,7 @@ export function buildApp(context: ServeContext, options: AppOptions): FastifyIns
   app.setNotFoundHandler((request, reply) => sendError(reply, new ArmError(404, "NotFound", `No route matches ${request.method} ${request.url.split("?")[0]}.`)));
   registerResourceGroupRoutes(app, context);
   registerVirtualMachineRoutes(app, context);
+  registerArcMachineRoutes(app, context);
   registerAvailabilitySetRoutes(app, context);
   registerScaleSetRoutes(app, context);
   registerPatchRoutes(app, context, { retryAfterSeconds: options.retryAfterSeconds });
