@@ -25,8 +25,8 @@
  * Request handling, for every route: `x-ms-request-id` and
  * `x-ms-correlation-request-id` on every answer; bodies over BODY_LIMIT get
  * 413; malformed JSON gets 400 InvalidRequestContent; every error is ARM's
- * error body (arm-error.ts). ARM paths are matched case-insensitively, as
- * ARM does.
+ * error body (arm-error.ts). ARM paths are matched case-insensitively, and
+ * a path starting with "//" as if it started with "/", as ARM does.
  */
 import { randomUUID } from "node:crypto";
 import fastifyCookie from "@fastify/cookie";
@@ -192,6 +192,8 @@ export function buildApp(context: ServeContext, options: AppOptions): FastifyIns
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
     logger: false,
     genReqId: () => randomUUID(),
+    // The generic resources client joins "/" and a resource id that starts with "/": ARM takes "//subscriptions/…" as "/subscriptions/…".
+    rewriteUrl: (request) => (request.url ?? "/").replace(/^\/{2,}/, "/"),
   }) as unknown as FastifyInstance;
   app.register(fastifyCookie);
   app.addHook("onRequest", async (request, reply) => {
