@@ -30,6 +30,7 @@ const license = (subscriptionStatus: string) => ({
 });
 const server = () => ({ url: sdk.server.url, ca: sdk.ca });
 const advance = (duration: string) => call(server(), "POST", "/hotpatch/clock/advance", { body: { duration } });
+// biome-ignore lint/suspicious/noExplicitAny: ARM answers read field by field, as the SDK returns them untyped
 type Props = Record<string, any>;
 
 beforeAll(async () => {

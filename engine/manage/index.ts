@@ -28,7 +28,7 @@ export { DEFAULT_STATE_FILE, Store } from "./store.ts";
 export { parseDuration } from "./time-input.ts";
 export { createVm, deleteVm, getVm, listVms, osBuildOf, setVm, type VmRecord } from "./vm.ts";
 export { checkHotpatchEligibility, HOTPATCH_SKUS } from "./eligibility.ts";
-export { arcEdition, type HotpatchStatus } from "./arc.ts";
+export { arcEdition } from "./arc.ts";
 export { nextWindow, parseWindowSpec } from "./window-spec.ts";
 export type { ReleaseDefect } from "./release-source.ts";
 export { recordDefect, recordedDefects } from "./release-defects.ts";
