@@ -23,6 +23,8 @@ const SLOW_TESTS = [
   "test/vm-pool-stages-each-package-once-per-worker.test.ts",
   "test/portal-runs-fleet-rollouts-in-chromium.test.ts",
   "test/arm-api-manages-virtual-machines-with-the-azure-sdk.test.ts",
+  "test/arm-api-manages-arc-machines-and-license-profiles.test.ts",
+  "test/arc-enabled-servers-install-hotpatches-live-and-on-schedules.test.ts",
   "test/windows-server-2025-vms-run-through-simulate-and-the-api.test.ts",
   "test/automatic-patching-follows-patch-mode-and-policy-source.test.ts",
   "test/automatic-patching-installs-critical-and-security-off-peak.test.ts",

@@ -38,7 +38,7 @@ export interface AvailablePatch {
 }
 
 export interface VmUpdates {
-  hotpatchStatus: "Enabled" | "Disabled";
+  hotpatchStatus: "Enabled" | "Disabled" | "Unknown" | "PendingEvaluation" | "ActionRequired";
   hotpatchDisabledBecause: string[];
   osBuild: string;
   baseline: string;

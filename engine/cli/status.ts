@@ -13,6 +13,7 @@ export function registerStatus(program: Command, setExit: (code: number) => void
         else {
           const a = status.availablePatchSummary;
           say(options, `${name}: hotpatch ${status.hotpatchStatus}, OS build ${status.osBuild}, baseline ${status.baseline}${a.rebootPending ? ", reboot pending" : ""}`);
+          for (const reason of status.vm.host === "arc" ? status.hotpatchReasons : []) say(options, `  ${status.hotpatchStatus}: ${reason}`);
           say(options, `  last assessment ${a.lastAssessmentTime ?? "never"}: ${a.criticalAndSecurityPatchCount} critical/security, ${a.otherPatchCount} other`);
           for (const u of status.latestInstalled) say(options, `  installed ${u.kb} (${u.kind}) ${u.installedAt}${u.state === "Installed" ? "" : ` ${u.state}`}`);
           for (const p of status.pending) say(options, `  pending   ${p.kbId} (${p.kind}) — installed automatically`);

@@ -1,7 +1,7 @@
 /** `hotpatch vm create|set|show|list`: emulated VMs and their patch settings. */
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
-import { createVm, getVm, listVms, osBuildOf, type Session, setClock, setVm, type VmRecord } from "../manage/index.ts";
+import { createVm, getVm, listVms, osBuildOf, type Session, setClock, setVm, type VmRecord, vmStatus } from "../manage/index.ts";
 import { type ManageOptions, stateOptions, timedStateOptions, withSession } from "./manage-options.ts";
 import { guarded, printJson, say } from "./output.ts";
 
@@ -18,6 +18,8 @@ interface VmOptions extends ManageOptions {
   containerBaseImage?: boolean;
   customImage?: boolean;
   userSchedule?: string;
+  vbs?: string;
+  hotpatchEnrolment?: string;
 }
 
 export function registerVm(program: Command, setExit: (code: number) => void): void {
@@ -31,9 +33,11 @@ export function registerVm(program: Command, setExit: (code: number) => void): v
 /** The patch-setting options `vm create` and `vm set` share. */
 function withSettings(command: Command): Command {
   return command
-    .option("--patch-mode <mode>", "AutomaticByPlatform | AutomaticByOS | Manual (Azure only)")
+    .option("--patch-mode <mode>", "AutomaticByPlatform | AutomaticByOS | Manual (Azure and Arc); ImageDefault (Arc)")
     .option("--policy-source <source>", "GroupPolicy | WindowsUpdateClientSettings | SCONFIG | ThirdParty (Azure Stack HCI only)")
-    .option("--hotpatch <on|off>", "enable hotpatch (default: on for eligible Azure Edition images)")
+    .option("--hotpatch <on|off>", "enable hotpatch (default: on for eligible Azure Edition images; on Arc: enrol, as --hotpatch-enrolment)")
+    .option("--hotpatch-enrolment <enable|disable>", "Arc only: enrol in hotpatch through the license profile (in effect 10 minutes later)")
+    .option("--vbs <running|off>", "Arc only: virtualization-based security running (default off)")
     .option("--timezone <IANA zone>", "the VM's time zone (default UTC)")
     .option("--window <window>", 'install window: daily "22:00-06:00" (default) or weekly "Sun 02:00-06:00"')
     .option("--processes <n>", "kvstore guest processes the VM runs (default 2)")
@@ -46,7 +50,7 @@ function registerCreate(vm: Command, setExit: (code: number) => void): void {
     .description("create a VM from a marketplace image reference")
     .argument("<name>", "the VM name")
     .requiredOption("--image <urn>", "publisher:offer:sku[:version]")
-    .option("--host <host>", "azure (default) | azure-stack-hci")
+    .option("--host <host>", "azure (default) | azure-stack-hci | arc (an Arc-enabled server)")
     .option("--scale-set <orchestration>", "create it in a scale set: Uniform | Flexible")
     .option("--container-base-image", "the image is a container base image")
     .option("--custom-image", "the image is a custom image");
@@ -71,7 +75,7 @@ function registerCreate(vm: Command, setExit: (code: number) => void): void {
           setClock(session.store, now);
           return record;
         });
-        print(options, created, session.catalog);
+        print(options, created, session);
         return 0;
       }),
     ),
@@ -84,7 +88,7 @@ function registerSet(vm: Command, setExit: (code: number) => void): void {
     guarded(setExit, (name: string, options: VmOptions) =>
       withSession(options, (session) => {
         const changed = session.store.tx(() => setVm(session.store, name, patchSettings(options)));
-        print(options, changed, session.catalog);
+        print(options, changed, session);
         return 0;
       }),
     ),
@@ -95,7 +99,7 @@ function registerShow(vm: Command, setExit: (code: number) => void): void {
   stateOptions(vm.command("show").description("show a VM").argument("<name>", "the VM name")).action(
     guarded(setExit, (name: string, options: ManageOptions) =>
       withSession(options, (session) => {
-        print(options, getVm(session.store, name), session.catalog);
+        print(options, getVm(session.store, name), session);
         return 0;
       }),
     ),
@@ -108,25 +112,48 @@ function registerList(vm: Command, setExit: (code: number) => void): void {
       withSession(options, (session) => {
         const vms = listVms(session.store);
         if (options.json) printJson({ vms: vms.map((v) => ({ ...v, osBuild: osBuildOf(v, session.catalog) })) });
-        else for (const v of vms) say(options, summary(v, session.catalog));
+        else for (const v of vms) say(options, summary(v, session));
         return 0;
       }),
     ),
   );
 }
 
-function print(options: ManageOptions, vm: VmRecord, catalog: Session["catalog"]): void {
-  if (options.json) printJson({ ...vm, osBuild: osBuildOf(vm, catalog) });
+function print(options: ManageOptions, vm: VmRecord, session: Session): void {
+  const status = vmStatus(session, vm.name);
+  const hotpatch = { hotpatchStatus: status.hotpatchStatus, hotpatchReasons: status.hotpatchReasons, hotpatchEnabledAt: status.hotpatchEnabledAt };
+  if (options.json) printJson({ ...vm, osBuild: osBuildOf(vm, session.catalog), ...(vm.host === "arc" ? hotpatch : {}) });
   else {
-    say(options, summary(vm, catalog));
+    say(options, summary(vm, session));
     say(options, `  image ${vm.image} on ${vm.host}; ${vm.processes} kvstore process(es); window ${vm.window} ${vm.timeZone}`);
+    if (vm.host === "arc") {
+      say(options, `  VBS ${vm.vbs === true ? "running" : "not running"}; enrolled ${vm.enrolledAt ?? "no"}${status.hotpatchEnabledAt === null ? "" : `, in effect ${status.hotpatchEnabledAt}`}`);
+      for (const reason of status.hotpatchReasons) say(options, `  ${status.hotpatchStatus}: ${reason}`);
+    }
   }
 }
 
-function summary(vm: VmRecord, catalog: Session["catalog"]): string {
+function summary(vm: VmRecord, session: Session): string {
   const orchestration = vm.patchMode ?? `policy ${vm.policySource}`;
   const schedule = vm.bypassPlatformSafetyChecksOnUserSchedule === true ? ", on a user schedule" : "";
-  return `${vm.name}: OS build ${osBuildOf(vm, catalog)}, hotpatch ${vm.hotpatch ? "on" : "off"}, ${orchestration}${schedule}${vm.rebootPending ? ", reboot pending" : ""}`;
+  const hotpatch = vm.host === "arc" ? vmStatus(session, vm.name).hotpatchStatus : vm.hotpatch ? "on" : "off";
+  return `${vm.name}: OS build ${osBuildOf(vm, session.catalog)}, hotpatch ${hotpatch}, ${orchestration}${schedule}${vm.rebootPending ? ", reboot pending" : ""}`;
+}
+
+function enableDisable(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  const v = value.toLowerCase();
+  if (v === "enable" || v === "enabled") return true;
+  if (v === "disable" || v === "disabled") return false;
+  throw new HotpatchError("E_USAGE", `--hotpatch-enrolment takes enable or disable, not ${value}`);
+}
+
+function vbsState(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  const v = value.toLowerCase();
+  if (v === "running" || v === "on") return true;
+  if (v === "off" || v === "not-running") return false;
+  throw new HotpatchError("E_USAGE", `--vbs takes running or off, not ${value}`);
 }
 
 function onOff(value: string | undefined, option = "--hotpatch"): boolean | undefined {
@@ -145,10 +172,16 @@ function count(value: string | undefined): number | undefined {
 
 /** The settings `vm create` and `vm set` share, from their options. */
 function patchSettings(options: VmOptions) {
+  const hotpatch = onOff(options.hotpatch);
+  const enrolment = enableDisable(options.hotpatchEnrolment);
+  if (hotpatch !== undefined && enrolment !== undefined && hotpatch !== enrolment) {
+    throw new HotpatchError("E_USAGE", "--hotpatch and --hotpatch-enrolment disagree; give one of them");
+  }
   return {
     patchMode: options.patchMode,
     policySource: options.policySource,
-    hotpatch: onOff(options.hotpatch),
+    hotpatch: hotpatch ?? enrolment,
+    vbs: vbsState(options.vbs),
     timeZone: options.timezone,
     window: options.window,
     processes: count(options.processes),

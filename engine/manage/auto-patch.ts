@@ -16,6 +16,11 @@
  *     WindowsUpdateClientSettings / SCONFIG policy sources: Windows
  *     Automatic Updates at its default scheduled time, 03:00-05:00 local;
  *   - Manual, and the ThirdParty policy source: never (installs are on demand);
+ *   - on an Arc-enabled server: AutomaticByOS as above; AutomaticByPlatform
+ *     means customer-managed schedules (Azure Update Manager has no
+ *     platform-orchestrated patching for Arc machines), so without the
+ *     bypass flag nothing installs automatically; Manual and ImageDefault
+ *     never;
  *   - bypassPlatformSafetyChecksOnUserSchedule true: never automatically;
  *     the maintenance configurations assigned to it run (maintenance-runs.ts).
  * - Maintenance configurations' events (pre-event, run, post-event;
@@ -59,6 +64,7 @@ export interface AdvanceReport {
 /** The automatic patching of a VM: who installs and in which window; null when nothing installs automatically. */
 export function autoPatching(vm: VmRecord): { trigger: Trigger; window: WindowSpec } | null {
   if (onUserSchedule(vm)) return null; // a maintenance configuration patches it, or nothing does (maintenance-runs.ts)
+  if (vm.host === "arc") return vm.patchMode === "AutomaticByOS" ? { trigger: "AutomaticByOS", window: parseWindowSpec(AUTOMATIC_UPDATES_WINDOW) } : null;
   if (vm.host === "azure") {
     if (vm.patchMode === "AutomaticByPlatform") return { trigger: "AutomaticByPlatform", window: parseWindowSpec(vm.window) };
     if (vm.patchMode === "AutomaticByOS") return { trigger: "AutomaticByOS", window: parseWindowSpec(AUTOMATIC_UPDATES_WINDOW) };

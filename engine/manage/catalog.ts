@@ -16,6 +16,9 @@
  *   baseline first and the newest hotpatch after it (`dependsOn`). A VM with
  *   hotpatch off gets the month's release as a cumulative update with a
  *   reboot (kind non-hotpatch, the month's full image).
+ * - On an Arc-enabled server (host "arc") hotpatches are offered only while
+ *   its hotpatch status is Enabled and it stands on a baseline (arc.ts
+ *   `hotpatchOffered`); otherwise it is offered what a hotpatch-off VM is.
  * - Two OS lines (os-generation.ts): a VM is offered the releases of its
  *   image's generation (the calendar line the caller passes). Windows Server
  *   2025 releases are `KB5YYMM50` (OS) and `KB5YYMM60` (.NET), titled for
@@ -29,6 +32,7 @@
  */
 import { HotpatchError } from "../errors.ts";
 import { type CalendarLine, formatMonth, latestReleaseAt, type LineSpec, type MonthId, parseMonth, type ReleaseMonth, releaseFor, releasesBetween } from "./calendar.ts";
+import { type ArcFacts, hotpatchOffered } from "./arc.ts";
 import { iso } from "./clock.ts";
 import type { Classification, UpdateKind } from "./classification.ts";
 import { OS_GENERATIONS, OS_LINES, type OsGeneration, osOfImage } from "./os-generation.ts";
@@ -201,6 +205,8 @@ export interface InstalledFacts {
 /** The OS level of a VM that decides what it is offered (vm.ts's VmRecord has these fields). */
 export interface VmLevel {
   hotpatch: boolean;
+  /** "arc": hotpatches only while its hotpatch status is Enabled (arc.ts); absent: another host. */
+  host?: string;
   imageMonth: MonthId;
   osMonth: MonthId;
   pendingImageMonth: MonthId | null;
@@ -214,7 +220,7 @@ export function applicableUpdates(vm: VmLevel, installed: readonly InstalledFact
   const offer = (u: CatalogUpdate, installKind: UpdateKind, imageMonth: MonthId | null, dependsOn: string | null = null) =>
     out.push({ ...u, installKind, reboot: installKind !== "hotpatch", imageMonth, dependsOn });
   const base = vm.pendingImageMonth ?? vm.imageMonth;
-  if (vm.hotpatch) {
+  if (vm.host === "arc" ? hotpatchOffered(vm as VmLevel & ArcFacts, now, spec) : vm.hotpatch) {
     const baseline = osUpdate(releaseFor(latest.baselineMonth, spec));
     if (latest.baselineMonth > base) offer(baseline, "baseline", baseline.month);
     const level = latest.baselineMonth > base ? baseline.month : vm.osMonth;

@@ -15,12 +15,19 @@
  *   for 2022; Microsoft's Windows Server 2025 hotpatch documentation gives
  *   no other default, so this emulator keeps 2022's split.
  * - On Azure, hotpatch needs the patch mode AutomaticByPlatform.
+ * - On an Arc-enabled server (host "arc") the image must instead be Windows
+ *   Server 2025 Standard or Datacenter (arc.ts `arcImageReasons`: Azure
+ *   Edition SKUs and other generations are refused); no patch mode is
+ *   required, and hotpatch is never on by default (a machine enrols through
+ *   its license profile). The machine's own prerequisites (VBS, OS build)
+ *   and the enrolment's evaluation are arc.ts's.
  * - Scale sets with Uniform orchestration cannot be created on these images
  *   with Hotpatch enabled; Flexible orchestration can.
  * - `check*` functions return a verdict with reasons in plain words; bad input
  *   (unknown host, orchestration, malformed image reference) throws E_USAGE.
  */
 import { HotpatchError } from "../errors.ts";
+import { arcImageReasons } from "./arc.ts";
 import { type Host, parseHost } from "./host.ts";
 import type { PatchMode } from "./patch-mode.ts";
 
@@ -128,6 +135,10 @@ export function checkHotpatchEligibility(image: ImageReference | string, options
   }
   if (!same(ref.offer, HOTPATCH_OFFER)) {
     reasons.push(`the offer is ${ref.offer}, but hotpatch needs the ${HOTPATCH_OFFER} offer`);
+  }
+  if (host === "arc") {
+    reasons.push(...arcImageReasons(ref.sku));
+    return { eligible: reasons.length === 0, reasons, hotpatchDefault: false, defaultBy: null };
   }
   const sku = ALL_HOTPATCH_SKUS.find((s) => same(s, ref.sku));
   if (sku === undefined) {

@@ -30,6 +30,7 @@ export { DEFAULT_STATE_FILE, Store } from "./store.ts";
 export { parseDuration } from "./time-input.ts";
 export { createVm, deleteVm, getVm, listVms, osBuildOf, setVm, type VmRecord } from "./vm.ts";
 export { ALL_HOTPATCH_SKUS, checkHotpatchEligibility } from "./eligibility.ts";
+export { arcEdition } from "./arc.ts";
 export { nextWindow, parseWindowSpec } from "./window-spec.ts";
 export type { ReleaseDefect } from "./release-source.ts";
 export { recordDefect, recordedDefects } from "./release-defects.ts";

@@ -20,14 +20,16 @@
  *     post-maintenance event.
  * A cancelled run patches nothing and sends no post-event.
  *
- * The bypass rules (patch mode AutomaticByPlatform assumed, as Azure needs):
+ * The bypass rules, for Azure VMs and Arc-enabled servers alike (patch mode
+ * AutomaticByPlatform assumed, as Azure Update Manager needs for both):
  * | bypassPlatformSafetyChecksOnUserSchedule | schedule assigned | what runs |
  * | true  | yes | the schedule's runs, with its install parameters |
  * | true  | no  | nothing (automatic patching leaves the VM alone) |
  * | false | yes | the run fails for the VM: prerequisites not met |
  * | false | no  | automatic patching (auto-patch.ts) |
  * A VM with another patch mode, or on Azure Stack HCI, fails a run with
- * prerequisites not met too. Each machine's outcome is in the run record,
+ * prerequisites not met too. (Without the flag an Arc machine is patched by
+ * nothing automatically: auto-patch.ts.) Each machine's outcome is in the run record,
  * the VM's history (installs write their entries; a refused machine gets one
  * Failed entry) and the advance's events.
  */
@@ -245,8 +247,9 @@ async function startRun(session: Session, due: MaintenanceDue, scheduled: Mainte
 /** Why a VM cannot be patched by a schedule (null: it can), by the bypass rules. */
 function prerequisites(vm: VmRecord): string | null {
   if (vm.orchestratedBy === "fleet") return "prerequisites not met: the VM is a fleet member, patched by its fleet's rollouts";
-  if (vm.host !== "azure" || vm.patchMode !== "AutomaticByPlatform" || !onUserSchedule(vm)) {
-    const now = vm.host !== "azure" ? `it runs on ${vm.host}` : `its patch mode is ${vm.patchMode} and the flag is ${onUserSchedule(vm)}`;
+  const scheduled = vm.host === "azure" || vm.host === "arc";
+  if (!scheduled || vm.patchMode !== "AutomaticByPlatform" || !onUserSchedule(vm)) {
+    const now = !scheduled ? `it runs on ${vm.host}` : `its patch mode is ${vm.patchMode} and the flag is ${onUserSchedule(vm)}`;
     return `prerequisites not met: a scheduled VM needs patch mode AutomaticByPlatform with bypassPlatformSafetyChecksOnUserSchedule true (${now})`;
   }
   return null;

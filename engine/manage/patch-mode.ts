@@ -34,8 +34,8 @@ export type PolicySource = (typeof POLICY_SOURCES)[number];
 /** The answer of `orchestrationSource`. */
 export interface OrchestrationSource {
   host: Host;
-  /** "AzurePlatform" on Azure; the policy source on Azure Stack HCI. */
-  source: "AzurePlatform" | PolicySource;
+  /** "AzurePlatform" on Azure; "AzureUpdateManager" on an Arc-enabled server; the policy source on Azure Stack HCI. */
+  source: "AzurePlatform" | "AzureUpdateManager" | PolicySource;
   /** One plain sentence for people. */
   description: string;
 }
@@ -111,18 +111,23 @@ export function validateHotpatchPatchMode(host: Host, mode: PatchMode): void {
 
 /**
  * Where a VM's hotpatch orchestration settings come from. On Azure: the Azure
- * platform (the VM's patch mode); a policy source is refused. On Azure Stack
+ * platform (the VM's patch mode); a policy source is refused. On an
+ * Arc-enabled server: Azure Update Manager by the machine's patch mode
+ * (AutomaticByPlatform = customer-managed schedules, AutomaticByOS =
+ * Windows Automatic Updates, Manual / ImageDefault = none); a policy
+ * source is refused. On Azure Stack
  * HCI: the policy source, which is required. The policy source may be given
  * in any letter case.
  */
 export function orchestrationSource(host: Host, policySource?: PolicySource | string): OrchestrationSource {
   const where = parseHost(host);
-  if (where === "azure") {
+  if (where === "azure" || where === "arc") {
     if (policySource !== undefined) {
-      throw new HotpatchError(
-        "E_USAGE",
-        `a policy source (${policySource}) applies only to Azure Stack HCI; on Azure the patch mode of the VM orchestrates hotpatch`,
-      );
+      const place = where === "azure" ? "on Azure the patch mode of the VM" : "on an Arc-enabled server the patch mode of the machine";
+      throw new HotpatchError("E_USAGE", `a policy source (${policySource}) applies only to Azure Stack HCI; ${place} orchestrates hotpatch`);
+    }
+    if (where === "arc") {
+      return { host: where, source: "AzureUpdateManager", description: "Azure Update Manager orchestrates patching according to the machine's patch mode" };
     }
     return {
       host: where,

@@ -4,7 +4,13 @@
  * assessment, as Azure shows it — the updates pending (Critical and Security,
  * which automatic patching installs) and the compliance list (the other
  * classifications, never installed automatically).
+ *
+ * The hotpatch status is arc.ts's at the state's clock: on an Arc-enabled
+ * server one of Unknown, PendingEvaluation, Disabled, ActionRequired,
+ * Enabled with the reasons it is not Enabled; elsewhere Enabled or Disabled.
  */
+import { arcHotpatchStatus, type HotpatchStatus } from "./arc.ts";
+import { storedClock } from "./clock.ts";
 import type { AssessmentResult, AvailablePatch } from "./assess.ts";
 import { isAutoInstallable, parseClassification } from "./classification.ts";
 import type { InstallResult } from "./install.ts";
@@ -13,7 +19,11 @@ import { getVm, osBuildOf, type VmRecord } from "./vm.ts";
 
 export interface VmStatus {
   vm: VmRecord;
-  hotpatchStatus: "Enabled" | "Disabled";
+  hotpatchStatus: HotpatchStatus;
+  /** Why the hotpatch status is not Enabled (empty when it is). */
+  hotpatchReasons: string[];
+  /** Arc: when the enrolment takes (took) effect; null when not enrolled. */
+  hotpatchEnabledAt: string | null;
   osBuild: string;
   baseline: string;
   latestInstalled: { kb: string; kind: string; installedAt: string; state: string }[];
@@ -40,10 +50,13 @@ export function vmStatus(session: Session, vmName: string): VmStatus {
     const { patches: _p, health: _h, reboot: _r, ...rest } = lastRun;
     summary = rest;
   }
+  const hotpatch = arcHotpatchStatus(vm, storedClock(session.store) ?? new Date(vm.createdAt), session.lineOf(vm));
   const baseline = installed.filter((u) => u.kind === "baseline" || u.imageMonth === vm.imageMonth).at(-1);
   return {
     vm,
-    hotpatchStatus: vm.hotpatch ? "Enabled" : "Disabled",
+    hotpatchStatus: hotpatch.status,
+    hotpatchReasons: hotpatch.reasons,
+    hotpatchEnabledAt: hotpatch.enabledAt,
     osBuild: osBuildOf(vm, session.catalog),
     baseline: baseline?.kb ?? "",
     latestInstalled: installed

@@ -10,10 +10,19 @@
  *   is on (hotpatch requires it), else AutomaticByOS (the Windows default).
  *   Switching between AutomaticByOS and Manual is refused (E_USAGE).
  * - On Azure Stack HCI a VM has no patch mode but a policy source (required).
+ * - On an Arc-enabled server (host "arc") a VM has a patch mode, default
+ *   AutomaticByOS (hotpatch does not need AutomaticByPlatform there; also
+ *   ImageDefault), VBS running or not (`vbs`, default not), and hotpatch
+ *   means enrolled: `hotpatch` true with `enrolledAt`, the emulated instant
+ *   of the enrolment (arc.ts evaluates it). Enrolling is refused with
+ *   E_NOT_ELIGIBLE and every reason when the image is no Arc edition or a
+ *   prerequisite (VBS, OS build) does not hold; VBS may be turned off later
+ *   (the status becomes ActionRequired). Disenrolling records
+ *   `disenrolledAt`. `vbs` on another host is refused (E_USAGE).
  * - A scale set with Uniform orchestration and hotpatch on is refused.
  * - `bypassPlatformSafetyChecksOnUserSchedule` (Azure's customer-managed
- *   schedule flag) can be true only on Azure with patch mode
- *   AutomaticByPlatform; while it is true automatic patching leaves the VM
+ *   schedule flag) can be true only on Azure or an Arc-enabled server with
+ *   patch mode AutomaticByPlatform; while it is true automatic patching leaves the VM
  *   alone and only a maintenance configuration patches it (the bypass rules
  *   in maintenance-runs.ts).
  * - A new VM boots the latest baseline released at its creation time; its
@@ -25,9 +34,10 @@
  *   and its OS build is on its generation's line (26100.N for 2025).
  */
 import { HotpatchError } from "../errors.ts";
+import { arcPrerequisiteReasons } from "./arc.ts";
 import { latestReleaseAt, lineBuildFor, type MonthId, releaseFor } from "./calendar.ts";
-import { type CatalogMode, catalogLine, osUpdate } from "./catalog.ts";
-import { iso } from "./clock.ts";
+import { type CatalogMode, catalogLine, historyMode, osUpdate, unplannedMonths } from "./catalog.ts";
+import { iso, storedClock } from "./clock.ts";
 import { checkHotpatchEligibility, checkScaleSet, formatImageReference, type Orchestration, parseImageReference } from "./eligibility.ts";
 import { type Host, parseHost } from "./host.ts";
 import { orchestrationSource, type PatchMode, type PolicySource, parsePatchMode, validatePatchModeChange } from "./patch-mode.ts";
@@ -74,6 +84,12 @@ export interface VmRecord {
   orchestratedBy?: "fleet";
   /** Patched on a customer-managed schedule instead of automatically (absent: false). */
   bypassPlatformSafetyChecksOnUserSchedule?: boolean;
+  /** Arc only: virtualization-based security is running (absent: false). */
+  vbs?: boolean;
+  /** Arc only: when the hotpatch enrolment was requested (null or absent: not enrolled). */
+  enrolledAt?: string | null;
+  /** Arc only: when the machine last left hotpatch. */
+  disenrolledAt?: string | null;
 }
 
 export interface VmCreateRequest {
@@ -90,10 +106,12 @@ export interface VmCreateRequest {
   containerBaseImage?: boolean;
   customImage?: boolean;
   bypassPlatformSafetyChecksOnUserSchedule?: boolean;
+  /** Arc only: VBS running. */
+  vbs?: boolean;
 }
 
 export type VmChange = Partial<
-  Pick<VmCreateRequest, "patchMode" | "policySource" | "hotpatch" | "timeZone" | "window" | "processes" | "bypassPlatformSafetyChecksOnUserSchedule">
+  Pick<VmCreateRequest, "patchMode" | "policySource" | "hotpatch" | "timeZone" | "window" | "processes" | "bypassPlatformSafetyChecksOnUserSchedule" | "vbs">
 >;
 
 const NAME = /^[A-Za-z][A-Za-z0-9-]{0,62}$/;
@@ -135,7 +153,8 @@ export function createVm(store: Store, request: VmCreateRequest, now: Date, cata
   // An explicit patch mode other than AutomaticByPlatform turns the default off (hotpatch requires it on Azure).
   const modeAllows = host !== "azure" || request.patchMode === undefined || parsePatchMode(request.patchMode) === "AutomaticByPlatform";
   const hotpatch = request.hotpatch ?? (eligibility.hotpatchDefault && modeAllows);
-  if (hotpatch && !eligibility.eligible) refuse(request.name, eligibility.reasons);
+  if (hotpatch && !eligibility.eligible && host !== "arc") refuse(request.name, eligibility.reasons); // arc: enrol() lists every reason
+  refuseVbsOffArc(host, request.vbs);
   const line = catalogLine(request.image, catalog);
   const release = latestReleaseAt(now, line);
   if (release === undefined) throw new HotpatchError("E_USAGE", `no release exists yet at ${iso(now)}`);
@@ -160,6 +179,11 @@ export function createVm(store: Store, request: VmCreateRequest, now: Date, cata
     lastAssessmentAt: null,
     lastAutoWindow: null,
   };
+  if (host === "arc") {
+    vm.vbs = request.vbs === true;
+    vm.hotpatch = false;
+    if (hotpatch) enrol(vm, catalog, now);
+  }
   orchestrateNew(vm, request.patchMode, request.policySource);
   if (request.bypassPlatformSafetyChecksOnUserSchedule === true) vm.bypassPlatformSafetyChecksOnUserSchedule = true;
   checkUserSchedule(vm);
@@ -186,13 +210,15 @@ export function createVm(store: Store, request: VmCreateRequest, now: Date, cata
   return vm;
 }
 
-/** Changes a VM's settings; the result must satisfy the same rules as a new VM. */
-export function setVm(store: Store, name: string, change: VmChange): VmRecord {
+/** Changes a VM's settings at `now` (default: the state's clock); the result must satisfy the same rules as a new VM. */
+export function setVm(store: Store, name: string, change: VmChange, now: Date = storedClock(store) ?? new Date(0)): VmRecord {
   const vm = { ...getVm(store, name) };
   if (change.timeZone !== undefined) vm.timeZone = validateTimeZone(change.timeZone);
   if (change.window !== undefined) vm.window = formatWindowSpec(parseWindowSpec(change.window));
   if (change.processes !== undefined) vm.processes = checkProcesses(change.processes);
-  if (change.hotpatch !== undefined) vm.hotpatch = change.hotpatch;
+  refuseVbsOffArc(vm.host, change.vbs);
+  if (vm.host === "arc") setArc(store, vm, change, now);
+  else if (change.hotpatch !== undefined) vm.hotpatch = change.hotpatch;
   orchestrateChange(vm, change.patchMode, change.policySource);
   if (change.bypassPlatformSafetyChecksOnUserSchedule !== undefined) vm.bypassPlatformSafetyChecksOnUserSchedule = change.bypassPlatformSafetyChecksOnUserSchedule;
   checkUserSchedule(vm);
@@ -210,7 +236,32 @@ export function setVm(store: Store, name: string, change: VmChange): VmRecord {
   return vm;
 }
 
-/** Sets patch mode / policy source per host; `creating` allows the defaults. */
+/** Arc: VBS first, then enrolment (refused unless eligible now) or disenrolment. */
+function setArc(store: Store, vm: VmRecord, change: VmChange, now: Date): void {
+  if (change.vbs !== undefined) vm.vbs = change.vbs;
+  if (change.hotpatch === true && !vm.hotpatch) enrol(vm, { unplanned: unplannedMonths(store), history: historyMode(store) }, now);
+  if (change.hotpatch === false && vm.hotpatch) {
+    vm.hotpatch = false;
+    vm.enrolledAt = null;
+    vm.disenrolledAt = iso(now);
+  }
+}
+
+/** Enrols an Arc machine in hotpatch at `now`: E_NOT_ELIGIBLE with every reason (image, VBS, OS build) unless it can run it. */
+function enrol(vm: VmRecord, catalog: readonly MonthId[] | CatalogMode, now: Date): void {
+  const reasons = [
+    ...checkHotpatchEligibility(vm.image, { host: "arc", containerBaseImage: vm.containerBaseImage, customImage: vm.customImage }).reasons,
+    ...arcPrerequisiteReasons(vm, catalogLine(vm.image, catalog)),
+  ];
+  if (reasons.length > 0) refuse(vm.name, reasons);
+  vm.hotpatch = true;
+  vm.enrolledAt = iso(now);
+}
+
+function refuseVbsOffArc(host: Host, vbs: boolean | undefined): void {
+  if (vbs !== undefined && host !== "arc") throw new HotpatchError("E_USAGE", `--vbs applies to Arc-enabled servers (host arc), not to host ${host}`);
+}
+
 /** A new VM's orchestration: the patch mode or policy source the request names, else the defaults. */
 function orchestrateNew(vm: VmRecord, patchMode: string | undefined, policySource: string | undefined): void {
   if (vm.host === "azure-stack-hci") {
@@ -218,8 +269,8 @@ function orchestrateNew(vm: VmRecord, patchMode: string | undefined, policySourc
     vm.policySource = orchestrationSource(vm.host, policySource).source as PolicySource;
     return;
   }
-  orchestrationSource(vm.host, policySource); // refuses a policy source on Azure
-  if (patchMode === undefined) vm.patchMode = vm.hotpatch ? "AutomaticByPlatform" : "AutomaticByOS";
+  orchestrationSource(vm.host, policySource); // refuses a policy source on Azure and Arc
+  if (patchMode === undefined) vm.patchMode = vm.hotpatch && vm.host === "azure" ? "AutomaticByPlatform" : "AutomaticByOS";
   else setPatchMode(vm, patchMode);
 }
 
@@ -242,8 +293,10 @@ function refuseHciPatchMode(patchMode: string | undefined): void {
 
 function setPatchMode(vm: VmRecord, patchMode: string): void {
   const mode = parsePatchMode(patchMode);
-  validatePatchModeChange(vm.patchMode ?? mode, mode);
-  if (vm.hotpatch && mode !== "AutomaticByPlatform") {
+  // Arc machines also take ImageDefault (HybridCompute's patch modes); the AutomaticByOS <-> Manual rule holds everywhere.
+  const arcImageDefault = vm.host === "arc" && (mode === "ImageDefault" || vm.patchMode === "ImageDefault");
+  if (!arcImageDefault) validatePatchModeChange(vm.patchMode ?? mode, mode);
+  if (vm.hotpatch && vm.host === "azure" && mode !== "AutomaticByPlatform") {
     refuse(vm.name, [`the patch mode is ${mode}, but hotpatch on Azure requires AutomaticByPlatform`]);
   }
   vm.patchMode = mode;
@@ -255,11 +308,12 @@ export function onUserSchedule(vm: VmRecord): boolean {
 }
 
 function checkUserSchedule(vm: VmRecord): void {
-  if (onUserSchedule(vm) && (vm.host !== "azure" || vm.patchMode !== "AutomaticByPlatform")) {
-    const mode = vm.host === "azure" ? `patch mode ${vm.patchMode}` : `host ${vm.host}`;
+  const scheduled = vm.host === "azure" || vm.host === "arc";
+  if (onUserSchedule(vm) && (!scheduled || vm.patchMode !== "AutomaticByPlatform")) {
+    const mode = scheduled ? `patch mode ${vm.patchMode}` : `host ${vm.host}`;
     throw new HotpatchError(
       "E_USAGE",
-      `VM ${vm.name}: bypassPlatformSafetyChecksOnUserSchedule applies only to Azure VMs with patch mode AutomaticByPlatform, not with ${mode}`,
+      `VM ${vm.name}: bypassPlatformSafetyChecksOnUserSchedule applies only to Azure VMs and Arc-enabled servers with patch mode AutomaticByPlatform, not with ${mode}`,
     );
   }
 }

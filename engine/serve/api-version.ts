@@ -13,6 +13,12 @@ export const API_VERSIONS = {
   "Microsoft.Resources": ["2021-04-01", "2022-09-01", "2024-03-01", "2024-11-01", "2025-04-01"],
   /** 2023-04-01 is the stable line of maintenance configurations; the previews carry the same shapes. */
   "Microsoft.Maintenance": ["2023-04-01", "2023-09-01-preview", "2023-10-01-preview"],
+  /**
+   * Arc-enabled servers and their license profiles: 2024-07-10 and 2025-01-13 are the stable
+   * lines of azure-rest-api-specs (2025-01-13 the latest stable license profile, whose shapes
+   * arc-resource.ts follows); the emulator answers the same shapes for both.
+   */
+  "Microsoft.HybridCompute": ["2024-07-10", "2025-01-13"],
   /** The emulator's own endpoints (/hotpatch/…) need none. */
 } as const;
 

@@ -25,8 +25,8 @@
  * Request handling, for every route: `x-ms-request-id` and
  * `x-ms-correlation-request-id` on every answer; bodies over BODY_LIMIT get
  * 413; malformed JSON gets 400 InvalidRequestContent; every error is ARM's
- * error body (arm-error.ts). ARM paths are matched case-insensitively, as
- * ARM does.
+ * error body (arm-error.ts). ARM paths are matched case-insensitively, and
+ * a path starting with "//" as if it started with "/", as ARM does.
  */
 import { randomUUID } from "node:crypto";
 import fastifyCookie from "@fastify/cookie";
@@ -43,6 +43,7 @@ import { adoptFleetVms, repairFleet, SERVER_STOPPED } from "./fleet.ts";
 import { DemoStory } from "./demo-story.ts";
 import { Operations } from "./operations.ts";
 import { PORTAL_COOKIE, PORTAL_HEADER, PortalSessions } from "./portal-auth.ts";
+import { registerArcMachineRoutes } from "./routes/arc-machines.ts";
 import { registerAvailabilitySetRoutes } from "./routes/availability-sets.ts";
 import { registerDemoRoutes } from "./routes/demo.ts";
 import { registerEmulatorRoutes } from "./routes/emulator.ts";
@@ -188,10 +189,11 @@ export function buildApp(context: ServeContext, options: AppOptions): FastifyIns
     ...(options.https ? { https: options.https } : {}),
     bodyLimit: BODY_LIMIT,
     exposeHeadRoutes: false,
-    // ARM tolerates doubled slashes, and the SDK's by-id calls send one ("//subscriptions/…" from "/{resourceId}").
-    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
     logger: false,
     genReqId: () => randomUUID(),
+    // The generic resources client joins "/" and a resource id that starts with "/": ARM takes "//subscriptions/…" as "/subscriptions/…".
+    rewriteUrl: (request) => (request.url ?? "/").replace(/^\/{2,}/, "/"),
   }) as unknown as FastifyInstance;
   app.register(fastifyCookie);
   app.addHook("onRequest", async (request, reply) => {
@@ -205,6 +207,7 @@ export function buildApp(context: ServeContext, options: AppOptions): FastifyIns
   app.setNotFoundHandler((request, reply) => sendError(reply, new ArmError(404, "NotFound", `No route matches ${request.method} ${request.url.split("?")[0]}.`)));
   registerResourceGroupRoutes(app, context);
   registerVirtualMachineRoutes(app, context);
+  registerArcMachineRoutes(app, context);
   registerAvailabilitySetRoutes(app, context);
   registerScaleSetRoutes(app, context);
   registerPatchRoutes(app, context, { retryAfterSeconds: options.retryAfterSeconds });

@@ -173,7 +173,7 @@ function parseImage(json: Json): ImageRef {
   };
 }
 
-function emulatorTags(tags: Record<string, string> | undefined): Pick<VmPut, "timeZone" | "window" | "processes"> {
+export function emulatorTags(tags: Record<string, string> | undefined): Pick<VmPut, "timeZone" | "window" | "processes"> {
   if (tags === undefined) return {};
   const out: Pick<VmPut, "timeZone" | "window" | "processes"> = {};
   if (tags[TAG_TIME_ZONE] !== undefined) out.timeZone = tags[TAG_TIME_ZONE];

@@ -51,7 +51,7 @@ export function registerEmulatorViewRoutes(app: FastifyInstance, context: ServeC
       pending: status.pending.filter(notInstalled),
       compliance: status.compliance.filter(notInstalled),
       installedSinceAssessment: [...status.pending, ...status.compliance].filter((p) => !notInstalled(p)).map((p) => p.kbId),
-      hotpatchDisabledBecause: status.hotpatchStatus === "Enabled" ? [] : disabledBecause(vm),
+      hotpatchDisabledBecause: status.hotpatchStatus === "Enabled" ? [] : vm.host === "arc" ? status.hotpatchReasons : disabledBecause(vm),
     };
   });
 

@@ -75,6 +75,15 @@ export function optionalStringArray(parent: Json, key: string, path = key, maxIt
   });
 }
 
+/** An array of anything (each item checked by the caller), or undefined when absent; at most `maxItems`. */
+export function optionalArray(parent: Json, key: string, path = key, maxItems = 100): unknown[] | undefined {
+  const value = parent[key];
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) throw invalidParameter(`'${path}' must be an array.`, path);
+  if (value.length > maxItems) throw invalidParameter(`'${path}' has more than ${maxItems} items.`, path);
+  return value;
+}
+
 /** ARM tags: at most 50, names ≤ 512 characters, values ≤ 256, all strings. */
 export function optionalTags(parent: Json, key = "tags"): Record<string, string> | undefined {
   const tags = optionalObject(parent, key);

@@ -5,6 +5,10 @@
  * …/instanceView, DELETE (200, or 204 when there was none), and the lists of
  * a group and of a subscription. The mapping lives in ../vm-resource.ts.
  *
+ * An Arc-enabled server (a VM with host "arc") is not a Compute VM: these
+ * routes answer 404 for it, leave it out of their lists, and a PUT of its
+ * name is a 409 (arc-machines.ts serves it).
+ *
  * Every change runs in `context.serial` and in one store transaction: the
  * management plane's VM and its ARM document are written together or not at all.
  */
@@ -38,7 +42,7 @@ export function registerVirtualMachineRoutes(app: FastifyInstance, context: Serv
   const find = (params: VmParams): { vm: VmRecord; doc: VmArmDoc } => {
     const doc = getVmArm(store, params.vmName);
     const vm = store.vm<VmRecord>(params.vmName);
-    if (doc === undefined || vm === undefined || !inGroup(doc, params.subscriptionId, params.resourceGroupName)) {
+    if (doc === undefined || vm === undefined || vm.host === "arc" || !inGroup(doc, params.subscriptionId, params.resourceGroupName)) {
       throw notFound(TYPE, params.vmName, params.resourceGroupName);
     }
     return { vm, doc };
@@ -63,6 +67,7 @@ export function registerVirtualMachineRoutes(app: FastifyInstance, context: Serv
         );
       }
       const existing = store.vm<VmRecord>(vmName);
+      if (existing?.host === "arc") throw new ArmError(409, "Conflict", `The name '${vmName}' is taken by an Arc-enabled server (Microsoft.HybridCompute/machines); VM names are unique in the emulator's state.`, "name");
       if (existing === undefined) {
         checkPatchRules(put);
         const createRequest = createRequestOf(vmName, put);
@@ -116,7 +121,7 @@ export function registerVirtualMachineRoutes(app: FastifyInstance, context: Serv
     const { subscriptionId, resourceGroupName, vmName } = request.params;
     return context.serial.run(() => {
       const doc = getVmArm(store, vmName);
-      if (doc === undefined || !inGroup(doc, subscriptionId, resourceGroupName)) return reply.status(204).send();
+      if (doc === undefined || store.vm<VmRecord>(doc.vm)?.host === "arc" || !inGroup(doc, subscriptionId, resourceGroupName)) return reply.status(204).send();
       store.tx(() => {
         forgetVm(context, doc.vm);
         if (store.vm(doc.vm) !== undefined) deleteVm(store, doc.vm);
@@ -129,7 +134,7 @@ export function registerVirtualMachineRoutes(app: FastifyInstance, context: Serv
   const listed = (docs: VmArmDoc[]): { value: Json[] } => ({
     value: docs.flatMap((doc) => {
       const vm = store.vm<VmRecord>(doc.vm);
-      return vm === undefined ? [] : [vmResource(vm, doc, undefined, context.session.catalog)];
+      return vm === undefined || vm.host === "arc" ? [] : [vmResource(vm, doc, undefined, context.session.catalog)];
     }),
   });
 
