@@ -93,18 +93,23 @@ export async function advanceClock(session: Session, from: Date, to: Date, onEve
     events.push(e);
     onEvent(e);
   };
+  // Two cursors: VM events (assessments, automatic installs) go on after the last install's
+  // end (the clock); maintenance events keep their own times, so a schedule whose window
+  // opens while another schedule's machines install still starts at its window's start.
   let cursor = from;
+  let maintenanceCursor = from;
   for (;;) {
     const next = nextEvent(session, cursor, to);
-    const maintenance = nextMaintenanceDue(session, cursor, next === null ? to : next.type === "Assessment" ? new Date(next.at.getTime() - 1) : next.at);
+    const maintenance = nextMaintenanceDue(session, maintenanceCursor, next === null ? to : next.type === "Assessment" ? new Date(next.at.getTime() - 1) : next.at);
     if (maintenance !== null) {
-      cursor = maintenance.at;
+      maintenanceCursor = maintenance.at;
       const end = await runMaintenance(session, maintenance, emit);
       cursor = new Date(Math.max(cursor.getTime(), end.getTime()));
       continue;
     }
     if (next === null) break;
     cursor = next.at;
+    maintenanceCursor = new Date(Math.max(maintenanceCursor.getTime(), next.at.getTime()));
     if (next.type === "Assessment") {
       const result = assessVm(session, next.vm.name, next.at, "Periodic");
       emit({ at: iso(next.at), vm: next.vm.name, type: "Assessment", summary: `${result.criticalAndSecurityPatchCount} critical/security, ${result.otherPatchCount} other` });

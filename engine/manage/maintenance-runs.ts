@@ -6,16 +6,19 @@
  * Timeline of one window [start, end):
  *  1. start − PRE_EVENT_LEAD (30 min): the pre-maintenance event (webhooks,
  *     event stream). Sent late (at once) if the clock passed that instant
- *     while the run had not started; not sent for a configuration created
- *     after it.
+ *     before the window opened; once it is open the run starts without one.
+ *     Not sent for a configuration created after that instant.
  *  2. Until start − CANCELLATION_CUTOFF (10 min) the run may be cancelled
  *     (`cancelRun`); later, it is refused. Editing the configuration within
  *     EDIT_CANCELS_WITHIN (40 min) of a run's start cancels that run
- *     (`cancelRunsForEdit`, for the windows of the old and the new schedule).
+ *     (`cancelRunsForEdit`, for the windows of the old and the new schedule;
+ *     creating a configuration is not editing it).
  *  3. start: the machines in scope are chosen (maintenance-scope.ts: its
  *     assignments and dynamic scopes, evaluated now) and each is patched by
  *     the bypass rules below, all starting at `start` on the emulated clock
  *     (in Azure they run in parallel), each within what is left of the window.
+ *     A machine still installing for another run starts when that install
+ *     ends; if the window has closed by then it fails with the reason.
  *  4. When the run completes (its last machine's end, at most `end`): the
  *     post-maintenance event.
  * A cancelled run patches nothing and sends no post-event.
@@ -138,7 +141,8 @@ export function cancelRun(session: Session, c: MaintenanceConfiguration, name: s
 /** Cancels the runs of `before` and `after` that start within EDIT_CANCELS_WITHIN of `now` (an edit at `now`); returns them. */
 export function cancelRunsForEdit(session: Session, before: MaintenanceConfiguration | undefined, after: MaintenanceConfiguration, now: Date): MaintenanceRun[] {
   const out: MaintenanceRun[] = [];
-  for (const c of before === undefined ? [after] : [before, after]) {
+  if (before === undefined) return out;
+  for (const c of [before, after]) {
     const w = nextMaintenanceWindow(parseMaintenanceWindow(c.maintenanceWindow), now);
     if (w === undefined || w.start.getTime() - now.getTime() > EDIT_CANCELS_WITHIN_MILLIS) continue;
     const run = runOf(session, after, w);
@@ -234,7 +238,13 @@ async function startRun(session: Session, due: MaintenanceDue, scheduled: Mainte
       machines.push(refused(session, m, c, due.at, refusal));
       continue;
     }
-    const result = await installUpdates(session, vm.name, installRequest(session, vm, c, due), due.at);
+    const busyUntil = Date.parse(store.latestActivity<InstallResult>(vm.name, "Installation")?.endDateTime ?? iso(due.at));
+    const at = new Date(Math.max(due.at.getTime(), busyUntil));
+    if (at.getTime() >= due.window.end.getTime()) {
+      machines.push(busy(m, iso(at)));
+      continue;
+    }
+    const result = await installUpdates(session, vm.name, installRequest(session, vm, c, { ...due, at }), at);
     installations.push(result);
     machines.push(machineOf(m, result));
     finished = Math.max(finished, Date.parse(result.endDateTime ?? iso(due.at)));
@@ -317,6 +327,11 @@ function refused(session: Session, m: ScopedMachine, c: MaintenanceConfiguration
     }),
   );
   return { ...m, outcome: "PrerequisitesNotMet", activityId: null, installed: 0, pending: 0, failed: 0, rebootStatus: null, error: reason };
+}
+
+function busy(m: ScopedMachine, until: string): RunMachine {
+  const error = `the window closed while another run was installing on the VM (until ${until})`;
+  return { ...m, outcome: "Failed", activityId: null, installed: 0, pending: 0, failed: 0, rebootStatus: null, error };
 }
 
 function runStatus(machines: readonly RunMachine[]): RunStatus {

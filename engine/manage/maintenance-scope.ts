@@ -20,7 +20,8 @@
  * - Limits, as Azure's: at most MAX_SCOPE_MACHINES machines per dynamic
  *   scope and MAX_SCHEDULE_MACHINES per schedule run; machines beyond them
  *   (in name order) are not patched and the run says so.
- * - A VM both assigned and in a scope is patched once (its assignment wins).
+ * - A VM both assigned and in a scope is patched once (its assignment wins,
+ *   and it does not count against the scope's limit).
  */
 import { HotpatchError } from "../errors.ts";
 import { type ConfigurationName, DEFAULT_PLACEMENT } from "./maintenance-config.ts";
@@ -151,13 +152,14 @@ export function machinesInScope(
   const leftOut: { vm: string; reason: string }[] = [];
   for (const a of assignments) if (configurationKey(a.configuration) === key && byName.has(a.vm) && !chosen.has(a.vm)) chosen.set(a.vm, `assignment ${a.name}`);
   for (const s of scopes.filter((s) => configurationKey(s.configuration) === key)) {
+    // The scope's own machines: those it matches that no assignment or earlier scope chose.
     const matching = vms.filter((vm) => {
       const p = placementOf(vm);
-      return p.subscription.toLowerCase() === s.subscription.toLowerCase() && matchesFilter(s.filter, p);
+      return !chosen.has(vm.name) && p.subscription.toLowerCase() === s.subscription.toLowerCase() && matchesFilter(s.filter, p);
     });
     matching.forEach((vm, i) => {
       if (i >= MAX_SCOPE_MACHINES) leftOut.push({ vm: vm.name, reason: `dynamic scope ${s.name} matches more than ${MAX_SCOPE_MACHINES} machines` });
-      else if (!chosen.has(vm.name)) chosen.set(vm.name, `dynamic scope ${s.name}`);
+      else chosen.set(vm.name, `dynamic scope ${s.name}`);
     });
   }
   const machines = [...chosen].map(([vm, via]) => ({ vm, via })).sort((a, b) => (a.vm < b.vm ? -1 : 1));
