@@ -132,6 +132,33 @@ describe("Microsoft.HybridCompute machines through the generic resources client"
     expect(compute.status).toBe(409);
   });
 
+  it("assesses and installs on an Arc machine as long-running operations under Microsoft.HybridCompute", async () => {
+    const lro = async (path: string, body?: unknown): Promise<Props> => {
+      const started = await call(server(), "POST", `${MACHINES}/arc01/${path}?api-version=${API}`, body === undefined ? {} : { body });
+      expect(started.status).toBe(202);
+      const status = new URL(String(started.headers["azure-asyncoperation"]));
+      expect(status.pathname).toMatch(/^\/subscriptions\/.+\/providers\/Microsoft\.HybridCompute\/locations\/westeurope\/operationStatuses\//);
+      for (let i = 0; i < 200; i++) {
+        const polled = (await call(server(), "GET", status.pathname + status.search)).json();
+        if (polled.status !== "InProgress") {
+          expect(polled.status).toBe("Succeeded");
+          const location = new URL(String(started.headers.location));
+          return (await call(server(), "GET", location.pathname + location.search)).json();
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      throw new Error(`${path} did not end`);
+    };
+    const assessment = await lro("assessPatches");
+    expect(assessment.status).toBe("Succeeded");
+    const install = await lro("installPatches", { maximumDuration: "PT2H", rebootSetting: "IfRequired", windowsParameters: { classificationsToInclude: ["Critical", "Security"] } });
+    expect(install).toMatchObject({ status: "Succeeded", maintenanceWindowExceeded: false });
+    const asCompute = await call(server(), "POST", `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachines/arc01/assessPatches?api-version=2026-03-01`);
+    expect(asCompute.status).toBe(404);
+    const wrongVersion = await call(server(), "POST", `${MACHINES}/arc01/assessPatches?api-version=2026-03-01`);
+    expect(wrongVersion.json().error.code).toBe("NoRegisteredProviderFound");
+  });
+
   it("deletes the machine (200, then 204) with its license profile", async () => {
     await resources.resources.beginDeleteByIdAndWait(`${MACHINES}/arc01`, API, POLL);
     const again = await call(server(), "DELETE", `${MACHINES}/arc01?api-version=${API}`);

@@ -27,6 +27,8 @@ export interface Operation {
   resourceGroup: string;
   vm: string;
   location: string;
+  /** Whose operation it is: a Compute VM's (absent, as in older states) or an Arc machine's (Microsoft.HybridCompute). */
+  provider?: "Microsoft.Compute" | "Microsoft.HybridCompute";
   status: "InProgress" | "Succeeded" | "Failed" | "Canceled";
   startTime: string;
   endTime?: string;

@@ -35,6 +35,11 @@
  * offered KBs that always require a reboot, or were published after the
  * date, are added to the exclusions (they show as Excluded).
  *
+ * The same two operations exist for Arc-enabled servers
+ * (`…/Microsoft.HybridCompute/machines/:m/assessPatches|installPatches`, the
+ * HybridCompute api-versions), with their status under
+ * `/subscriptions/:s/providers/Microsoft.HybridCompute/locations/:l/operationStatuses/:id`.
+ *
  * Events: "assessment" and "installation" with the result's summary, and
  * "hotpatch.applied" per hotpatch applied live, with its apply time.
  */
@@ -47,6 +52,7 @@ import {
   parseClassificationList,
   parseDuration,
   parseRebootSetting,
+  type VmRecord,
 } from "../../manage/index.ts";
 import { checkApiVersion } from "../api-version.ts";
 import { ArmError, groupNotFound, invalidParameter, notFound } from "../arm-error.ts";
@@ -71,9 +77,27 @@ interface OperationParams {
 
 type OperationQuery = ArmQuery & { monitor?: string };
 
-const VM_PATH = "/subscriptions/:subscriptionId/resourcegroups/:resourceGroupName/providers/microsoft.compute/virtualmachines/:vmName";
-const OPERATION_PATH = "/subscriptions/:subscriptionId/providers/microsoft.compute/locations/:location/operations/:operationId";
-const VM_TYPE = "Microsoft.Compute/virtualMachines";
+/** The two kinds of machine the operations run on: Compute VMs and Arc-enabled servers (VM records with host arc). */
+const MACHINES = [
+  {
+    provider: "Microsoft.Compute",
+    path: "/subscriptions/:subscriptionId/resourcegroups/:resourceGroupName/providers/microsoft.compute/virtualmachines/:vmName",
+    operations: "/subscriptions/:subscriptionId/providers/microsoft.compute/locations/:location/operations/:operationId",
+    type: "Microsoft.Compute/virtualMachines",
+    resourceType: "virtualMachines",
+    arc: false,
+  },
+  {
+    provider: "Microsoft.HybridCompute",
+    path: "/subscriptions/:subscriptionId/resourcegroups/:resourceGroupName/providers/microsoft.hybridcompute/machines/:vmName",
+    operations: "/subscriptions/:subscriptionId/providers/microsoft.hybridcompute/locations/:location/operationStatuses/:operationId",
+    type: "Microsoft.HybridCompute/machines",
+    resourceType: "machines",
+    arc: true,
+  },
+] as const;
+
+type Machines = (typeof MACHINES)[number];
 const REBOOT_SETTINGS = ["IfRequired", "NeverReboot", "AlwaysReboot"] as const;
 
 export function registerPatchRoutes(app: FastifyInstance, context: ServeContext, options: { retryAfterSeconds: number }): void {
@@ -86,12 +110,13 @@ export function registerPatchRoutes(app: FastifyInstance, context: ServeContext,
     }
   };
 
-  /** The VM's placement, or ARM's 404s. */
-  const placed = (params: VmParams) => {
+  /** The machine's placement, or ARM's 404s (a Compute VM is not an Arc machine, nor the other way round). */
+  const placed = (params: VmParams, machines: Machines) => {
     const { subscriptionId, resourceGroupName, vmName } = params;
     if (getGroup(store, subscriptionId, resourceGroupName) === undefined) throw groupNotFound(resourceGroupName);
     const doc = getVmArm(store, vmName);
-    if (doc === undefined || !inGroup(doc, subscriptionId, resourceGroupName)) throw notFound(VM_TYPE, vmName, resourceGroupName);
+    const isArc = store.vm<VmRecord>(vmName)?.host === "arc";
+    if (doc === undefined || !inGroup(doc, subscriptionId, resourceGroupName) || isArc !== machines.arc) throw notFound(machines.type, vmName, resourceGroupName);
     return doc;
   };
 
@@ -114,70 +139,76 @@ export function registerPatchRoutes(app: FastifyInstance, context: ServeContext,
       .send();
   };
 
-  app.post<{ Params: VmParams; Querystring: ArmQuery }>(`${VM_PATH}/assesspatches`, async (request, reply) => {
-    const apiVersion = request.query["api-version"];
-    checkApiVersion("Microsoft.Compute", "virtualMachines", apiVersion);
-    const doc = placed(request.params);
-    refuseBusy(doc.vm, "assessPatches", ["assessPatches", "installPatches"]);
-    const op = context.operations.start(spec(doc, "assessPatches"), async () => {
-      const now = emulatedNow(context);
-      const result = assessVm(context.session, doc.vm, now);
-      publishAssessment(context, result, { trigger: "OnDemand", operationId: op.id });
-      return assessPatchesResult(result, versionOf);
-    });
-    return accepted(reply, op, apiVersion as string);
-  });
+  for (const machines of MACHINES) registerMachineOperations(machines);
 
-  app.post<{ Params: VmParams; Querystring: ArmQuery }>(`${VM_PATH}/installpatches`, async (request, reply) => {
-    const apiVersion = request.query["api-version"];
-    checkApiVersion("Microsoft.Compute", "virtualMachines", apiVersion);
-    const doc = placed(request.params);
-    const parsed = parseInstallBody(request.body, (kb) => findUpdate(kb, emulatedNow(context), context.session.catalog));
-    refuseBusy(doc.vm, "installPatches", ["installPatches"]);
-    const op = context.operations.start(spec(doc, "installPatches"), async () => {
-      const now = emulatedNow(context);
-      const exclude = [...(parsed.request.exclude ?? [])];
-      if (parsed.excludeKbsRequiringReboot || parsed.maxPatchPublishDate !== undefined) {
-        const assessment = assessVm(context.session, doc.vm, now);
-        publishAssessment(context, assessment, { trigger: "OnDemand", operationId: op.id });
-        for (const p of assessment.availablePatches) {
-          const late = parsed.maxPatchPublishDate !== undefined && new Date(p.publishedDate).getTime() > parsed.maxPatchPublishDate.getTime();
-          if ((parsed.excludeKbsRequiringReboot && p.rebootBehavior === "AlwaysRequiresReboot") || late) exclude.push(p.kbId);
+  function registerMachineOperations(machines: Machines): void {
+    app.post<{ Params: VmParams; Querystring: ArmQuery }>(`${machines.path}/assesspatches`, async (request, reply) => {
+      const apiVersion = request.query["api-version"];
+      checkApiVersion(machines.provider, machines.resourceType, apiVersion);
+      const doc = placed(request.params, machines);
+      refuseBusy(doc.vm, "assessPatches", ["assessPatches", "installPatches"]);
+      const op = context.operations.start(spec(doc, "assessPatches", machines.provider), async () => {
+        const now = emulatedNow(context);
+        const result = assessVm(context.session, doc.vm, now);
+        publishAssessment(context, result, { trigger: "OnDemand", operationId: op.id });
+        return assessPatchesResult(result, versionOf);
+      });
+      return accepted(reply, op, apiVersion as string);
+    });
+
+    app.post<{ Params: VmParams; Querystring: ArmQuery }>(`${machines.path}/installpatches`, async (request, reply) => {
+      const apiVersion = request.query["api-version"];
+      checkApiVersion(machines.provider, machines.resourceType, apiVersion);
+      const doc = placed(request.params, machines);
+      const parsed = parseInstallBody(request.body, (kb) => findUpdate(kb, emulatedNow(context), context.session.catalog));
+      refuseBusy(doc.vm, "installPatches", ["installPatches"]);
+      const op = context.operations.start(spec(doc, "installPatches", machines.provider), async () => {
+        const now = emulatedNow(context);
+        const exclude = [...(parsed.request.exclude ?? [])];
+        if (parsed.excludeKbsRequiringReboot || parsed.maxPatchPublishDate !== undefined) {
+          const assessment = assessVm(context.session, doc.vm, now);
+          publishAssessment(context, assessment, { trigger: "OnDemand", operationId: op.id });
+          for (const p of assessment.availablePatches) {
+            const late = parsed.maxPatchPublishDate !== undefined && new Date(p.publishedDate).getTime() > parsed.maxPatchPublishDate.getTime();
+            if ((parsed.excludeKbsRequiringReboot && p.rebootBehavior === "AlwaysRequiresReboot") || late) exclude.push(p.kbId);
+          }
         }
-      }
-      const result = await installUpdates(context.session, doc.vm, { ...parsed.request, exclude }, now);
-      publishInstallation(context, result, { trigger: "OnDemand", operationId: op.id });
-      return installPatchesResult(result, versionOf);
+        const result = await installUpdates(context.session, doc.vm, { ...parsed.request, exclude }, now);
+        publishInstallation(context, result, { trigger: "OnDemand", operationId: op.id });
+        return installPatchesResult(result, versionOf);
+      });
+      return accepted(reply, op, apiVersion as string);
     });
-    return accepted(reply, op, apiVersion as string);
-  });
 
-  app.get<{ Params: OperationParams; Querystring: OperationQuery }>(OPERATION_PATH, async (request, reply) => {
-    checkApiVersion("Microsoft.Compute", "locations/operations", request.query["api-version"]);
-    const { subscriptionId, location, operationId } = request.params;
-    const op = context.operations.get(operationId);
-    if (op === undefined || op.subscription.toLowerCase() !== subscriptionId.toLowerCase() || op.location.toLowerCase() !== location.toLowerCase()) {
-      throw new ArmError(404, "NotFound", `The operation '${operationId}' was not found in location '${location}'.`);
-    }
-    if (request.query.monitor?.toLowerCase() !== "true") return reply.status(200).send(statusBody(op));
-    if (op.status === "InProgress") {
-      return reply
-        .status(202)
-        .header("location", `${statusUrl(context.baseUrl, op)}?monitor=true&api-version=${request.query["api-version"]}`)
-        .header("retry-after", String(options.retryAfterSeconds))
-        .send();
-    }
-    if (op.status === "Succeeded") return reply.status(200).send(op.result);
-    const error = op.error ?? { code: "OperationFailed", message: `The operation ${op.kind} on '${op.vm}' ${op.status.toLowerCase()}.` };
-    return reply.status(op.errorStatus ?? 500).send({ error });
-  });
+    app.get<{ Params: OperationParams; Querystring: OperationQuery }>(machines.operations, async (request, reply) => {
+      checkApiVersion(machines.provider, "locations/operations", request.query["api-version"]);
+      const { subscriptionId, location, operationId } = request.params;
+      const op = context.operations.get(operationId);
+      const provider = op?.provider ?? "Microsoft.Compute";
+      if (op === undefined || provider !== machines.provider || op.subscription.toLowerCase() !== subscriptionId.toLowerCase() || op.location.toLowerCase() !== location.toLowerCase()) {
+        throw new ArmError(404, "NotFound", `The operation '${operationId}' was not found in location '${location}'.`);
+      }
+      if (request.query.monitor?.toLowerCase() !== "true") return reply.status(200).send(statusBody(op));
+      if (op.status === "InProgress") {
+        return reply
+          .status(202)
+          .header("location", `${statusUrl(context.baseUrl, op)}?monitor=true&api-version=${request.query["api-version"]}`)
+          .header("retry-after", String(options.retryAfterSeconds))
+          .send();
+      }
+      if (op.status === "Succeeded") return reply.status(200).send(op.result);
+      const error = op.error ?? { code: "OperationFailed", message: `The operation ${op.kind} on '${op.vm}' ${op.status.toLowerCase()}.` };
+      return reply.status(op.errorStatus ?? 500).send({ error });
+    });
+  }
 }
 
-function spec(doc: { vm: string; subscription: string; resourceGroup: string; location: string }, kind: OperationKind) {
-  return { kind, subscription: doc.subscription, resourceGroup: doc.resourceGroup, vm: doc.vm, location: doc.location };
+function spec(doc: { vm: string; subscription: string; resourceGroup: string; location: string }, kind: OperationKind, provider: Machines["provider"]) {
+  return { kind, subscription: doc.subscription, resourceGroup: doc.resourceGroup, vm: doc.vm, location: doc.location, ...(provider === "Microsoft.Compute" ? {} : { provider }) };
 }
 
 function statusUrl(baseUrl: string, op: Operation): string {
+  if (op.provider === "Microsoft.HybridCompute") return `${baseUrl}/subscriptions/${op.subscription}/providers/Microsoft.HybridCompute/locations/${op.location}/operationStatuses/${op.id}`;
   return `${baseUrl}/subscriptions/${op.subscription}/providers/Microsoft.Compute/locations/${op.location}/operations/${op.id}`;
 }
 
