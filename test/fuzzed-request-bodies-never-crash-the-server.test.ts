@@ -2,7 +2,9 @@
  * Fuzzed request bodies never crash the server: every route that takes a body
  * (PUT resource group, PUT virtualMachine, POST assessPatches, POST
  * installPatches, POST /hotpatch/clock/advance, POST /hotpatch/catalog/unplanned,
- * POST /hotpatch/vms/{vm}/uninstall) gets wrong types at every field it reads
+ * POST /hotpatch/vms/{vm}/uninstall, and Microsoft.Maintenance's PUT
+ * maintenanceConfiguration, configurationAssignment, dynamic scope and
+ * applyUpdates, and PUT /hotpatch/maintenanceWebhooks/{name}) gets wrong types at every field it reads
  * (engine/serve/routes/*.ts, vm-resource.ts), unknown fields, strings up to and
  * beyond the body limit, thousands of levels of nesting, arbitrary JSON values,
  * bytes that are not JSON, other content types, and valid bodies with one
@@ -37,7 +39,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createVm, listVms, Store, setClock } from "../engine/manage/index.ts";
+import { createVm, listVms, putConfiguration, Session, Store, setClock } from "../engine/manage/index.ts";
 import { mintToken } from "../engine/serve/auth.ts";
 import { adoptCliVms } from "../engine/serve/resources.ts";
 import { BODY_LIMIT, buildApp, createContext, type RunningServer, startServer } from "../engine/serve/server.ts";
@@ -82,6 +84,11 @@ const P = `${W}.patchSettings`;
 const B = `${P}.automaticByPlatformSettings`;
 const I = "properties.storageProfile.imageReference";
 const WP = "windowsParameters";
+
+const MAINTENANCE = "api-version=2023-04-01";
+const CONFIG = `/subscriptions/${SUB}/resourceGroups/hotpatch/providers/Microsoft.Maintenance/maintenanceConfigurations`;
+const MW = "properties.maintenanceWindow";
+const MP = "properties.installPatches";
 
 const ROUTES: readonly Route[] = [
   {
@@ -189,6 +196,77 @@ const ROUTES: readonly Route[] = [
     url: "/hotpatch/vms/vm1/uninstall",
     valid: { kbId: "KB5260100" },
     fields: [{ path: "kbId", near: ["5260100", "kb5260100", "KB5260200", "", " "] }],
+  },
+  {
+    name: "PUT maintenanceConfiguration",
+    method: "PUT",
+    url: `${CONFIG}/fz-new?${MAINTENANCE}`,
+    valid: {
+      location: "eastus",
+      properties: {
+        maintenanceScope: "InGuestPatch",
+        extensionProperties: { InGuestPatchMode: "User" },
+        maintenanceWindow: { startDateTime: "2026-01-31 22:00", duration: "03:00", timeZone: "W. Europe Standard Time", recurEvery: "Week Saturday" },
+        installPatches: { rebootSetting: "IfRequired", windowsParameters: { classificationsToInclude: ["Critical", "Security"], kbNumbersToExclude: ["KB5260110"] } },
+      },
+    },
+    fields: [
+      { path: "location" },
+      { path: "properties.maintenanceScope", near: ["Host", "inguestpatch", ""] },
+      { path: "properties.extensionProperties.InGuestPatchMode", near: ["Platform", "user", ""] },
+      { path: `${MW}.startDateTime`, near: ["2026-02-30 22:00", "2026-01-31T22:00", "2026-01-31 24:00", "31/01/2026 22:00", "0000-01-01 00:00", ""] },
+      { path: `${MW}.duration`, near: ["03:55", "03:56", "04:00", "00:00", "3:00", "03:60", "99:99", ""] },
+      { path: `${MW}.timeZone`, near: ["UTC", "Pacific Standard Time", "pacific standard time", "Europe/Berlin", "Mars Standard Time", ""] },
+      { path: `${MW}.expirationDateTime`, near: ["2026-12-31 23:59", "2026-01-01 00:00", "9999-12-31 23:59", "2026-13-01 00:00", null, ""] },
+      { path: `${MW}.recurEvery`, near: ["Day", "3Days", "0Days", "Week Saturday,Sunday", "Month day31", "Month day32", "Month Fifth Monday", "Month Last Sunday Offset-7", "1000000000Months", "12Months day31", ""] },
+      { path: `${MP}.rebootSetting`, near: ["Never", "AlwaysReboot", "Sometimes", ""] },
+      { path: `${MP}.windowsParameters.classificationsToInclude`, near: [[], ["Other"], ["critical"]] },
+      { path: `${MP}.windowsParameters.kbNumbersToExclude`, near: [["5260110"], ["KB1"], [""]] },
+      { path: `${MP}.windowsParameters.excludeKbsRequiringReboot`, near: [true, "true"] },
+    ],
+  },
+  {
+    name: "PUT configurationAssignment",
+    method: "PUT",
+    url: `${VM}/providers/Microsoft.Maintenance/configurationAssignments/fz?${MAINTENANCE}`,
+    valid: { location: "eastus", properties: { maintenanceConfigurationId: `${CONFIG}/fz`, resourceId: VM } },
+    fields: [
+      { path: "properties.maintenanceConfigurationId", near: [`${CONFIG}/nope`, `${CONFIG}/fz/extra`, "/subscriptions/x", ""] },
+      { path: "properties.resourceId", near: [`${VM}2`, "", VM.toUpperCase()] },
+    ],
+  },
+  {
+    name: "PUT dynamic scope",
+    method: "PUT",
+    url: `/subscriptions/${SUB}/providers/Microsoft.Maintenance/configurationAssignments/fz-scope?${MAINTENANCE}`,
+    valid: { properties: { maintenanceConfigurationId: `${CONFIG}/fz`, filter: { resourceGroups: ["hotpatch"], tagSettings: { tags: { env: ["fuzz"] }, filterOperator: "All" } } } },
+    fields: [
+      { path: "properties.maintenanceConfigurationId", near: [`${CONFIG}/nope`, ""] },
+      { path: "properties.filter", near: [{}, [], null] },
+      { path: "properties.filter.resourceGroups", near: [[], [""], ["a", 1]] },
+      { path: "properties.filter.osTypes", near: [["Windows"], ["windows"], ["BeOS"]] },
+      { path: "properties.filter.resourceTypes", near: [["Microsoft.HybridCompute/machines"], ["Microsoft.Compute/disks"]] },
+      { path: "properties.filter.tagSettings.tags", near: [{}, { env: [] }, { env: "fuzz" }] },
+      { path: "properties.filter.tagSettings.filterOperator", near: ["Any", "any", "None"] },
+    ],
+  },
+  {
+    name: "PUT applyUpdates (cancel a run)",
+    method: "PUT",
+    url: `${CONFIG}/fz/providers/Microsoft.Maintenance/applyUpdates/20260131210000?${MAINTENANCE}`,
+    valid: { properties: { status: "Cancel" } },
+    fields: [{ path: "properties.status", near: ["Cancelled", "cancel", "Retry", ""] }],
+  },
+  {
+    name: "PUT /hotpatch/maintenanceWebhooks/{name}",
+    method: "PUT",
+    url: "/hotpatch/maintenanceWebhooks/fz",
+    valid: { url: "http://127.0.0.1:9/events", eventTypes: ["PreMaintenanceEvent"], maintenanceConfigurationId: `${CONFIG}/fz` },
+    fields: [
+      { path: "url", near: ["ftp://127.0.0.1/x", "not a url", "https://[::1]:9/", ""] },
+      { path: "eventTypes", near: [[], ["Microsoft.Maintenance.PostMaintenanceEvent"], ["Reboot"]] },
+      { path: "maintenanceConfigurationId", near: [`${CONFIG}/nope`, ""] },
+    ],
   },
 ];
 
@@ -435,10 +513,12 @@ const operationUrls: string[] = [];
 let token: string;
 let https: RunningServer | undefined;
 
-/** A new state file holding vm1 (made with the management plane, as the CLI makes it; the server places it in group "hotpatch"). */
+/** A new state file holding vm1 (made with the management plane, as the CLI makes it; the server places it in group "hotpatch") and the maintenance configuration fz. */
 function makeState(statePath: string): void {
   const s = Store.open(statePath);
   createVm(s, { name: "vm1", image: CORE }, new Date(VM_CREATED), []);
+  const window = { startDateTime: "2026-01-31 22:00", duration: "03:00", timeZone: "W. Europe Standard Time", recurEvery: "Week Saturday" };
+  putConfiguration(new Session(s), { subscription: SUB, resourceGroup: "hotpatch", name: "fz" }, { location: "eastus", maintenanceWindow: window }, new Date(VM_CREATED));
   s.close();
 }
 
@@ -485,6 +565,11 @@ const READBACK: Record<string, readonly string[]> = {
   "PUT virtualMachine": [VM_LIST, `${VM}?${COMPUTE}`],
   "POST /hotpatch/clock/advance": ["/hotpatch/clock"],
   "POST /hotpatch/catalog/unplanned": ["/hotpatch/catalog"],
+  "PUT maintenanceConfiguration": [`/subscriptions/${SUB}/providers/Microsoft.Maintenance/maintenanceConfigurations?${MAINTENANCE}`],
+  "PUT configurationAssignment": [`${VM}/providers/Microsoft.Maintenance/configurationAssignments?${MAINTENANCE}`],
+  "PUT dynamic scope": [`/subscriptions/${SUB}/providers/Microsoft.Maintenance/configurationAssignments?${MAINTENANCE}`],
+  "PUT applyUpdates (cancel a run)": [`${CONFIG}/fz/providers/Microsoft.Maintenance/applyUpdates?${MAINTENANCE}`],
+  "PUT /hotpatch/maintenanceWebhooks/{name}": ["/hotpatch/maintenanceWebhooks"],
 };
 
 function expectNoInternalErrors(c: Case): void {
@@ -503,6 +588,11 @@ const RUNS: Record<string, number> = {
   "POST /hotpatch/clock/advance": 200,
   "POST /hotpatch/catalog/unplanned": 150,
   "POST /hotpatch/vms/{vm}/uninstall": 150,
+  "PUT maintenanceConfiguration": 300,
+  "PUT configurationAssignment": 120,
+  "PUT dynamic scope": 150,
+  "PUT applyUpdates (cancel a run)": 80,
+  "PUT /hotpatch/maintenanceWebhooks/{name}": 120,
 };
 
 describe("fuzzed bodies through inject", () => {
