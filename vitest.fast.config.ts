@@ -22,6 +22,7 @@ const SLOW_TESTS = [
   "test/fleet-rollouts-run-through-hotpatch-serve.test.ts",
   "test/vm-pool-stages-each-package-once-per-worker.test.ts",
   "test/portal-runs-fleet-rollouts-in-chromium.test.ts",
+  "test/portal-shows-maintenance-runs-in-chromium.test.ts",
   "test/arm-api-manages-virtual-machines-with-the-azure-sdk.test.ts",
   "test/arm-api-manages-arc-machines-and-license-profiles.test.ts",
   "test/arc-enabled-servers-install-hotpatches-live-and-on-schedules.test.ts",

@@ -4,6 +4,7 @@
  *   #/vms/{group}/{vm}/{tab} a VM: updates, history, processes, hotfixes (views/vm-page.tsx)
  *   #/schedule               the year's calendar and what each VM installed (views/schedule.tsx)
  *   #/fleet                  the fleet, its rollouts and their progress (views/fleet.tsx)
+ *   #/maintenance            customer-managed schedules: configurations, next windows, runs (views/maintenance.tsx)
  *   #/demo                   the teaching demo, on a server started with `hotpatch demo --portal` (views/demo.tsx)
  * The clock (views/clock.tsx) sits in the header of every page.
  */
@@ -16,6 +17,7 @@ import { useStreamClosed } from "./events.ts";
 import { Clock } from "./views/clock.tsx";
 import { Demo } from "./views/demo.tsx";
 import { Fleet } from "./views/fleet.tsx";
+import { Maintenance } from "./views/maintenance.tsx";
 import { Schedule } from "./views/schedule.tsx";
 import { VmList } from "./views/vm-list.tsx";
 import { VmPage } from "./views/vm-page.tsx";
@@ -35,13 +37,14 @@ function Page({ hash }: { hash: string }) {
   if (parts[0] === "vms" && parts.length >= 3) return <VmPage group={parts[1]} name={parts[2]} tab={parts[3] ?? "updates"} />;
   if (parts[0] === "schedule") return <Schedule />;
   if (parts[0] === "fleet") return <Fleet />;
+  if (parts[0] === "maintenance") return <Maintenance />;
   if (parts[0] === "demo") return <Demo />;
   return <VmList />;
 }
 
 function App() {
   const hash = useHash();
-  const section = ["schedule", "fleet", "demo"].find((s) => hash.startsWith(`#/${s}`)) ?? "vms";
+  const section = ["schedule", "fleet", "maintenance", "demo"].find((s) => hash.startsWith(`#/${s}`)) ?? "vms";
   const [demo, setDemo] = useState(false);
   const streamClosed = useStreamClosed();
   useEffect(() => {
@@ -60,6 +63,9 @@ function App() {
           </a>
           <a href="#/fleet" class={section === "fleet" ? "current" : ""}>
             Fleet
+          </a>
+          <a href="#/maintenance" class={section === "maintenance" ? "current" : ""}>
+            Maintenance
           </a>
           {demo && (
             <a href="#/demo" class={section === "demo" ? "current" : ""}>

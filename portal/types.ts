@@ -81,3 +81,40 @@ export interface FleetView {
 
 /** GET /hotpatch/fleet/rollouts/{month} */
 export type RolloutView = RolloutReport & { status: "Running" | "Completed" | "Halted" | "Stopped" };
+
+/** One machine of a maintenance run (engine/manage/maintenance-runs.ts). */
+export interface RunMachine {
+  vm: string;
+  via: string;
+  outcome: "Succeeded" | "CompletedWithWarnings" | "Failed" | "PrerequisitesNotMet";
+  installed: number;
+  pending: number;
+  failed: number;
+  error: string | null;
+}
+
+export interface MaintenanceRun {
+  name: string;
+  start: string;
+  end: string;
+  cancellationCutOff: string;
+  status: "Scheduled" | "Cancelled" | "InProgress" | "Succeeded" | "CompletedWithWarnings" | "Failed";
+  cancelled: { at: string; reason: string } | null;
+  preEvent: { at: string } | null;
+  postEvent: { at: string } | null;
+  machines: RunMachine[];
+  leftOut: { vm: string; reason: string }[];
+}
+
+/** GET /hotpatch/maintenance */
+export interface MaintenanceView {
+  configurations: {
+    id: string;
+    name: string;
+    resourceGroup: string;
+    summary: string;
+    installPatches: { rebootSetting: string; classificationsToInclude: string[]; kbNumbersToInclude: string[]; kbNumbersToExclude: string[] };
+    machines: { machines: { vm: string; via: string }[]; leftOut: { vm: string; reason: string }[] };
+    runs: { past: MaintenanceRun[]; upcoming: MaintenanceRun[] };
+  }[];
+}

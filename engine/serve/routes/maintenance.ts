@@ -8,16 +8,21 @@
  *   `{ properties: { status: "Cancel" } }` cancels one);
  * - the emulator's own webhooks for pre/post-maintenance events
  *   (`/hotpatch/maintenanceWebhooks/{name}`: PUT { url, eventTypes?,
- *   maintenanceConfigurationId? }, GET, DELETE, list).
+ *   maintenanceConfigurationId? }, GET, DELETE, list);
+ * - `GET /hotpatch/maintenance`: every configuration with its window in
+ *   words, the machines it would patch now, its past runs and next windows
+ *   (the portal's Maintenance view).
  * Every change runs through the serial queue at the emulated time.
  */
 import type { FastifyInstance } from "fastify";
 import {
   assignConfiguration,
   cancelRun,
+  configurationId,
   deleteConfiguration,
   deleteDynamicScope,
   deleteWebhook,
+  formatWindowSummary,
   getAssignment,
   getConfiguration,
   getDynamicScope,
@@ -25,7 +30,9 @@ import {
   listConfigurations,
   listDynamicScopes,
   listWebhooks,
+  machinesOf,
   parseConfigurationId,
+  parseMaintenanceWindow,
   putConfiguration,
   putDynamicScope,
   putWebhook,
@@ -68,6 +75,17 @@ export function registerMaintenanceRoutes(app: FastifyInstance, context: ServeCo
   registerVmAssignments(app, context);
   registerScopes(app, context);
   registerWebhooks(app, context);
+  app.get("/hotpatch/maintenance", async () => ({
+    configurations: listConfigurations(context.store).map((c) => ({
+      id: configurationId(c),
+      name: c.name,
+      resourceGroup: c.resourceGroup,
+      summary: formatWindowSummary(parseMaintenanceWindow(c.maintenanceWindow)),
+      installPatches: c.installPatches,
+      machines: machinesOf(context.session, c),
+      runs: runsOf(context.session, c, emulatedNow(context)),
+    })),
+  }));
 }
 
 const version = (query: ArmQuery, type: string) => checkApiVersion("Microsoft.Maintenance", type, query["api-version"]);
