@@ -139,7 +139,10 @@ export function registerPatchRoutes(app: FastifyInstance, context: ServeContext,
       .send();
   };
 
-  for (const machines of MACHINES) registerMachineOperations(machines);
+  for (const machines of MACHINES) {
+    registerMachineOperations(machines);
+    registerOperationStatus(app, context, machines, options);
+  }
 
   function registerMachineOperations(machines: Machines): void {
     app.post<{ Params: VmParams; Querystring: ArmQuery }>(`${machines.path}/assesspatches`, async (request, reply) => {
@@ -179,28 +182,31 @@ export function registerPatchRoutes(app: FastifyInstance, context: ServeContext,
       });
       return accepted(reply, op, apiVersion as string);
     });
-
-    app.get<{ Params: OperationParams; Querystring: OperationQuery }>(machines.operations, async (request, reply) => {
-      checkApiVersion(machines.provider, "locations/operations", request.query["api-version"]);
-      const { subscriptionId, location, operationId } = request.params;
-      const op = context.operations.get(operationId);
-      const provider = op?.provider ?? "Microsoft.Compute";
-      if (op === undefined || provider !== machines.provider || op.subscription.toLowerCase() !== subscriptionId.toLowerCase() || op.location.toLowerCase() !== location.toLowerCase()) {
-        throw new ArmError(404, "NotFound", `The operation '${operationId}' was not found in location '${location}'.`);
-      }
-      if (request.query.monitor?.toLowerCase() !== "true") return reply.status(200).send(statusBody(op));
-      if (op.status === "InProgress") {
-        return reply
-          .status(202)
-          .header("location", `${statusUrl(context.baseUrl, op)}?monitor=true&api-version=${request.query["api-version"]}`)
-          .header("retry-after", String(options.retryAfterSeconds))
-          .send();
-      }
-      if (op.status === "Succeeded") return reply.status(200).send(op.result);
-      const error = op.error ?? { code: "OperationFailed", message: `The operation ${op.kind} on '${op.vm}' ${op.status.toLowerCase()}.` };
-      return reply.status(op.errorStatus ?? 500).send({ error });
-    });
   }
+}
+
+/** The operations' status (and, with monitor=true, their Location URL) for one machine kind. */
+function registerOperationStatus(app: FastifyInstance, context: ServeContext, machines: Machines, options: { retryAfterSeconds: number }): void {
+  app.get<{ Params: OperationParams; Querystring: OperationQuery }>(machines.operations, async (request, reply) => {
+    checkApiVersion(machines.provider, "locations/operations", request.query["api-version"]);
+    const { subscriptionId, location, operationId } = request.params;
+    const op = context.operations.get(operationId);
+    const provider = op?.provider ?? "Microsoft.Compute";
+    if (op === undefined || provider !== machines.provider || op.subscription.toLowerCase() !== subscriptionId.toLowerCase() || op.location.toLowerCase() !== location.toLowerCase()) {
+      throw new ArmError(404, "NotFound", `The operation '${operationId}' was not found in location '${location}'.`);
+    }
+    if (request.query.monitor?.toLowerCase() !== "true") return reply.status(200).send(statusBody(op));
+    if (op.status === "InProgress") {
+      return reply
+        .status(202)
+        .header("location", `${statusUrl(context.baseUrl, op)}?monitor=true&api-version=${request.query["api-version"]}`)
+        .header("retry-after", String(options.retryAfterSeconds))
+        .send();
+    }
+    if (op.status === "Succeeded") return reply.status(200).send(op.result);
+    const error = op.error ?? { code: "OperationFailed", message: `The operation ${op.kind} on '${op.vm}' ${op.status.toLowerCase()}.` };
+    return reply.status(op.errorStatus ?? 500).send({ error });
+  });
 }
 
 function spec(doc: { vm: string; subscription: string; resourceGroup: string; location: string }, kind: OperationKind, provider: Machines["provider"]) {
