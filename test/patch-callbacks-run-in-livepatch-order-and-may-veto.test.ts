@@ -15,7 +15,7 @@ import type { Image } from "../engine/image/index.ts";
 import { stagePatch } from "../engine/loader/index.ts";
 import { GuestProcess } from "../engine/process/index.ts";
 import { corpus, KV_BASE, setupRequests } from "./corpus-fixtures.ts";
-import { type BuiltHotpatch, hotpatch, image, signingKeys, startProcess } from "./guest-fixtures.ts";
+import { type BuiltHotpatch, hotpatch, image, inlineImage, signingKeys, startProcess } from "./guest-fixtures.ts";
 import { refusal } from "./refusal.ts";
 
 const keys = signingKeys();
@@ -97,6 +97,17 @@ describe("a vetoing pre-patch callback", () => {
     loader.apply(veto.package, keys.trust);
     expect(loader.installed().map((p) => p.id)).toEqual(["KB5040101"]);
     expect(leaks(process)).toBe(false);
+  });
+});
+
+describe("an inline-mode image (the default)", () => {
+  it("takes callbacks too: their host entries and redirect flags are left out of the code page", async () => {
+    const inline = await inlineImage(KV_BASE);
+    const built = await hotpatch(inline, corpus("kvstore/callbacks-log.ts"), "KB5040202", keys.privateKey);
+    const { process, loader } = startProcess(inline);
+    loader.apply(built.package, keys.trust);
+    loader.revert("KB5040202");
+    expect(callbackLog(process)).toBe("PpUu");
   });
 });
 

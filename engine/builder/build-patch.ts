@@ -15,8 +15,8 @@ import type { KeyObject } from "node:crypto";
 import { HotpatchError } from "../errors.ts";
 import { buildImage, buildImageFromPath, type DataPlan, type GuestModule, type Image, type ImageMode, isImage, keyFunction, layoutOf, loadGuest, MEMORY_BASE, planStaticData, slotPlanOf } from "../image/index.ts";
 import { encodePackage, type PatchManifest } from "../patch/index.ts";
-import { callUnchangedThroughSlots, extractCodePage, IMPL_SUFFIX, reachableAfterStartup, readersOfGlobals, relocatePointers } from "../wasm/index.ts";
-import { callbackFields, readDirectives, splitCallbacks, withoutCallbackExports } from "./callbacks.ts";
+import { callUnchangedThroughSlots, extractCodePage, IMPL_SUFFIX, reachableAfterStartup, readersOfGlobals, relocatePointers, withoutExports } from "../wasm/index.ts";
+import { callbackExports, callbackFields, readDirectives, splitCallbacks, withoutCallbackExports } from "./callbacks.ts";
 import { classify, type FunctionChange } from "./classify.ts";
 
 export interface PatchBuildRequest {
@@ -63,7 +63,7 @@ export async function buildPatch(request: PatchBuildRequest): Promise<PatchBuild
   if (reasons.length > 0) return { kind: "requires-baseline", id: request.id, functions: changes, reasons, base };
   if (changes.length === 0) return { kind: "no-change", id: request.id, functions: [], reasons: [], base };
 
-  const { code, callers } = extractCodePage(throughUnchangedSlots(target, base), keyOf, {
+  const { code, callers } = extractCodePage(withoutExports(throughUnchangedSlots(target, base), callbackExports(cut.callbacks)), keyOf, {
     slots: [...changes.map((c) => ({ slot: c.slot, export: codePageExportName(c.slot) })), ...cut.callbacks],
     globalExports: new Map(base.linkMap.globals.map((g) => [g.key, g.export])),
     tableExports: base.linkMap.tables.map((t) => t.export),

@@ -13,6 +13,7 @@
  */
 import { readFileSync } from "node:fs";
 import { HotpatchError } from "../errors.ts";
+import { redirectFlagName } from "../format/index.ts";
 import type { LinkMap } from "../image/index.ts";
 import { CALLBACK_EXPORTS, CALLBACK_NAMES, CALLBACK_SIGNATURES, type CallbackName, type PatchCallbacks, type PatchState, STATE_ID_PATTERN } from "../patch/index.ts";
 import type { FunctionChange } from "./classify.ts";
@@ -35,10 +36,17 @@ export interface Directives {
 const RESERVED = new Set<string>(Object.values(CALLBACK_EXPORTS));
 const NAME_OF = new Map(CALLBACK_NAMES.map((name) => [CALLBACK_EXPORTS[name] as string, name]));
 
-/** The link map without the reserved callback exports (so that adding, changing or dropping a callback is no export change). */
+/**
+ * The link map without the reserved callback exports and, in inline mode, the
+ * redirect flags of their host entries: adding, changing or dropping a
+ * callback is no change of the process's exports or globals.
+ */
 export function withoutCallbackExports(linkMap: LinkMap): LinkMap {
-  if (!linkMap.exports.some((e) => RESERVED.has(e.name))) return linkMap;
-  return { ...linkMap, exports: linkMap.exports.filter((e) => !RESERVED.has(e.name)) };
+  const reserved = linkMap.exports.filter((e) => RESERVED.has(e.name));
+  if (reserved.length === 0) return linkMap;
+  const keys = new Set(reserved.map((e) => e.value));
+  const flags = new Set(linkMap.functions.filter((f) => keys.has(f.key)).map((f) => redirectFlagName(f.slot)));
+  return { ...linkMap, exports: linkMap.exports.filter((e) => !RESERVED.has(e.name)), globals: linkMap.globals.filter((g) => !flags.has(g.key)) };
 }
 
 /** Splits the target's callbacks off the changes (they keep their slot in the target build only to be cut from it). */
@@ -57,6 +65,11 @@ export function splitCallbacks(target: LinkMap, changes: FunctionChange[], path:
   }
   const keys = new Set(callbacks.map((c) => c.key));
   return { changes: changes.filter((c) => !keys.has(c.key)), callbacks: callbacks.sort((a, b) => a.slot - b.slot) };
+}
+
+/** What the target build exports for its callbacks: the callbacks, and in inline mode their host entries' redirect flags (dropped before the code page is cut). */
+export function callbackExports(callbacks: readonly TargetCallback[]): string[] {
+  return callbacks.flatMap((c) => [c.export, redirectFlagName(c.slot)]);
 }
 
 const VETO = /^\s*\/\/\s*@hotpatch-veto\s+(.*)$/;

@@ -13,8 +13,10 @@
  * `commit` (at a safe point) only writes and records; `discard` gives the
  * data space back. `enable` and `revert` are both phases at once.
  *
- * `prepare` order: duplicates, target build, downgrade, supersession → slots
- * and signatures → imports resolve → place static data → instantiate. A
+ * `prepare` order: duplicates, target build, downgrade, supersession → states
+ * (patch-states.ts) → slots and signatures → imports resolve → place static
+ * data → instantiate → the pre-patch callback (callbacks.ts: when each
+ * callback runs). A
  * failure before the swap undoes the data placement, and a failed swap is
  * undone by swap.ts, so a refused patch leaves table and memory exactly as
  * they were.
