@@ -55,6 +55,8 @@ const SLOW_TESTS = [
   "test/module-summary-matches-assemblyscript-output.test.ts",
   "test/new-functions-take-spare-slots-until-none-are-left.test.ts",
   "test/patch-apply-and-revert-preserve-process-state.test.ts",
+  "test/patch-callbacks-run-in-livepatch-order-and-may-veto.test.ts",
+  "test/patch-states-may-only-be-taken-over-never-lowered.test.ts",
   "test/patch-static-data-is-placed-freed-and-disjoint.test.ts",
   "test/refused-patches-leave-the-process-unchanged.test.ts",
   "test/serve-holds-its-state-and-stops-gracefully.test.ts",

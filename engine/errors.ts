@@ -27,6 +27,9 @@ export const ERROR_CODES = {
   E_NOT_ON_TOP: "the patch is not on top of every function it replaced",
   E_DOWNGRADE: "a cumulative hotpatch with a higher KB number of the same baseline is installed",
   E_ARENA_FULL: "the process's patch arena has no room for the patch's static data",
+  E_VETOED: "the patch's pre-patch callback refused it (the message is the patch's own for the code it returned)",
+  E_STATE_VERSION: "the patch carries a state at a lower version than an installed patch has it",
+  E_STATE_DROPPED: "the patch replaces a patch without taking over a state that patch introduced",
   // Building images and patches
   E_BUILD: "a guest could not be compiled or instrumented",
   E_REQUIRES_BASELINE: "the change cannot be shipped as a hotpatch",

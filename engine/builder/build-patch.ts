@@ -15,7 +15,8 @@ import type { KeyObject } from "node:crypto";
 import { HotpatchError } from "../errors.ts";
 import { buildImage, buildImageFromPath, type DataPlan, type GuestModule, type Image, type ImageMode, isImage, keyFunction, layoutOf, loadGuest, MEMORY_BASE, planStaticData, slotPlanOf } from "../image/index.ts";
 import { encodePackage, type PatchManifest } from "../patch/index.ts";
-import { callUnchangedThroughSlots, extractCodePage, IMPL_SUFFIX, reachableAfterStartup, readersOfGlobals, relocatePointers } from "../wasm/index.ts";
+import { callUnchangedThroughSlots, extractCodePage, IMPL_SUFFIX, reachableAfterStartup, readersOfGlobals, relocatePointers, withoutExports } from "../wasm/index.ts";
+import { callbackExports, callbackFields, readDirectives, splitCallbacks, withoutCallbackExports } from "./callbacks.ts";
 import { classify, type FunctionChange } from "./classify.ts";
 
 export interface PatchBuildRequest {
@@ -55,14 +56,15 @@ export async function buildPatch(request: PatchBuildRequest): Promise<PatchBuild
   // (A link map without a mode is an image built before modes existed: slots.)
   const target = buildImage(relocated, slotPlanOf(base.linkMap), { mode: base.linkMap.mode ?? "slots" });
   const keyOf = keyFunction(guest.namePrefix);
-  const classification = classify(base.linkMap, target.linkMap, { relocated: plan !== undefined });
+  const classification = classify(withoutCallbackExports(base.linkMap), withoutCallbackExports(target.linkMap), { relocated: plan !== undefined });
   const reasons = [...classification.reasons, ...(plan?.reasons ?? []), ...startupOnlyChanges(classification.changes, target, keyOf)];
-  const changes = withReadersOfChangedConstants(classification.changes, classification.changedConstants, target, keyOf);
+  const cut = splitCallbacks(target.linkMap, withReadersOfChangedConstants(classification.changes, classification.changedConstants, target, keyOf), request.target);
+  const changes = cut.changes;
   if (reasons.length > 0) return { kind: "requires-baseline", id: request.id, functions: changes, reasons, base };
   if (changes.length === 0) return { kind: "no-change", id: request.id, functions: [], reasons: [], base };
 
-  const { code, callers } = extractCodePage(throughUnchangedSlots(target, base), keyOf, {
-    slots: changes.map((c) => ({ slot: c.slot, export: codePageExportName(c.slot) })),
+  const { code, callers } = extractCodePage(withoutExports(throughUnchangedSlots(target, base), callbackExports(cut.callbacks)), keyOf, {
+    slots: [...changes.map((c) => ({ slot: c.slot, export: codePageExportName(c.slot) })), ...cut.callbacks],
     globalExports: new Map(base.linkMap.globals.map((g) => [g.key, g.export])),
     tableExports: base.linkMap.tables.map((t) => t.export),
     memoryExport: base.linkMap.memory.export,
@@ -88,6 +90,7 @@ export async function buildPatch(request: PatchBuildRequest): Promise<PatchBuild
     helpers: changes.filter((c) => c.change === "new").map((c) => c.key),
     ...(callers.length > 0 ? { callers } : {}),
     ...(request.supersedes ? { supersedes: request.supersedes } : {}),
+    ...callbackFields(cut.callbacks, readDirectives(request.target), request.target),
     ...(plan && plan.newObjects.length > 0
       ? { data: { size: plan.blob.length, objects: plan.newObjects.map((o) => o.blobOffset), relocations: plan.relocations } }
       : {}),

@@ -4,6 +4,7 @@
  * commit that installs it (`appliedAt`, its static data), and kept by the
  * patch that supersedes it so that a revert can put it back.
  */
+import type { BoundCallbacks } from "./callbacks.ts";
 import type { PlacedData } from "./data-placement.ts";
 import type { StagedPatch } from "./stage.ts";
 
@@ -18,4 +19,6 @@ export interface InstalledPatch {
   /** Kept so a restarted process can have its patches re-applied. */
   staged: StagedPatch;
   data?: PlacedData;
+  /** Its callbacks, bound to the code page instance it runs now (set when it is linked; callbacks.ts). */
+  callbacks?: BoundCallbacks;
 }

@@ -15,6 +15,7 @@ import { CALLERS_IMPORT, slotCallerName } from "../format/index.ts";
 import type { PatchManifest } from "../patch/index.ts";
 import type { GuestProcess } from "../process/index.ts";
 import type { PatchArena } from "./arena.ts";
+import { type BoundCallbacks, bindCallbacks } from "./callbacks.ts";
 import { DATA_IMPORT_MODULE, type PlacedData, placeData, removeData } from "./data-placement.ts";
 import type { SlotStacks } from "./slot-stacks.ts";
 import type { StagedPatch } from "./stage.ts";
@@ -27,6 +28,8 @@ const NEW_FUNCTION = "none";
 export interface Linked {
   writes: SlotWrite[];
   data?: PlacedData;
+  /** The patch's callbacks, bound to this instance (callbacks.ts). */
+  callbacks?: BoundCallbacks;
 }
 
 /** Links code pages against one process (a restarted process gets a new linker). */
@@ -53,7 +56,7 @@ export class Linker {
       if (faults.isArmed()) faults.hit("instantiate", { patch: staged.id });
       const instance = new WebAssembly.Instance(staged.code, imports);
       const writes = staged.manifest.functions.map((fn) => ({ slot: fn.slot, entry: instance.exports[fn.export] as SlotEntry }));
-      return { writes, data };
+      return staged.manifest.callbacks ? { writes, data, callbacks: bindCallbacks(staged.manifest, instance.exports) } : { writes, data };
     } catch (error) {
       removeData(this.process, this.arena, data);
       const code = error instanceof WebAssembly.LinkError ? "E_LINK" : "E_INSTANTIATE";

@@ -13,8 +13,10 @@
  * `commit` (at a safe point) only writes and records; `discard` gives the
  * data space back. `enable` and `revert` are both phases at once.
  *
- * `prepare` order: duplicates, target build, downgrade, supersession → slots
- * and signatures → imports resolve → place static data → instantiate. A
+ * `prepare` order: duplicates, target build, downgrade, supersession → states
+ * (patch-states.ts) → slots and signatures → imports resolve → place static
+ * data → instantiate → the pre-patch callback (callbacks.ts: when each
+ * callback runs). A
  * failure before the swap undoes the data placement, and a failed swap is
  * undone by swap.ts, so a refused patch leaves table and memory exactly as
  * they were.
@@ -23,8 +25,10 @@ import { HotpatchError } from "../errors.ts";
 import type { TrustStore } from "../patch/index.ts";
 import type { GuestProcess } from "../process/index.ts";
 import { PatchArena } from "./arena.ts";
+import { afterSwap, onDiscard, runCallback, runPrePatch } from "./callbacks.ts";
 import type { InstalledPatch } from "./installed-patch.ts";
 import { type Linked, Linker } from "./linking.ts";
+import { checkStates } from "./patch-states.ts";
 import { RedirectFlags, setFlags } from "./redirect-flags.ts";
 import { SlotStacks, type StackEntry, stackEntriesOf } from "./slot-stacks.ts";
 import { stagePatch, type StagedPatch } from "./stage.ts";
@@ -95,6 +99,7 @@ export class PatchLoader {
     const superseded = supersededBy(manifest, this.patches);
     const ids = superseded.length === 0 ? NOTHING : new Set(superseded.map((p) => p.id));
     for (const old of superseded) this.stacks.requireOnTop(old, ids);
+    checkStates(manifest, this.patches, superseded);
     const linked = this.linker.link(staged, ids);
     const restores = superseded.length === 0 ? [] : restoresOf(manifest, superseded, ids, this.stacks);
     const record: InstalledPatch = {
@@ -106,10 +111,12 @@ export class PatchLoader {
       superseded,
       staged,
       data: linked.data,
+      callbacks: linked.callbacks,
     };
     const writes = restores.length === 0 ? linked.writes : [...linked.writes, ...restores];
     const arriving = [{ record, data: linked.data }];
     const entries = stackEntriesOf(manifest, linked.writes);
+    runPrePatch(manifest, linked.callbacks, () => this.linker.unlink(linked.data));
     return switchOf({ kind: "enable", record, writes, restores, leaving: superseded, arriving, entries }, this.stacks, this.flags);
   }
 
@@ -134,6 +141,10 @@ export class PatchLoader {
     const writes = revertWrites(record, linked, this.stacks);
     const arriving = record.superseded.map((old, i) => ({ record: old, data: linked[i].data }));
     const entries = record.superseded.flatMap((old, i) => stackEntriesOf(old.staged.manifest, linked[i].writes));
+    record.superseded.forEach((old, i) => {
+      old.callbacks = linked[i].callbacks; // bound to the instance they come back with; they do not run (callbacks.ts)
+    });
+    runCallback(record.callbacks, "preUnpatch");
     return switchOf({ kind: "disable", record, writes, restores: [], leaving: [record], arriving, entries }, this.stacks, this.flags);
   }
 
@@ -154,6 +165,7 @@ export class PatchLoader {
       this.discard(prepared);
       throw error;
     }
+    const trapped = afterSwap(prepared);
     const { leaving, arriving } = prepared;
     for (let i = 0; i < leaving.length; i++) {
       const old = leaving[i];
@@ -168,15 +180,18 @@ export class PatchLoader {
       arriving[i].record.data = arriving[i].data;
       this.patches.push(arriving[i].record);
     }
+    if (trapped !== undefined) throw trapped;
     return prepared.record;
   }
 
   /** Abandons a prepared switch: the static data placed for it is removed; nothing else had changed. */
   discard(prepared: Switch): void {
+    const trapped = onDiscard(prepared);
     for (const arriving of prepared.arriving) {
       this.linker.unlink(arriving.data);
       arriving.data = undefined;
     }
+    if (trapped !== undefined) throw trapped;
   }
 
   /** Disables a patch that is on top of every slot it replaced, restoring exactly what it replaced. */
@@ -206,6 +221,8 @@ export class PatchLoader {
     this.patches.length = 0;
     for (const old of again) {
       const linked = this.linker.link(old.staged, NOTHING);
+      old.callbacks = linked.callbacks;
+      runPrePatch(old.staged.manifest, linked.callbacks, () => this.linker.unlink(linked.data));
       const arriving = [{ record: old, data: linked.data }];
       const entries = stackEntriesOf(old.staged.manifest, linked.writes);
       this.commit(switchOf({ kind: "reapply", record: old, writes: linked.writes, restores: [], leaving: [], arriving, entries }, this.stacks, this.flags));

@@ -11,6 +11,7 @@
  * allowed, for forward compatibility.
  */
 import { type ErrorContext, HotpatchError } from "../errors.ts";
+import { type PatchCallbacks, type PatchState, validateCallbacksAndStates } from "./callbacks-and-states.ts";
 
 /** The largest u32: table indices, sizes and offsets in a package. */
 export const MAX_U32 = 0xffffffff;
@@ -52,6 +53,10 @@ export interface PatchManifest {
    * when the code page calls no other slot.
    */
   callers?: CallerEntry[];
+  /** Pre/post (un)patch callbacks, carried by the code page (callbacks-and-states.ts). */
+  callbacks?: PatchCallbacks;
+  /** States the patch introduces or takes over, `{ id, version }` (callbacks-and-states.ts). */
+  states?: PatchState[];
 }
 
 export interface CallerEntry {
@@ -180,6 +185,7 @@ export function validateManifest(value: unknown): PatchManifest {
       if (typeof signature !== "string" || !SIGNATURE_PATTERN.test(signature)) fail(`${at}.signature`, 'must be a signature such as "(i32)->()"');
     });
   }
+  validateCallbacksAndStates(value, fail);
   if (!Array.isArray(value.helpers)) fail("helpers", "must be an array");
   (value.helpers as unknown[]).forEach((helper, i) => {
     if (typeof helper !== "string" || helper === "") fail(`helpers[${i}]`, "must be a non-empty string");

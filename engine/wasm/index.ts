@@ -5,6 +5,7 @@
  * The public surface of this folder: other folders import only what is listed here.
  */
 export { dataSegments, emitModule, markNoInline, optimize, validationError, withModule } from "./binaryen.ts";
+export { withoutExports } from "./callback-exports.ts";
 export { callUnchangedThroughSlots, closureFingerprints } from "./closure.ts";
 export { extractCodePage } from "./codepage.ts";
 export { type DataDescription, describeModule, reachableAfterStartup, readersOfGlobals, sha256Hex } from "./describe.ts";
