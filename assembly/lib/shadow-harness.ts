@@ -42,3 +42,18 @@ export function count(): u32 {
 export function limits(): u64 {
   return (<u64>SHADOW_SLOTS) | (<u64>SHADOW_MAX_LIVE << 16) | (<u64>SHADOW_MAX_SIZE << 32) | (<u64>SHADOW_DATA_BYTES << 48);
 }
+
+/** For the cost measurement: `rounds` passes of shadowGet over `objects` objects (16 bytes apart from `first`), summing the results. */
+export function getLoop(first: usize, objects: u32, id: u32, rounds: u32): usize {
+  let sum: usize = 0;
+  for (let r: u32 = 0; r < rounds; r++) for (let i: u32 = 0; i < objects; i++) sum += shadowGet(first + <usize>i * 16, id);
+  return sum;
+}
+
+/** For the cost measurement: `rounds` times, alloc `objects` shadows then free them. */
+export function allocFreeLoop(first: usize, objects: u32, id: u32, rounds: u32): void {
+  for (let r: u32 = 0; r < rounds; r++) {
+    for (let i: u32 = 0; i < objects; i++) shadowAlloc(first + <usize>i * 16, id, 8);
+    for (let i: u32 = 0; i < objects; i++) shadowFree(first + <usize>i * 16, id);
+  }
+}
