@@ -189,4 +189,21 @@ describe("a per-entry read counter attached through shadow variables", () => {
     expect(loader.installed().map((p) => p.id)).toEqual(["KB5038301"]);
     expect(reads(process, "k1")).toBe(0);
   });
+
+  it("gives patches stacked per function (supersedes none) a table each: reverting the top one finds the lower one's shadows again", async () => {
+    const [lower, upper] = await Promise.all([hotpatch(base, TARGET, "KB5038303", keys.privateKey, []), hotpatch(base, TARGET, "KB5038304", keys.privateKey, [])]);
+    const { process, loader } = startProcess(base);
+    loader.apply(lower.package, keys.trust);
+    process.request(putRequest("k1", "v"));
+    process.request(getRequest("k1"));
+    process.request(getRequest("k1"));
+    expect(reads(process, "k1")).toBe(2);
+    loader.apply(upper.package, keys.trust);
+    expect(loader.installed().map((p) => p.id)).toEqual(["KB5038303", "KB5038304"]);
+    expect(reads(process, "k1")).toBe(0); // the upper patch's code reads its own table
+    process.request(getRequest("k1"));
+    expect(reads(process, "k1")).toBe(1);
+    loader.revert("KB5038304");
+    expect(reads(process, "k1")).toBe(2); // the lower patch's block was never touched
+  });
 });
