@@ -69,6 +69,8 @@ const SLOW_TESTS = [
   "test/vm-pool-worker-crash-boots-its-vms-again.test.ts",
   "test/worker-stop-is-no-crash-while-the-control-thread-is-busy.test.ts",
   "test/simulate-measures-hotpatch-against-a-rebooting-vm.test.ts",
+  "test/shadow-variables-attach-data-to-live-objects.test.ts",
+  "test/shadow-variable-library-finds-allocates-and-frees-by-object-and-id.test.ts",
   "test/maintenance-configurations-patch-on-their-schedule.test.ts",
   "test/schedule-config-cli-runs-a-weekly-schedule.test.ts",
   "test/simulate-compares-a-schedule-with-automatic-patching.test.ts",
