@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   E_NOT_ON_TOP: "the patch is not on top of every function it replaced",
   E_DOWNGRADE: "a cumulative hotpatch with a higher KB number of the same baseline is installed",
   E_ARENA_FULL: "the process's patch arena has no room for the patch's static data",
+  E_MIGRATION: "the patch's state migration trapped, exceeded its budget or wrote outside its new state on the scratch copy (nothing changed)",
+  E_IRREVERSIBLE: "the patch migrated state and has no reverse migration: the way back is a baseline (rollback)",
   // Building images and patches
   E_BUILD: "a guest could not be compiled or instrumented",
   E_REQUIRES_BASELINE: "the change cannot be shipped as a hotpatch",
