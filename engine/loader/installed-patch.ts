@@ -5,6 +5,7 @@
  * patch that supersedes it so that a revert can put it back.
  */
 import type { PlacedData } from "./data-placement.ts";
+import type { LinkedState } from "./patch-state.ts";
 import type { StagedPatch } from "./stage.ts";
 
 export interface InstalledPatch {
@@ -18,4 +19,6 @@ export interface InstalledPatch {
   /** Kept so a restarted process can have its patches re-applied. */
   staged: StagedPatch;
   data?: PlacedData;
+  /** Its state cells and bound migration (patches with `state` only). */
+  state?: LinkedState;
 }

@@ -4,6 +4,6 @@
  *
  * The public surface of this folder: other folders import only what is listed here.
  */
-export { type PatchManifest, validateManifest } from "./manifest.ts";
+export { type PatchManifest, type PatchState, type StateCell, validateManifest } from "./manifest.ts";
 export { decodePackage, encodePackage, resignPackage, verifyPackage } from "./package.ts";
 export { keyId, loadPrivateKey, TrustStore, writeKeyPair } from "./keys.ts";

@@ -30,7 +30,8 @@ import {
   withModule,
 } from "./binaryen.ts";
 import { SLOT_TABLE } from "./instrument.ts";
-import { appendCustomSection, CALLERS_IMPORT, DATA_SECTION, NEW_OBJECT_MODULE } from "../format/index.ts";
+import { appendCustomSection, CALLERS_IMPORT, cellImport, DATA_SECTION, FUEL_IMPORT, MIGRATE_EXPORT, NEW_OBJECT_MODULE, UNMIGRATE_EXPORT } from "../format/index.ts";
+import { meterLoops } from "./migration.ts";
 import { childrenOf, UnsupportedExpression } from "./walk.ts";
 
 export interface CodePageSpec {
@@ -53,6 +54,12 @@ export interface CodePageSpec {
    * page then imports the slot table.
    */
   callerSlots?: ReadonlySet<number>;
+  /** Keys of new or retyped mutable globals: imported from the cells the loader creates (`patch.cell:<key>`). */
+  cells?: ReadonlySet<string>;
+  /** Old-state globals (`__hotpatch_old_<key>`, by key): imported from the process's global `<key>`, with its export and mutability. */
+  oldState?: ReadonlyMap<string, { export: string; mutable: boolean }>;
+  /** Slots of the migration and its reverse in the target build: exported as `migrate` / `unmigrate`, their loops metered. */
+  migration?: { migrate: number; unmigrate?: number };
 }
 
 export interface CodePage {
@@ -63,6 +70,8 @@ export interface CodePage {
 
 
 const NAMESPACE = "hotpatch";
+/** The code page's name of the migration's fuel counter. */
+const FUEL_GLOBAL = "hotpatch:fuel";
 /** The code page's name of its caller table. */
 const CALLERS_TABLE = "hotpatch:callers";
 const importName = (exportName: string) => exportName.slice(`${NAMESPACE}:`.length);
@@ -75,7 +84,9 @@ export function extractCodePage(targetModule: Uint8Array, keyOf: (name: string) 
       if (segment.table !== SLOT_TABLE) continue;
       for (const [i, name] of segment.functions.entries()) implBySlot.set((segment.offset ?? 0) + i, name);
     }
-    const carried = spec.slots.map(({ slot, export: exportName }) => {
+    const migrationSlots = spec.migration ? [{ slot: spec.migration.migrate, export: MIGRATE_EXPORT }] : [];
+    if (spec.migration?.unmigrate !== undefined) migrationSlots.push({ slot: spec.migration.unmigrate, export: UNMIGRATE_EXPORT });
+    const carried = [...spec.slots, ...migrationSlots].map(({ slot, export: exportName }) => {
       const impl = implBySlot.get(slot);
       if (!impl) throw new Error(`internal: the target build has no function in slot ${slot}`);
       return { impl, exportName };
@@ -86,7 +97,7 @@ export function extractCodePage(targetModule: Uint8Array, keyOf: (name: string) 
     clearStart(module);
     importMemory(module, spec.memoryExport);
     importTables(module, spec.tableExports);
-    importGlobals(module, keyOf, spec.globalExports, spec.foldGlobals ?? new Set());
+    importGlobals(module, keyOf, spec);
     for (const { impl, exportName } of carried) module.addFunctionExport(impl, exportName);
     // Drops every body, trampoline and import the carried functions do not reach.
     module.runPasses(["remove-unused-module-elements"]);
@@ -96,6 +107,10 @@ export function extractCodePage(targetModule: Uint8Array, keyOf: (name: string) 
       module.runPasses(["remove-unused-module-elements"]);
     }
 
+    if (migrationSlots.length > 0) {
+      module.addGlobalImport(FUEL_GLOBAL, NEW_OBJECT_MODULE, FUEL_IMPORT, binaryen.i32, true);
+      for (const c of carried.slice(spec.slots.length)) meterLoops(module, c.impl, FUEL_GLOBAL);
+    }
     const invalid = validationError(module);
     if (invalid) throw new HotpatchError("E_BUILD", `the code page is invalid: ${invalid}`);
     const code = emitModule(module);
@@ -219,20 +234,29 @@ function importTables(module: BinaryenModule, tableExports: readonly string[]): 
   }
 }
 
-function importGlobals(
-  module: BinaryenModule,
-  keyOf: (name: string) => string,
-  globalExports: ReadonlyMap<string, string>,
-  fold: ReadonlySet<string>,
-): void {
+function importGlobals(module: BinaryenModule, keyOf: (name: string) => string, spec: CodePageSpec): void {
+  const fold = spec.foldGlobals ?? new Set<string>();
   for (const global of globals(module)) {
-    if (global.imported || fold.has(keyOf(global.name))) continue;
-    const exportName = globalExports.get(keyOf(global.name));
+    const key = keyOf(global.name);
+    if (global.imported || fold.has(key)) continue;
+    const old = spec.oldState?.get(key);
+    if (spec.cells?.has(key)) {
+      module.removeGlobal(global.name);
+      module.addGlobalImport(global.name, NEW_OBJECT_MODULE, cellImport(key), global.type, true);
+      continue;
+    }
+    if (old) {
+      // Read-only where the running global is immutable: a write to it does not validate.
+      module.removeGlobal(global.name);
+      module.addGlobalImport(global.name, NAMESPACE, importName(old.export), global.type, old.mutable);
+      continue;
+    }
+    const exportName = spec.globalExports.get(key);
     if (exportName === undefined) {
       // New globals: immutable ones stay defined in the code page (folded);
-      // a new mutable one has no storage in the running process.
+      // a new mutable one is a cell (spec.cells) or has no storage in the running process.
       if (global.mutable) {
-        throw new HotpatchError("E_REQUIRES_BASELINE", `new mutable global ${keyOf(global.name)} cannot be added to a running process`);
+        throw new HotpatchError("E_REQUIRES_BASELINE", `new mutable global ${key} cannot be added to a running process`);
       }
       continue;
     }
