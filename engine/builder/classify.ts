@@ -6,10 +6,16 @@
  * numbers compare directly.
  */
 import type { LinkedFunction, LinkMap } from "../image/index.ts";
-import { MIGRATE_FUNCTION, OLD_STATE_PREFIX, UNMIGRATE_FUNCTION } from "../format/index.ts";
+import { MIGRATE_FUNCTION, OLD_STATE_PREFIX, redirectFlagName, UNMIGRATE_FUNCTION } from "../format/index.ts";
 
-/** Names a target reserves for its migration (docs/loader-and-consistency.md#state-migrations): not part of what is compared. */
-export const isMigrationName = (key: string) => key === MIGRATE_FUNCTION || key === UNMIGRATE_FUNCTION || key.startsWith(OLD_STATE_PREFIX);
+/**
+ * Names a target reserves for its migration (docs/loader-and-consistency.md#state-migrations):
+ * not part of what is compared. Includes redirect flags (inline mode) the base
+ * does not have: only new exports get one, and the only new exports allowed are the migration's.
+ */
+export const isMigrationName = (key: string) =>
+  key === MIGRATE_FUNCTION || key === UNMIGRATE_FUNCTION || key.startsWith(OLD_STATE_PREFIX) || key.startsWith(REDIRECT_FLAG_PREFIX);
+const REDIRECT_FLAG_PREFIX = redirectFlagName(0).slice(0, -1);
 
 export interface FunctionChange {
   key: string;
@@ -135,8 +141,8 @@ function compareGlobals(base: LinkMap, target: LinkMap, reasons: string[], state
   const before = new Map(base.globals.map((g) => [g.key, g]));
   const after = new Map(target.globals.map((g) => [g.key, g]));
   for (const g of target.globals) {
-    if (isMigrationName(g.key)) continue;
     const old = before.get(g.key);
+    if (!old && isMigrationName(g.key)) continue;
     if (!old) {
       if (g.mutable) stateReasons.push(`adds the mutable global ${g.key}: a running process has no storage for it`);
       continue;

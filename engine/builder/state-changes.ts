@@ -18,8 +18,8 @@
 import { MIGRATE_FUNCTION, OLD_STATE_PREFIX, UNMIGRATE_FUNCTION } from "../format/index.ts";
 import type { DataPlan, Image, LinkMap } from "../image/index.ts";
 import type { PatchState } from "../patch/index.ts";
-import { callsOfSlot } from "../wasm/index.ts";
-import type { Classification } from "./classify.ts";
+import { callsOfSlot, type OldState } from "../wasm/index.ts";
+import { type Classification, isMigrationName } from "./classify.ts";
 
 export const MIGRATION_HINT = `; a migration (${MIGRATE_FUNCTION}) would make it a hotpatch`;
 
@@ -31,7 +31,7 @@ export interface StatePlan {
   /** For the code page: the migration's slots, the cells' keys and the old-state globals. */
   migration?: { migrate: number; unmigrate?: number };
   cells: Set<string>;
-  oldState: Map<string, { export: string; mutable: boolean }>;
+  oldState: Map<string, OldState>;
   /** The manifest's `state` (without the data's buffers, filled by `stateManifest`). */
   manifest?: Omit<PatchState, "buffers">;
 }
@@ -50,7 +50,7 @@ export function planState(base: LinkMap, target: Image, classification: Classifi
   }
   const reasons = [...migrationProblems(target, migrate), ...(unmigrate ? migrationProblems(target, unmigrate) : [])];
   if (classification.startupReason && stateReasons.length === 0) reasons.push(classification.startupReason);
-  const oldState = oldStateGlobals(base, target.linkMap, reasons);
+  const oldState = oldStateGlobals(base, target.linkMap, plan?.vanished ?? [], reasons);
   const cells = cellsOf(base, target.linkMap, classification.retyped, reasons);
   if (reasons.length > 0) return { ...none, reasons };
   return {
@@ -70,17 +70,25 @@ function migrationProblems(target: Image, fn: LinkMap["functions"][number]): str
   return calls.length === 0 ? [] : [`the migration ${fn.key} calls ${calls.join(", ")}: a migration must be self-contained (loads, stores and globals only)`];
 }
 
-/** `__hotpatch_old_<key>` → the running process's global `<key>` (same type required). */
-function oldStateGlobals(base: LinkMap, target: LinkMap, reasons: string[]): StatePlan["oldState"] {
+/**
+ * `__hotpatch_old_<key>` → the running process's global `<key>`: imported
+ * when mutable; when a constant (the address of a static buffer), its value.
+ * An inline-mode image folded its constants away: then the global names the
+ * one zero-filled buffer the target no longer uses (refused when there are several).
+ */
+function oldStateGlobals(base: LinkMap, target: LinkMap, vanished: DataPlan["vanished"], reasons: string[]): StatePlan["oldState"] {
   const out: StatePlan["oldState"] = new Map();
   const running = new Map(base.globals.map((g) => [g.key, g]));
   for (const g of target.globals) {
     if (!g.key.startsWith(OLD_STATE_PREFIX)) continue;
     const key = g.key.slice(OLD_STATE_PREFIX.length);
     const old = running.get(key);
-    if (!old) reasons.push(`${g.key} names no global of the running process`);
-    else if (old.type !== g.type) reasons.push(`${g.key} is declared ${g.type} but the running process's ${key} is ${old.type}`);
-    else out.set(g.key, { export: old.export, mutable: old.mutable });
+    const constant = old && !old.mutable ? /^\(?i32\.const (\d+)\)?\s*$/.exec(old.init.trim())?.[1] : undefined;
+    if (old && old.type !== g.type) reasons.push(`${g.key} is declared ${g.type} but the running process's ${key} is ${old.type}`);
+    else if (old?.mutable) out.set(g.key, { export: old.export });
+    else if (constant !== undefined) out.set(g.key, { constant: Number(constant) });
+    else if (!old && g.type === "i32" && vanished.length === 1) out.set(g.key, { constant: vanished[0].offset });
+    else reasons.push(`${g.key} names no global of the running process${vanished.length > 1 ? ` and ${vanished.length} of its buffers disappear: it is ambiguous` : ""}`);
   }
   return out;
 }
@@ -90,7 +98,7 @@ function cellsOf(base: LinkMap, target: LinkMap, retyped: string[], reasons: str
   const known = new Set(base.globals.map((g) => g.key));
   const cells: PatchState["cells"] = [];
   for (const g of target.globals) {
-    if (!g.mutable || g.key.startsWith(OLD_STATE_PREFIX) || (known.has(g.key) && !retyped.includes(g.key))) continue;
+    if (!g.mutable || (known.has(g.key) ? !retyped.includes(g.key) : isMigrationName(g.key))) continue;
     const init = /^\(?(?:i32|i64|f32|f64)\.const (-?[\w.+-]+)\)?\s*$/.exec(g.init.trim())?.[1];
     const type = g.type as PatchState["cells"][number]["type"];
     if (init === undefined || !["i32", "i64", "f32", "f64"].includes(type)) {

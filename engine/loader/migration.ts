@@ -38,9 +38,9 @@ export function rehearseMigration(process: GuestProcess, staged: StagedPatch, st
     throw new HotpatchError("E_MIGRATION", `the migration writes memory at 0x${written.toString(16)}, outside the patch's new state: it may write only its cells and new buffers`, { patch: staged.id });
   }
   for (const [name, [original, copy]] of scratch.globals) {
-    if (!Object.is(original.value, copy.value)) {
-      throw new HotpatchError("E_MIGRATION", `the migration writes the running process's global ${name}: it may write only its cells and new buffers`, { patch: staged.id });
-    }
+    if (Object.is(original.value, copy.value)) continue;
+    const key = process.linkMap.globals.find((g) => g.export === `hotpatch:${name}`)?.key ?? name;
+    throw new HotpatchError("E_MIGRATION", `the migration writes the running process's global ${key}: it may write only its cells and new buffers`, { patch: staged.id });
   }
 }
 

@@ -56,11 +56,18 @@ export interface CodePageSpec {
   callerSlots?: ReadonlySet<number>;
   /** Keys of new or retyped mutable globals: imported from the cells the loader creates (`patch.cell:<key>`). */
   cells?: ReadonlySet<string>;
-  /** Old-state globals (`__hotpatch_old_<key>`, by key): imported from the process's global `<key>`, with its export and mutability. */
-  oldState?: ReadonlyMap<string, { export: string; mutable: boolean }>;
+  /**
+   * Old-state globals (`__hotpatch_old_<key>`, by key): imported from the
+   * process's mutable global `<key>` (its export), or a constant (the address
+   * of an old buffer), defined in the code page.
+   */
+  oldState?: ReadonlyMap<string, OldState>;
   /** Slots of the migration and its reverse in the target build: exported as `migrate` / `unmigrate`, their loops metered. */
   migration?: { migrate: number; unmigrate?: number };
 }
+
+/** Where an old-state global of a code page comes from. */
+export type OldState = { export: string } | { constant: number };
 
 export interface CodePage {
   code: Uint8Array;
@@ -97,7 +104,7 @@ export function extractCodePage(targetModule: Uint8Array, keyOf: (name: string) 
     clearStart(module);
     importMemory(module, spec.memoryExport);
     importTables(module, spec.tableExports);
-    importGlobals(module, keyOf, spec);
+    const strays = importGlobals(module, keyOf, spec);
     for (const { impl, exportName } of carried) module.addFunctionExport(impl, exportName);
     // Drops every body, trampoline and import the carried functions do not reach.
     module.runPasses(["remove-unused-module-elements"]);
@@ -107,6 +114,9 @@ export function extractCodePage(targetModule: Uint8Array, keyOf: (name: string) 
       module.runPasses(["remove-unused-module-elements"]);
     }
 
+    // New mutable globals no carried body uses (e.g. the redirect flags of the migration's exports) are gone now.
+    const stray = globals(module).find((g) => strays.has(g.name));
+    if (stray) throw new HotpatchError("E_REQUIRES_BASELINE", `new mutable global ${keyOf(stray.name)} cannot be added to a running process`);
     if (migrationSlots.length > 0) {
       module.addGlobalImport(FUEL_GLOBAL, NEW_OBJECT_MODULE, FUEL_IMPORT, binaryen.i32, true);
       for (const c of carried.slice(spec.slots.length)) meterLoops(module, c.impl, FUEL_GLOBAL);
@@ -234,8 +244,10 @@ function importTables(module: BinaryenModule, tableExports: readonly string[]): 
   }
 }
 
-function importGlobals(module: BinaryenModule, keyOf: (name: string) => string, spec: CodePageSpec): void {
+/** Imports the process's globals; returns the new mutable globals that have no storage (refused if a carried body uses them). */
+function importGlobals(module: BinaryenModule, keyOf: (name: string) => string, spec: CodePageSpec): Set<string> {
   const fold = spec.foldGlobals ?? new Set<string>();
+  const strays = new Set<string>();
   for (const global of globals(module)) {
     const key = keyOf(global.name);
     if (global.imported || fold.has(key)) continue;
@@ -246,21 +258,21 @@ function importGlobals(module: BinaryenModule, keyOf: (name: string) => string, 
       continue;
     }
     if (old) {
-      // Read-only where the running global is immutable: a write to it does not validate.
       module.removeGlobal(global.name);
-      module.addGlobalImport(global.name, NAMESPACE, importName(old.export), global.type, old.mutable);
+      // A constant is read-only: a write to it does not validate.
+      if ("constant" in old) module.addGlobal(global.name, global.type, false, module.i32.const(old.constant));
+      else module.addGlobalImport(global.name, NAMESPACE, importName(old.export), global.type, true);
       continue;
     }
     const exportName = spec.globalExports.get(key);
     if (exportName === undefined) {
       // New globals: immutable ones stay defined in the code page (folded);
       // a new mutable one is a cell (spec.cells) or has no storage in the running process.
-      if (global.mutable) {
-        throw new HotpatchError("E_REQUIRES_BASELINE", `new mutable global ${key} cannot be added to a running process`);
-      }
+      if (global.mutable) strays.add(global.name);
       continue;
     }
     module.removeGlobal(global.name);
     module.addGlobalImport(global.name, NAMESPACE, importName(exportName), global.type, global.mutable);
   }
+  return strays;
 }

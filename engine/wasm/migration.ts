@@ -10,9 +10,26 @@
  * Order: `callsOfSlot` on the target build (builder, before the code page is
  * cut), `meterLoops` on the code page after it was reduced.
  */
-import { type BinaryenModule, binaryen, definedFunctions, elementSegments, withModule } from "./binaryen.ts";
+import { OLD_STATE_PREFIX } from "../format/index.ts";
+import { type BinaryenModule, binaryen, definedFunctions, elementSegments, globals, withModule } from "./binaryen.ts";
 import { SLOT_TABLE } from "./instrument.ts";
 import { walk } from "./walk.ts";
+
+/**
+ * Exports the module's old-state globals (`__hotpatch_old_<key>`) under
+ * temporary names while `optimise` runs, so that the optimiser does not fold
+ * them into constants (nothing in the target writes them: their value is the
+ * running process's), then removes those exports again.
+ */
+export function withOldStateKept<T>(module: BinaryenModule, keyOf: (name: string) => string, optimise: () => T): T {
+  const kept = globals(module).filter((g) => !g.imported && keyOf(g.name).startsWith(OLD_STATE_PREFIX));
+  for (let i = 0; i < kept.length; i++) module.addGlobalExport(kept[i].name, `hotpatch:keep:${i}`);
+  try {
+    return optimise();
+  } finally {
+    for (let i = 0; i < kept.length; i++) module.removeExport(`hotpatch:keep:${i}`);
+  }
+}
 
 /**
  * What the body in slot `slot` of a built image calls: direct calls by
