@@ -64,34 +64,38 @@ const TWINS: { row: string; cells: string[]; buffers: number; reversible: boolea
 ];
 
 describe("a migration makes a change of state a hotpatch", () => {
-  TWINS.forEach(({ row, cells, buffers, reversible, setup = () => true }, i) => {
-    it(`calc v1 → ${row}-migrated answers like a fresh target with the same history and the same migration`, async () => {
-      const target = calcCorpus(`${row}-migrated`);
-      const [built, fresh] = await Promise.all([hotpatch(v1, target, `KB50382${String(i + 10)}`, keys.privateKey), plainImage(target)]);
-      const state = built.manifest.state!;
-      expect(state.cells.map((c) => c.key)).toEqual(cells);
-      expect(state.buffers).toHaveLength(buffers);
-      expect(state.unmigrate !== undefined).toBe(reversible);
+  for (const mode of ["slots", "inline"] as const) {
+    TWINS.forEach(({ row, cells, buffers, reversible, setup = () => true }, i) => {
+      it(`calc v1 → ${row}-migrated (${mode} mode) answers like a fresh target with the same history and the same migration`, async () => {
+        const base = mode === "slots" ? v1 : await inlineImage(CALC_V1);
+        const target = calcCorpus(`${row}-migrated`);
+        const id = `KB5038${mode === "slots" ? 2 : 7}${String(i + 10)}`;
+        const [built, fresh] = await Promise.all([hotpatch(base, target, id, keys.privateKey), plainImage(target)]);
+        const state = built.manifest.state!;
+        expect(state.cells.map((c) => c.key)).toEqual(cells);
+        expect(state.buffers).toHaveLength(buffers);
+        expect(state.unmigrate !== undefined).toBe(reversible);
 
-      const { process: patched, loader } = startProcess(v1);
-      const old = GuestProcess.start(v1); // the reference's old state
-      const reference = GuestProcess.start(fresh);
-      const history = setupRequests("calc", SETUP_SEED + i, 500).filter(setup).slice(0, 400);
-      expect(history).toHaveLength(400);
-      for (const request of history) for (const p of [patched, old, reference]) p.request(request);
-      loader.apply(built.package, keys.trust);
-      migrateLikeThePatch(reference, old);
+        const { process: patched, loader } = startProcess(base);
+        const old = GuestProcess.start(v1); // the reference's old state (a slots-mode image names every buffer)
+        const reference = GuestProcess.start(fresh);
+        const history = setupRequests("calc", SETUP_SEED + i, 500).filter(setup).slice(0, 400);
+        expect(history).toHaveLength(400);
+        for (const request of history) for (const p of [patched, old, reference]) p.request(request);
+        loader.apply(built.package, keys.trust);
+        migrateLikeThePatch(reference, old);
 
-      const prior = logicalState("calc", old);
-      expect(new Set(prior).size).toBeGreaterThan(5); // real state: registers, history, counters
-      expect(logicalState("calc", patched)).toEqual(logicalState("calc", reference));
-      const stream = streamRequests("calc", STREAM_SEED + i, 10_000);
-      expect(compareAnswers(patched, reference, stream)).toEqual([]);
-      expect(logicalState("calc", patched)).toEqual(logicalState("calc", reference));
-      // Without the patch, v1 answers the same requests differently: the stream reaches the change.
-      expect(compareAnswers(old, GuestProcess.start(fresh), stream, 1)).not.toEqual([]);
+        const prior = logicalState("calc", old);
+        expect(new Set(prior).size).toBeGreaterThan(5); // real state: registers, history, counters
+        expect(logicalState("calc", patched)).toEqual(logicalState("calc", reference));
+        const stream = streamRequests("calc", STREAM_SEED + i, 10_000);
+        expect(compareAnswers(patched, reference, stream)).toEqual([]);
+        expect(logicalState("calc", patched)).toEqual(logicalState("calc", reference));
+        // Without the patch, v1 answers the same requests differently: the stream reaches the change.
+        expect(compareAnswers(old, GuestProcess.start(fresh), stream, 1)).not.toEqual([]);
+      });
     });
-  });
+  }
 });
 
 describe("in the default inline mode", () => {

@@ -38,7 +38,11 @@ export interface StatePlan {
 
 export function planState(base: LinkMap, target: Image, classification: Classification, plan: DataPlan | undefined): StatePlan {
   const stateReasons = [...classification.stateReasons, ...(plan?.reasons ?? [])];
-  const fn = (key: string) => target.linkMap.functions.find((f) => f.key === key);
+  // By export: the optimiser may merge two identical migrations (both empty) into one function.
+  const fn = (name: string) => {
+    const key = target.linkMap.exports.find((e) => e.name === name && e.kind === "function")?.value ?? name;
+    return target.linkMap.functions.find((f) => f.key === key || f.key === key.replace(/@entry$/, ""));
+  };
   const migrate = fn(MIGRATE_FUNCTION);
   const unmigrate = fn(UNMIGRATE_FUNCTION);
   const none: StatePlan = { reasons: [], accepted: false, cells: new Set(), oldState: new Map() };

@@ -119,7 +119,7 @@ export function extractCodePage(targetModule: Uint8Array, keyOf: (name: string) 
     if (stray) throw new HotpatchError("E_REQUIRES_BASELINE", `new mutable global ${keyOf(stray.name)} cannot be added to a running process`);
     if (migrationSlots.length > 0) {
       module.addGlobalImport(FUEL_GLOBAL, NEW_OBJECT_MODULE, FUEL_IMPORT, binaryen.i32, true);
-      for (const c of carried.slice(spec.slots.length)) meterLoops(module, c.impl, FUEL_GLOBAL);
+      for (const impl of new Set(carried.slice(spec.slots.length).map((c) => c.impl))) meterLoops(module, impl, FUEL_GLOBAL);
     }
     const invalid = validationError(module);
     if (invalid) throw new HotpatchError("E_BUILD", `the code page is invalid: ${invalid}`);
