@@ -17,9 +17,10 @@ import { restart } from "./suites/restart.ts";
 import { scaling } from "./suites/scaling.ts";
 import { fleetRollout } from "./suites/fleet-rollout.ts";
 import { serveApi } from "./suites/serve-api.ts";
+import { migration } from "./suites/migration.ts";
 import { storm } from "./suites/storm.ts";
 
-export const SUITES: readonly Suite[] = [applyLatency, pause, restart, patchability, storm, buildTime, scaling, erlangPeer, fleetApply, serveApi, fleetRollout];
+export const SUITES: readonly Suite[] = [applyLatency, pause, restart, patchability, storm, buildTime, scaling, erlangPeer, fleetApply, serveApi, fleetRollout, migration];
 
 export interface BenchOptions {
   quick: boolean;
