@@ -13,7 +13,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { decodeStats, Instr, push, Request, runRequest, statsRequest } from "../engine/guests/calc.ts";
+import { calcVersion, decodeStats, Instr, push, Request, runRequest, statsRequest } from "../engine/guests/calc.ts";
 import type { Image } from "../engine/image/index.ts";
 import { stagePatch } from "../engine/loader/index.ts";
 import { GuestProcess } from "../engine/process/index.ts";
@@ -157,6 +157,27 @@ describe("migrations that cannot run are refused, and nothing changes", () => {
   });
 });
 
+describe("a migration that fails at the switch", () => {
+  it("is refused at commit with E_MIGRATION when the state changed since prepare, and the process is as it was", async () => {
+    const built = await hotpatch(v1, fixture("migration-traps-past-500-programs"), "KB5038320", keys.privateKey);
+    const { process, loader } = startProcess(v1);
+    const twin = GuestProcess.start(v1); // never patched
+    const run = runRequest([push(1)]);
+    for (let i = 0; i < 400; i++) for (const p of [process, twin]) p.request(run);
+    const free = loader.arenaFreeBytes();
+    const prepared = loader.prepare(stagePatch(built.package, keys.trust)); // 400 programs: the scratch run passes
+    for (let i = 0; i < 200; i++) for (const p of [process, twin]) p.request(run);
+    const before = snapshot(process);
+    const error = refusal(() => loader.commit(prepared), "E_MIGRATION");
+    expect(error.message).toMatch(/patch KB5038320: the migration traps \(unreachable\) at the switch; nothing changed/);
+    expect(changedSlots(before.entries, snapshot(process).entries)).toEqual([]);
+    expect(snapshot(process).state).toEqual(before.state);
+    expect(loader.installed()).toEqual([]);
+    expect(loader.arenaFreeBytes()).toBe(free);
+    expect(logicalState("calc", process)).toEqual(logicalState("calc", twin));
+  });
+});
+
 describe("reverting a patch that migrated state", () => {
   it("refuses to revert wide-steps-migrated, which has no reverse migration (E_IRREVERSIBLE), and changes nothing", async () => {
     const built = await hotpatch(v1, calcCorpus("wide-steps-migrated"), "KB5038401", keys.privateKey);
@@ -188,6 +209,42 @@ describe("reverting a patch that migrated state", () => {
 });
 
 describe("a cumulative patch takes the state over", () => {
+  it("keeps the registers of more-registers-migrated's new buffer when a later build of it supersedes it (its migration does not run again), and when that is reverted", async () => {
+    const [kb1, kb2] = await Promise.all([
+      hotpatch(v1, calcCorpus("more-registers-migrated"), "KB5038503", keys.privateKey),
+      hotpatch(v1, calcCorpus("more-registers-migrated"), "KB5038504", keys.privateKey),
+    ]);
+    const { process, loader } = startProcess(v1);
+    for (const request of setupRequests("calc", SETUP_SEED, 400)) process.request(request);
+    loader.apply(kb1.package, keys.trust);
+    const stored = process.request(runRequest([push(4242), [Instr.STORE, 2], push(99), [Instr.STORE, 25]]));
+    expect(stored[0]).toBe(0);
+    const registers = () => [2, 25].map((r) => Buffer.from(process.request(Uint8Array.from([Request.REG, r]))).toString("hex"));
+    const kept = registers();
+    expect(kept).toEqual(["0092100000", "0063000000"]);
+    loader.apply(kb2.package, keys.trust);
+    expect(loader.installed().map((p) => p.id)).toEqual(["KB5038504"]);
+    expect(registers()).toEqual(kept); // a second migration would have copied the old buffer's register 2 back and zeroed 25
+    loader.revert("KB5038504"); // KB1 comes back and takes the buffer over again
+    expect(loader.installed().map((p) => p.id)).toEqual(["KB5038503"]);
+    expect(registers()).toEqual(kept);
+  });
+
+  it("refuses to supersede wide-steps-migrated by a patch without its state (E_IRREVERSIBLE: it has no reverse), changing nothing", async () => {
+    const [kb1, kb2] = await Promise.all([
+      hotpatch(v1, calcCorpus("wide-steps-migrated"), "KB5038505", keys.privateKey),
+      hotpatch(v1, calcVersion("v2"), "KB5038506", keys.privateKey),
+    ]);
+    const { process, loader } = startProcess(v1);
+    loader.apply(kb1.package, keys.trust);
+    const before = snapshot(process);
+    const error = refusal(() => loader.apply(kb2.package, keys.trust), "E_IRREVERSIBLE");
+    expect(error.message).toContain("patch KB5038505: it migrated the process's state and has no reverse migration (__hotpatch_unmigrate), so superseding it by KB5038506 cannot give the state back");
+    expect(changedSlots(before.entries, snapshot(process).entries)).toEqual([]);
+    expect(snapshot(process).state).toEqual(before.state);
+    expect(loader.installed().map((p) => p.id)).toEqual(["KB5038505"]);
+  });
+
   it("keeps the value of new-global-migrated's counter when KB2 supersedes KB1, and again when KB2 is reverted", async () => {
     const [kb1, kb2] = await Promise.all([
       hotpatch(v1, calcCorpus("new-global-migrated"), "KB5038501", keys.privateKey),

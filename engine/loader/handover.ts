@@ -7,7 +7,7 @@
  * taken over, its reverse runs (rehearsed now on a scratch copy); without a
  * reverse the switch is refused, E_IRREVERSIBLE — the way back is a baseline.
  * Then every arriving patch's migration runs, unless all its state was taken
- * over. Order of the steps: reverse migrations first (they give the old state
+ * over (its taken-over buffers are still copied). Order of the steps: reverse migrations first (they give the old state
  * back), then migrations (they read it).
  */
 import { HotpatchError } from "../errors.ts";
@@ -31,7 +31,8 @@ export function migrationSteps(linker: Linker, leaving: readonly InstalledPatch[
     steps.push({ patch: old.id, kind: "unmigrate", state: old.state });
   }
   for (const a of arriving) {
-    if (a.state && !a.state.takenOver) steps.push({ patch: a.record.id, kind: "migrate", state: a.state });
+    // A patch that took all its state over runs no migration, but still gets its buffers' bytes (migrateAtSwitch).
+    if (a.state && (!a.state.takenOver || a.state.copies.length > 0)) steps.push({ patch: a.record.id, kind: "migrate", state: a.state });
   }
   return steps;
 }
