@@ -6,17 +6,20 @@
  * answers 10,000 seeded requests exactly like a fresh process of the twin
  * whose state was built by the same 400 requests and then the same migration
  * (the twin's own `__hotpatch_migrate`, its old-state globals set from a v1
- * process that served the same requests). Then the safety rules: a migration
- * that traps, runs past its budget or writes outside its new state is
- * refused with nothing changed; a patch without a reverse migration cannot be
- * reverted; a cumulative patch takes the state of the one it supersedes over.
+ * process that served the same requests), in both image modes. Then when it
+ * runs (at the commit, also through a transition) and the safety rules: a
+ * migration that traps, runs past its budget or writes outside its new state
+ * is refused with nothing changed, at prepare or at the commit; a patch
+ * without a reverse migration cannot be reverted or superseded by one without
+ * its state; a cumulative patch takes the cells and buffers of the one it
+ * supersedes over, and gives them back when reverted.
  */
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { calcVersion, decodeStats, Instr, push, Request, runRequest, statsRequest } from "../engine/guests/calc.ts";
 import type { Image } from "../engine/image/index.ts";
-import { stagePatch } from "../engine/loader/index.ts";
-import { GuestProcess } from "../engine/process/index.ts";
+import { stagePatch, Transition } from "../engine/loader/index.ts";
+import { Activity, GuestProcess } from "../engine/process/index.ts";
 import { CALC_V1, calcCorpus, compareAnswers, logicalState, plainImage, setupRequests, streamRequests } from "./corpus-fixtures.ts";
 import { changedSlots, hotpatch, image, inlineImage, signingKeys, snapshot, startProcess } from "./guest-fixtures.ts";
 import { refusal } from "./refusal.ts";
@@ -129,6 +132,26 @@ describe("the migration runs at the switch, not when the patch is prepared", () 
     expect(decodeStats(process.request(statsRequest())).steps).toBe(steps);
     process.request(program);
     expect(decodeStats(process.request(statsRequest())).steps).toBe(steps + 3);
+  });
+});
+
+describe("through a transition (the live path)", () => {
+  it("migrates at the safe point where the transition completes, and a reversed transition changes nothing", async () => {
+    const built = await hotpatch(v1, calcCorpus("wide-steps-migrated"), "KB5038303", keys.privateKey);
+    const { process, loader } = startProcess(v1);
+    for (const request of setupRequests("calc", SETUP_SEED, 400)) process.request(request);
+    const options = { timeoutMs: 10, onStall: "reverse" as const, now: () => 0 };
+    const before = snapshot(process);
+    const reversed = Transition.start(loader, new Activity(process), { kind: "enable", staged: stagePatch(built.package, keys.trust) }, options);
+    expect(reversed.reverse().state).toBe("reversed");
+    expect(snapshot(process).state).toEqual(before.state);
+    expect(loader.installed()).toEqual([]);
+
+    const transition = Transition.start(loader, new Activity(process), { kind: "enable", staged: stagePatch(built.package, keys.trust) }, options);
+    const steps = decodeStats(process.request(statsRequest())).steps; // served while the transition waits for its safe point
+    expect(transition.tryComplete()?.state).toBe("complete");
+    expect(decodeStats(process.request(statsRequest())).steps).toBe(steps);
+    expect(loader.installed().map((p) => p.id)).toEqual(["KB5038303"]);
   });
 });
 
