@@ -101,6 +101,13 @@ describe("a migration makes a change of state a hotpatch", () => {
   }
 });
 
+describe("builds with a migration are reproducible", () => {
+  it("builds more-registers-migrated to the same package bytes twice", async () => {
+    const [a, b] = [await hotpatch(v1, calcCorpus("more-registers-migrated"), "KB5038299", keys.privateKey), await hotpatch(v1, calcCorpus("more-registers-migrated"), "KB5038299", keys.privateKey)];
+    expect(Buffer.from(a.package).equals(Buffer.from(b.package))).toBe(true);
+  });
+});
+
 describe("in the default inline mode", () => {
   it("finds more-registers-migrated's old buffer although the image folded its pointer constant, and migrates the registers", async () => {
     const base = await inlineImage(CALC_V1);
