@@ -16,6 +16,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
+import { buildPatch } from "../engine/builder/index.ts";
 import { calcVersion, decodeStats, Instr, push, Request, runRequest, statsRequest } from "../engine/guests/calc.ts";
 import type { Image } from "../engine/image/index.ts";
 import { stagePatch, Transition } from "../engine/loader/index.ts";
@@ -184,6 +185,14 @@ describe("migrations that cannot run are refused, and nothing changes", () => {
       expect(loader.installed()).toEqual([]);
       expect(loader.arenaFreeBytes()).toBe(free);
     });
+  });
+});
+
+describe("a migration that calls a function", () => {
+  it("is refused at build time: a migration must be self-contained", async () => {
+    const result = await buildPatch({ base: v1, target: fixture("migration-calls"), id: "KB5038330", key: keys.privateKey });
+    expect(result.kind).toBe("requires-baseline");
+    expect(result.reasons).toEqual(["the migration __hotpatch_migrate calls checksum: a migration must be self-contained (loads, stores and globals only)"]);
   });
 });
 

@@ -70,8 +70,12 @@ export function planState(base: LinkMap, target: Image, classification: Classifi
 /** A migration must be `() => void` and call nothing (it runs first on a scratch copy, where the process's functions do not exist). */
 function migrationProblems(target: Image, fn: LinkMap["functions"][number]): string[] {
   if (fn.signature !== "()->()") return [`the migration ${fn.key} must take nothing and return nothing, not ${fn.signature}`];
-  const calls = callsOfSlot(target.module, fn.slot);
-  return calls.length === 0 ? [] : [`the migration ${fn.key} calls ${calls.join(", ")}: a migration must be self-contained (loads, stores and globals only)`];
+  const calls = callsOfSlot(target.module, fn.slot).map((call) => {
+    const slot = /^slot:(\d+)$/.exec(call)?.[1];
+    const called = slot === undefined ? target.linkMap.functions.find((f) => call.startsWith(f.name)) : target.linkMap.functions.find((f) => f.slot === Number(slot));
+    return called?.key ?? call;
+  });
+  return calls.length === 0 ? [] : [`the migration ${fn.key} calls ${[...new Set(calls)].join(", ")}: a migration must be self-contained (loads, stores and globals only)`];
 }
 
 /**

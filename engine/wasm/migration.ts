@@ -33,7 +33,8 @@ export function withOldStateKept<T>(module: BinaryenModule, keyOf: (name: string
 
 /**
  * What the body in slot `slot` of a built image calls: direct calls by
- * function name, indirect ones as "call_indirect", in order of first appearance.
+ * function name, calls through a constant slot as `slot:<k>`, other indirect
+ * calls as "call_indirect", in order of first appearance.
  */
 export function callsOfSlot(moduleBytes: Uint8Array, slot: number): string[] {
   return withModule(moduleBytes, (module) => {
@@ -45,10 +46,15 @@ export function callsOfSlot(moduleBytes: Uint8Array, slot: number): string[] {
     const fn = definedFunctions(module).find((f) => f.name === impl);
     if (!fn) return [];
     const calls = new Set<string>();
+    const target = (binaryen as unknown as { CallIndirect: { getTarget(e: number): number } }).CallIndirect.getTarget;
     walk(fn.body, (expr) => {
       const id = binaryen.getExpressionId(expr);
       if (id === binaryen.CallId) calls.add((binaryen.getExpressionInfo(expr) as binaryen.CallInfo).target);
-      else if (id === binaryen.CallIndirectId) calls.add("call_indirect");
+      else if (id === binaryen.CallIndirectId) {
+        const k = target(expr);
+        const constant = binaryen.getExpressionId(k) === binaryen.ConstId ? (binaryen.getExpressionInfo(k) as binaryen.ConstInfo).value : undefined;
+        calls.add(typeof constant === "number" ? `slot:${constant}` : "call_indirect");
+      }
     });
     return [...calls];
   });
