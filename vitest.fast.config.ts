@@ -35,6 +35,7 @@ const SLOW_TESTS = [
   "test/cli-builds-signs-applies-and-runs-scenarios.test.ts",
   "test/corpus-hotpatches-answer-like-fresh-targets.test.ts",
   "test/corpus-refusals-name-their-reason.test.ts",
+  "test/migrations-make-state-changes-hotpatches.test.ts",
   "test/crashed-process-restarts-with-its-patches.test.ts",
   "test/cumulative-hotpatches-supersede-in-one-swap.test.ts",
   "test/emulator-endpoints-serve-the-catalog-and-remove-updates.test.ts",

@@ -17,10 +17,11 @@ import { restart } from "./suites/restart.ts";
 import { scaling } from "./suites/scaling.ts";
 import { fleetRollout } from "./suites/fleet-rollout.ts";
 import { serveApi } from "./suites/serve-api.ts";
+import { migration } from "./suites/migration.ts";
 import { shadowVariables } from "./suites/shadow-variables.ts";
 import { storm } from "./suites/storm.ts";
 
-export const SUITES: readonly Suite[] = [applyLatency, pause, restart, patchability, storm, buildTime, scaling, erlangPeer, fleetApply, serveApi, fleetRollout, shadowVariables];
+export const SUITES: readonly Suite[] = [applyLatency, pause, restart, patchability, storm, buildTime, scaling, erlangPeer, fleetApply, serveApi, fleetRollout, shadowVariables, migration];
 
 export interface BenchOptions {
   quick: boolean;

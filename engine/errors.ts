@@ -30,6 +30,8 @@ export const ERROR_CODES = {
   E_VETOED: "the patch's pre-patch callback refused it (the message is the patch's own for the code it returned)",
   E_STATE_VERSION: "the patch carries a state at a lower version than an installed patch has it",
   E_STATE_DROPPED: "the patch replaces a patch without taking over a state that patch introduced",
+  E_MIGRATION: "the patch's state migration trapped, exceeded its budget or wrote outside its new state on the scratch copy (nothing changed)",
+  E_IRREVERSIBLE: "the patch migrated state and has no reverse migration: the way back is a baseline (rollback)",
   // Building images and patches
   E_BUILD: "a guest could not be compiled or instrumented",
   E_REQUIRES_BASELINE: "the change cannot be shipped as a hotpatch",

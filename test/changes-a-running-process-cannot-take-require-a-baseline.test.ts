@@ -40,7 +40,7 @@ describe("classifying v1 → target with buildPatch", () => {
     const output = Number(/i32\.const (\d+)/.exec(v1.linkMap.globals.find((g) => g.key === "output")!.init)![1]);
     expect(output).toBeGreaterThanOrEqual(0x10000);
     expect(result.reasons).toContain(
-      `the static buffer at 0x${output.toString(16)} (4096 bytes) changes or disappears: it holds live state and cannot move`,
+      `the static buffer at 0x${output.toString(16)} (4096 bytes) changes or disappears: it holds live state and cannot move; a migration (__hotpatch_migrate) would make it a hotpatch`,
     );
   });
 
@@ -53,7 +53,7 @@ describe("classifying v1 → target with buildPatch", () => {
   it("requires a baseline for a new mutable global, naming it", async () => {
     const result = await build(fixture("newglobal"));
     expect(result.kind).toBe("requires-baseline");
-    expect(result.reasons).toEqual(["adds the mutable global heartbeats: a running process has no storage for it"]);
+    expect(result.reasons).toEqual(["adds the mutable global heartbeats: a running process has no storage for it; a migration (__hotpatch_migrate) would make it a hotpatch"]);
     expect(result.functions.map((f) => f.key)).toEqual(["handleEcho"]);
   });
 

@@ -27,22 +27,25 @@ function bufferAddress(name: string): string {
   return `0x${Number(/i32\.const (\d+)/.exec(init)![1]).toString(16)}`;
 }
 
+/** Changes of state say that a migration would make them hotpatches (their twins `<row>-migrated` are). */
+const MIGRATION = "; a migration (__hotpatch_migrate) would make it a hotpatch";
+
 const REFUSALS: { target: string; reasons: (() => string)[]; exact?: boolean }[] = [
-  { target: "new-global", reasons: [() => "adds the mutable global deepest: a running process has no storage for it"], exact: true },
-  { target: "removed-global", reasons: [() => "removes the mutable global errors, which holds live state"], exact: true },
-  { target: "wide-steps", reasons: [() => "global steps changes from mutable i32 to mutable i64"], exact: true },
+  { target: "new-global", reasons: [() => `adds the mutable global deepest: a running process has no storage for it${MIGRATION}`], exact: true },
+  { target: "removed-global", reasons: [() => `removes the mutable global errors, which holds live state${MIGRATION}`], exact: true },
+  { target: "wide-steps", reasons: [() => `global steps changes from mutable i32 to mutable i64${MIGRATION}`], exact: true },
   {
     target: "more-registers",
-    // The start-up code stores into the register buffer, so it changes as well.
+    // The start-up code stores into the register buffer, so it changes as well (with a migration, the migration stands in for it).
     reasons: [
-      () => `the static buffer at ${bufferAddress("REGISTERS")} (64 bytes) changes or disappears: it holds live state and cannot move`,
-      () => "the module's start-up code changes: it already ran in the running process and cannot run again",
+      () => `the static buffer at ${bufferAddress("REGISTERS")} (64 bytes) changes or disappears: it holds live state and cannot move${MIGRATION}`,
+      () => `the module's start-up code changes: it already ran in the running process and cannot run again${MIGRATION}`,
     ],
     exact: true,
   },
   {
     target: "no-history",
-    reasons: [() => `the static buffer at ${bufferAddress("HISTORY")} (96 bytes) changes or disappears: it holds live state and cannot move`],
+    reasons: [() => `the static buffer at ${bufferAddress("HISTORY")} (96 bytes) changes or disappears: it holds live state and cannot move${MIGRATION}`],
     exact: true,
   },
   { target: "signature", reasons: [() => "function checkArith changes its signature from (i32,i32)->i32 to (i32,i32,i32)->i32"], exact: true },

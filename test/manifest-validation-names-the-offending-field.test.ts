@@ -14,6 +14,9 @@ function mutated(change: (m: Mutable) => void): unknown {
   return manifest;
 }
 
+const CELL = { key: "n", type: "i32", init: "0" };
+const withState = (fields: Record<string, unknown>) => ({ cells: [CELL], buffers: [], migrate: "migrate", ...fields });
+
 const validationMessage = (value: unknown): string => refusal(() => validateManifest(value), "E_FORMAT").message;
 
 describe("validateManifest", () => {
@@ -68,8 +71,18 @@ describe("validateManifest", () => {
     ["a missing export", (m: Mutable) => delete m.functions[2].export, /manifest\.functions\[2\]\.export must be a non-empty string/],
     ["missing helpers", (m: Mutable) => delete m.helpers, /manifest\.helpers must be an array/],
     ["a helper that is not a string", (m: Mutable) => (m.helpers = ["h", 3]), /manifest\.helpers\[1\] must be a non-empty string/],
+    ["state that is not an object", (m: Mutable) => (m.state = []), /manifest\.state must be an object/],
+    ["state cells of an unknown type", (m: Mutable) => (m.state = withState({ cells: [{ key: "n", type: "i8", init: "0" }] })), /manifest\.state\.cells\[0\]\.type must be i32, i64, f32 or f64/],
+    ["a repeated state cell", (m: Mutable) => (m.state = withState({ cells: [CELL, CELL] })), /manifest\.state\.cells\[1\]\.key repeats the cell n/],
+    ["a cell whose initial value is not a number", (m: Mutable) => (m.state = withState({ cells: [{ ...CELL, init: "x" }] })), /manifest\.state\.cells\[0\]\.init must be a decimal number/],
+    ["a state buffer that is no new object", (m: Mutable) => (m.state = withState({ buffers: [{ object: 0, size: 16 }] })), /manifest\.state\.buffers must be a list of new objects/],
+    ["state without its migration", (m: Mutable) => (m.state = withState({ migrate: "" })), /manifest\.state\.migrate must be a non-empty string/],
   ])("rejects %s", (_what, change, pattern) => {
     expect(validationMessage(mutated(change))).toMatch(pattern);
+  });
+
+  it("accepts state: cells, no buffers, a migration and its reverse", () => {
+    expect(() => validateManifest(mutated((m) => (m.state = withState({ unmigrate: "unmigrate", cells: [CELL, { key: "w", type: "i64", init: "-3" }] }))))).not.toThrow();
   });
 
   it("rejects values that are not objects", () => {

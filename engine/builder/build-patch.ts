@@ -5,7 +5,8 @@
  * Stages: build the base image (or read it) → compile the target → place its
  * static data (reuse running objects, new ones go to the arena; static-data.ts)
  * and relocate its pointers onto the running layout → build the target with
- * the base's slot plan → classify → cut the code page → sign. Because the
+ * the base's slot plan → classify → state changes and their migration
+ * (state-changes.ts) → cut the code page → sign. Because the
  * target is relocated and keeps every known function in its base slot, an
  * unchanged function compiles to exactly the base's body: only real changes
  * become patch content, and the bodies in the code page call the running
@@ -17,7 +18,8 @@ import { buildImage, buildImageFromPath, type DataPlan, type GuestModule, type I
 import { encodePackage, type PatchManifest } from "../patch/index.ts";
 import { callUnchangedThroughSlots, extractCodePage, IMPL_SUFFIX, reachableAfterStartup, readersOfGlobals, relocatePointers, withoutExports } from "../wasm/index.ts";
 import { callbackExports, callbackFields, readDirectives, splitCallbacks, withoutCallbackExports } from "./callbacks.ts";
-import { classify, type FunctionChange } from "./classify.ts";
+import { classify, type FunctionChange, isMigrationName, isStartKey } from "./classify.ts";
+import { planState, stateManifest } from "./state-changes.ts";
 
 export interface PatchBuildRequest {
   /** Base: an AssemblyScript source, a `.wasm`, or an image file (or an image already built). */
@@ -57,9 +59,14 @@ export async function buildPatch(request: PatchBuildRequest): Promise<PatchBuild
   const target = buildImage(relocated, slotPlanOf(base.linkMap), { mode: base.linkMap.mode ?? "slots" });
   const keyOf = keyFunction(guest.namePrefix);
   const classification = classify(withoutCallbackExports(base.linkMap), withoutCallbackExports(target.linkMap), { relocated: plan !== undefined });
-  const reasons = [...classification.reasons, ...(plan?.reasons ?? []), ...startupOnlyChanges(classification.changes, target, keyOf)];
-  const cut = splitCallbacks(target.linkMap, withReadersOfChangedConstants(classification.changes, classification.changedConstants, target, keyOf), request.target);
-  const changes = cut.changes;
+  const state = planState(base.linkMap, target, classification, plan);
+  const reasons = [...classification.reasons, ...state.reasons, ...startupOnlyChanges(classification.changes, target, keyOf)];
+  const readAgain = [...classification.changedConstants, ...state.cells];
+  const cut = splitCallbacks(target.linkMap, withReadersOfChangedConstants(classification.changes, readAgain, target, keyOf), request.target);
+  const changes = cut.changes.filter(
+    // Accepted state changes: the migration stands in for the start-up code, which never runs again.
+    (c) => !isMigrationName(c.key) && !(state.accepted && isStartKey(c.key, target.linkMap.start)),
+  );
   if (reasons.length > 0) return { kind: "requires-baseline", id: request.id, functions: changes, reasons, base };
   if (changes.length === 0) return { kind: "no-change", id: request.id, functions: [], reasons: [], base };
 
@@ -71,7 +78,11 @@ export async function buildPatch(request: PatchBuildRequest): Promise<PatchBuild
     foldGlobals: new Set(classification.changedConstants),
     data: plan?.blob,
     callerSlots: base.linkMap.slots.callers ? new Set(base.linkMap.functions.map((f) => f.slot)) : undefined,
+    cells: state.cells,
+    oldState: state.oldState,
+    migration: state.migration,
   });
+  const patchState = stateManifest(state, plan);
   const manifest: PatchManifest = {
     format: 1,
     id: request.id,
@@ -94,6 +105,7 @@ export async function buildPatch(request: PatchBuildRequest): Promise<PatchBuild
     ...(plan && plan.newObjects.length > 0
       ? { data: { size: plan.blob.length, objects: plan.newObjects.map((o) => o.blobOffset), relocations: plan.relocations } }
       : {}),
+    ...(patchState ? { state: patchState } : {}),
   };
   const bytes = encodePackage({ manifest, code }, request.key);
   return { kind: "hotpatch", id: request.id, functions: changes, reasons: [], manifest, package: bytes, base };

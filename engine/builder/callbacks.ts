@@ -15,7 +15,7 @@ import { readFileSync } from "node:fs";
 import { HotpatchError } from "../errors.ts";
 import { redirectFlagName } from "../format/index.ts";
 import type { LinkMap } from "../image/index.ts";
-import { CALLBACK_EXPORTS, CALLBACK_NAMES, CALLBACK_SIGNATURES, type CallbackName, type PatchCallbacks, type PatchState, STATE_ID_PATTERN } from "../patch/index.ts";
+import { CALLBACK_EXPORTS, CALLBACK_NAMES, CALLBACK_SIGNATURES, type CallbackName, type PatchCallbacks, type StateVersion, STATE_ID_PATTERN } from "../patch/index.ts";
 import type { FunctionChange } from "./classify.ts";
 
 /** A callback of the target: which one, and the function (key, slot in the target build) behind it. */
@@ -30,7 +30,7 @@ export interface TargetCallback {
 /** What `// @hotpatch-veto` and `// @hotpatch-state` lines of the target say. */
 export interface Directives {
   vetoes: { code: number; message: string }[];
-  states: PatchState[];
+  states: StateVersion[];
 }
 
 const RESERVED = new Set<string>(Object.values(CALLBACK_EXPORTS));
@@ -108,8 +108,8 @@ export function readDirectives(path: string): Directives {
 }
 
 /** The manifest's `callbacks` and `states` fields (absent when empty), in a deterministic order. */
-export function callbackFields(callbacks: readonly TargetCallback[], directives: Directives, path: string): { callbacks?: PatchCallbacks; states?: PatchState[] } {
-  const fields: { callbacks?: PatchCallbacks; states?: PatchState[] } = {};
+export function callbackFields(callbacks: readonly TargetCallback[], directives: Directives, path: string): { callbacks?: PatchCallbacks; states?: StateVersion[] } {
+  const fields: { callbacks?: PatchCallbacks; states?: StateVersion[] } = {};
   if (directives.vetoes.length > 0 && !callbacks.some((c) => c.name === "prePatch")) {
     throw new HotpatchError("E_BUILD", `the target declares veto messages but no ${CALLBACK_EXPORTS.prePatch} callback`, { path });
   }

@@ -6,6 +6,16 @@
  * numbers compare directly.
  */
 import type { LinkedFunction, LinkMap } from "../image/index.ts";
+import { MIGRATE_FUNCTION, OLD_STATE_PREFIX, redirectFlagName, UNMIGRATE_FUNCTION } from "../format/index.ts";
+
+/**
+ * Names a target reserves for its migration (docs/loader-and-consistency.md#state-migrations):
+ * not part of what is compared. Includes redirect flags (inline mode) the base
+ * does not have: only new exports get one, and the only new exports allowed are the migration's.
+ */
+export const isMigrationName = (key: string) =>
+  key === MIGRATE_FUNCTION || key === UNMIGRATE_FUNCTION || key.startsWith(OLD_STATE_PREFIX) || key.startsWith(REDIRECT_FLAG_PREFIX);
+const REDIRECT_FLAG_PREFIX = redirectFlagName(0).slice(0, -1);
 
 export interface FunctionChange {
   key: string;
@@ -25,6 +35,16 @@ export interface Classification {
    * (folded) and every function that reads one must be patched too.
    */
   changedConstants: string[];
+  /**
+   * Changes of state that a migration makes a hotpatch (build-patch.ts
+   * decides): a new or removed mutable global, a mutable global's type change.
+   * Not part of `reasons`.
+   */
+  stateReasons: string[];
+  /** The start-up code changes (not part of `reasons`: with new state and a migration it is accepted). */
+  startupReason?: string;
+  /** Keys of mutable globals that change type (they become cells of the patch). */
+  retyped: string[];
 }
 
 export interface ClassifyOptions {
@@ -53,6 +73,7 @@ export function classify(base: LinkMap, target: LinkMap, options: ClassifyOption
   const baseFunctions = new Map(base.functions.map((f) => [f.key, f]));
   const changes: FunctionChange[] = [];
   for (const fn of target.functions) {
+    if (isMigrationName(fn.key)) continue; // build-patch.ts carries the migration
     const old = baseFunctions.get(fn.key);
     if (!old) {
       changes.push(change(fn, "new", NEW_FUNCTION));
@@ -66,7 +87,9 @@ export function classify(base: LinkMap, target: LinkMap, options: ClassifyOption
   }
 
   if (!options.relocated) compareData(base, target, reasons);
-  const changedConstants = compareGlobals(base, target, reasons);
+  const stateReasons: string[] = [];
+  const retyped: string[] = [];
+  const changedConstants = compareGlobals(base, target, reasons, stateReasons, retyped);
   const exportedGlobals = new Set(base.exports.filter((e) => e.kind === "global").map((e) => e.value));
   for (const key of changedConstants) {
     if (exportedGlobals.has(key) && key !== RTTI_BASE) {
@@ -74,7 +97,8 @@ export function classify(base: LinkMap, target: LinkMap, options: ClassifyOption
     }
   }
   compareList("import", base.imports.map(importText), target.imports.map(importText), reasons);
-  compareList("export", base.exports.map(exportText), target.exports.map(exportText), reasons);
+  const exported = target.exports.filter((e) => !isMigrationName(e.name));
+  compareList("export", base.exports.map(exportText), exported.map(exportText), reasons);
   compareList(
     "function pointer table entry",
     base.elements.map((e) => `${e.table}@${e.offset}: ${e.functions.join(" ")}`),
@@ -82,13 +106,17 @@ export function classify(base: LinkMap, target: LinkMap, options: ClassifyOption
     reasons,
   );
   const startKey = target.start;
+  let startupReason: string | undefined;
   if (startKey !== base.start) {
     reasons.push(`the start function changes from ${base.start ?? "none"} to ${startKey ?? "none"}`);
-  } else if (startKey && changes.some((c) => c.key === startKey || c.key.startsWith("start:"))) {
-    reasons.push("the module's start-up code changes: it already ran in the running process and cannot run again");
+  } else if (startKey && changes.some((c) => isStartKey(c.key, startKey))) {
+    startupReason = "the module's start-up code changes: it already ran in the running process and cannot run again";
   }
-  return { changes, reasons, changedConstants };
+  return { changes, reasons, changedConstants, stateReasons, startupReason, retyped };
 }
+
+/** Whether a function key is the image's start-up code. */
+export const isStartKey = (key: string, start: string | undefined) => key === start || key.startsWith("start:");
 
 function change(fn: LinkedFunction, kind: FunctionChange["change"], oldFingerprint: string): FunctionChange {
   return { key: fn.key, slot: fn.slot, signature: fn.signature, change: kind, oldFingerprint, newFingerprint: fn.fingerprint };
@@ -108,24 +136,29 @@ function compareData(base: LinkMap, target: LinkMap, reasons: string[]): void {
   );
 }
 
-function compareGlobals(base: LinkMap, target: LinkMap, reasons: string[]): string[] {
+function compareGlobals(base: LinkMap, target: LinkMap, reasons: string[], stateReasons: string[], retyped: string[]): string[] {
   const changedConstants: string[] = [];
   const before = new Map(base.globals.map((g) => [g.key, g]));
   const after = new Map(target.globals.map((g) => [g.key, g]));
   for (const g of target.globals) {
     const old = before.get(g.key);
+    if (!old && isMigrationName(g.key)) continue;
     if (!old) {
-      if (g.mutable) reasons.push(`adds the mutable global ${g.key}: a running process has no storage for it`);
+      if (g.mutable) stateReasons.push(`adds the mutable global ${g.key}: a running process has no storage for it`);
       continue;
     }
     if (old.type !== g.type || old.mutable !== g.mutable) {
-      reasons.push(`global ${g.key} changes from ${describeGlobal(old)} to ${describeGlobal(g)}`);
+      const reason = `global ${g.key} changes from ${describeGlobal(old)} to ${describeGlobal(g)}`;
+      if (old.mutable && g.mutable) {
+        stateReasons.push(reason);
+        retyped.push(g.key);
+      } else reasons.push(reason);
     } else if (!g.mutable && old.init !== g.init) {
       changedConstants.push(g.key);
     }
   }
   for (const g of base.globals) {
-    if (!after.has(g.key) && g.mutable) reasons.push(`removes the mutable global ${g.key}, which holds live state`);
+    if (!after.has(g.key) && g.mutable) stateReasons.push(`removes the mutable global ${g.key}, which holds live state`);
   }
   return changedConstants;
 }

@@ -76,6 +76,11 @@ export function registerPatch(program: Command, setExit: (code: number) => void)
         else if (result.kind === "hotpatch") {
           say(options, `${result.id}: hotpatch of ${functions.length} function(s) → ${options.out} (${result.package.length} bytes)`);
           for (const f of functions) say(options, `  ${f.change.padEnd(7)} ${f.key} (slot ${f.slot})`);
+          const state = result.manifest.state;
+          if (state) {
+            const cells = state.cells.map((c) => `${c.key} (${c.type})`).join(", ") || "none";
+            say(options, `  state   migration at the switch; cells: ${cells}; new buffers: ${state.buffers.length}; reverse migration: ${state.unmigrate ? "yes" : "none (revert refused: E_IRREVERSIBLE)"}`);
+          }
         } else if (result.kind === "no-change") {
           say(options, `${result.id}: the versions do not differ in code; no package written`);
         } else {

@@ -8,4 +8,21 @@
 export { activeCounterName, counterTarget, SAFEPOINT_IMPORT } from "./counters.ts";
 export { appendCustomSection, stripCustomSection } from "./custom-sections.ts";
 export { exportedFunctionSignature, formatSignature, type ModuleImport, type ModuleSummary, readModuleSummary } from "./module-summary.ts";
-export { CALLERS_IMPORT, DATA_SECTION, NEW_OBJECT_MODULE, newObjectImport, parseNewObjectImport, redirectFlagName, slotCallerName } from "./patch-abi.ts";
+export {
+  CALLERS_IMPORT,
+  cellImport,
+  DATA_SECTION,
+  FUEL_IMPORT,
+  MIGRATE_EXPORT,
+  MIGRATE_FUNCTION,
+  MIGRATION_FUEL,
+  NEW_OBJECT_MODULE,
+  newObjectImport,
+  OLD_STATE_PREFIX,
+  parseCellImport,
+  parseNewObjectImport,
+  redirectFlagName,
+  slotCallerName,
+  UNMIGRATE_EXPORT,
+  UNMIGRATE_FUNCTION,
+} from "./patch-abi.ts";

@@ -30,3 +30,31 @@ export const slotCallerName = (slot: number) => `call:${slot}`;
  * anything but the image's own function. Set by the loader with every swap.
  */
 export const redirectFlagName = (slot: number) => `hotpatch:redirect:${slot}`;
+
+/**
+ * State migrations (docs/loader-and-consistency.md#state-migrations). In a
+ * target's source: the migration and its reverse are exported functions of
+ * these reserved names, `() => void`; a global named OLD_STATE_PREFIX + key
+ * reads (and, in the reverse, writes) the running process's global `key`
+ * — the old state — whatever the target calls its own global of that key.
+ */
+export const MIGRATE_FUNCTION = "__hotpatch_migrate";
+export const UNMIGRATE_FUNCTION = "__hotpatch_unmigrate";
+export const OLD_STATE_PREFIX = "__hotpatch_old_";
+
+/** The code page's exports of the migration and its reverse. */
+export const MIGRATE_EXPORT = "migrate";
+export const UNMIGRATE_EXPORT = "unmigrate";
+
+/** Import name (module `patch`) of the cell that holds the patch's new or retyped mutable global `key`. */
+export const cellImport = (key: string) => `cell:${key}`;
+
+export function parseCellImport(name: string): string | undefined {
+  return name.startsWith("cell:") ? name.slice("cell:".length) : undefined;
+}
+
+/** Import name (module `patch`) of the migration's fuel counter (mutable i32): each loop iteration takes one unit; at zero it traps. */
+export const FUEL_IMPORT = "fuel";
+
+/** The budget of one migration run, in loop iterations (measured in docs/loader-and-consistency.md#state-migrations). */
+export const MIGRATION_FUEL = 1_000_000;

@@ -40,7 +40,7 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { HotpatchError } from "../errors.ts";
-import { closureFingerprints, dataSegments, describeModule, emitModule, ENTRY_SUFFIX, IMPL_SUFFIX, instrument, markNoInline, MEMORY_EXPORT, optimize, type PointerScan, scanPointers, SLOT_TABLE, type SlotPlan, validationError, withModule } from "../wasm/index.ts";
+import { closureFingerprints, dataSegments, describeModule, emitModule, ENTRY_SUFFIX, IMPL_SUFFIX, instrument, markNoInline, MEMORY_EXPORT, optimize, type PointerScan, scanPointers, SLOT_TABLE, type SlotPlan, validationError, withModule, withOldStateKept } from "../wasm/index.ts";
 import { readModuleSummary } from "../format/index.ts";
 import { contentHash, layoutOf, type StaticLayout } from "./static-data.ts";
 import { compileAssemblyScript, MEMORY_BASE, PATCH_ARENA_START } from "./compile-as.ts";
@@ -161,7 +161,7 @@ export function buildImage(guest: GuestModule, plan?: SlotPlan, options: ImageOp
   return withModule(guest.wasm, (module) => {
     if (mode === "inline") {
       markNoInline(module, PROGRAM_RUNTIME);
-      optimize(module, { inlining: "asc" });
+      withOldStateKept(module, keyOf, () => optimize(module, { inlining: "asc" }));
     }
     const result = instrument(module, keyOf, plan, mode === "inline" ? { direct: isLibraryFunction, entries: true } : {});
     optimize(module);

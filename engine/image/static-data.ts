@@ -49,6 +49,8 @@ export interface DataPlan {
   /** Words of the blob the loader sets to (address of new object `object`) + `offset`. */
   relocations: { at: number; object: number; offset: number }[];
   reasons: string[];
+  /** The running image's zero-filled buffers that the target no longer uses (each is one of `reasons`). */
+  vanished: { offset: number; size: number }[];
 }
 
 export function staticObjects(segments: ScannedSegment[]): StaticObject[] {
@@ -116,9 +118,11 @@ export function planStaticData(base: StaticLayout, target: StaticLayout, targetS
   }
 
   const reasons: string[] = [];
+  const vanished: DataPlan["vanished"] = [];
   const reused = new Set(match.filter((m) => m >= 0));
   base.objects.forEach((object, b) => {
     if (object.zeroFilled && !reused.has(b)) {
+      vanished.push({ offset: object.offset, size: object.size });
       reasons.push(
         `the static buffer at 0x${object.offset.toString(16)} (${object.size} bytes) changes or disappears: it holds live state and cannot move`,
       );
@@ -151,7 +155,7 @@ export function planStaticData(base: StaticLayout, target: StaticLayout, targetS
       }
     }
   }
-  return { resolve: resolveWith, newObjects, blob, relocations, reasons };
+  return { resolve: resolveWith, newObjects, blob, relocations, reasons, vanished };
 }
 
 /** Index of the object containing `value` (its one-past-the-end address counts), or -1. */

@@ -6,6 +6,7 @@
  */
 import type { BoundCallbacks } from "./callbacks.ts";
 import type { PlacedData } from "./data-placement.ts";
+import type { LinkedState } from "./patch-state.ts";
 import type { StagedPatch } from "./stage.ts";
 
 export interface InstalledPatch {
@@ -21,4 +22,6 @@ export interface InstalledPatch {
   data?: PlacedData;
   /** Its callbacks, bound to the code page instance it runs now (set when it is linked; callbacks.ts). */
   callbacks?: BoundCallbacks;
+  /** Its state cells and bound migration (patches with `state` only). */
+  state?: LinkedState;
 }

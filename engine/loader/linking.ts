@@ -4,19 +4,23 @@
  *
  * Order of `link`: slots and signatures (against the slot stacks, ignoring
  * the patches that are on their way out) → imports resolve → the caller
- * table → place static data → instantiate. Every refusal is a HotpatchError
- * (E_SLOT, E_SLOT_SIGNATURE, E_LINK, E_INSTANTIATE, E_ARENA_FULL…); one
+ * table → the patch's state cells (patch-state.ts) → place static data →
+ * instantiate → the migration rehearsed on a scratch copy (migration.ts).
+ * Every refusal is a HotpatchError (E_SLOT, E_SLOT_SIGNATURE, E_LINK,
+ * E_INSTANTIATE, E_ARENA_FULL, E_MIGRATION…); one
  * raised after the data was placed removes it again, so a refused link leaves
  * memory as it was. `unlink` gives a linked page's data space back.
  */
 import { HotpatchError } from "../errors.ts";
 import * as faults from "../faults/index.ts";
-import { CALLERS_IMPORT, slotCallerName } from "../format/index.ts";
+import { CALLERS_IMPORT, FUEL_IMPORT, parseCellImport, slotCallerName } from "../format/index.ts";
 import type { PatchManifest } from "../patch/index.ts";
 import type { GuestProcess } from "../process/index.ts";
 import type { PatchArena } from "./arena.ts";
 import { type BoundCallbacks, bindCallbacks } from "./callbacks.ts";
 import { DATA_IMPORT_MODULE, type PlacedData, placeData, removeData } from "./data-placement.ts";
+import { rehearseMigration } from "./migration.ts";
+import { type LinkedState, newState, planTakeover, type StateSource, stateImports } from "./patch-state.ts";
 import type { SlotStacks } from "./slot-stacks.ts";
 import type { StagedPatch } from "./stage.ts";
 import type { SlotEntry, SlotWrite } from "./swap.ts";
@@ -30,6 +34,7 @@ export interface Linked {
   data?: PlacedData;
   /** The patch's callbacks, bound to this instance (callbacks.ts). */
   callbacks?: BoundCallbacks;
+  state?: LinkedState;
 }
 
 /** Links code pages against one process (a restarted process gets a new linker). */
@@ -43,25 +48,45 @@ export class Linker {
     private readonly stacks: SlotStacks,
   ) {}
 
-  /** Links and instantiates a patch as if the patches in `ignoring` were not installed. */
-  link(staged: StagedPatch, ignoring: ReadonlySet<string>): Linked {
+  /**
+   * Links and instantiates a patch as if the patches in `ignoring` were not
+   * installed; `from`: the patches leaving with it, whose state it may take
+   * over (patch-state.ts). A patch with a migration has it rehearsed on a
+   * scratch copy of the process (migration.ts) unless all its state is taken over.
+   */
+  link(staged: StagedPatch, ignoring: ReadonlySet<string>, from: readonly StateSource[] = []): Linked {
     this.checkSlots(staged.manifest, ignoring);
     this.checkImports(staged);
     const dataImports = staged.manifest.data ? staged.imports.filter((i) => i.module === DATA_IMPORT_MODULE && i.name !== CALLERS_IMPORT).map((i) => i.name) : [];
     const callers = this.callerTable(staged.manifest);
+    const state = newState(staged.manifest, from);
     const data = placeData(this.process, this.arena, staged.manifest, staged.code, dataImports);
     try {
-      const perPatch = callers ? { ...data?.imports, [CALLERS_IMPORT]: callers } : data?.imports;
+      const perPatch = callers || state ? { ...data?.imports, ...(callers ? { [CALLERS_IMPORT]: callers } : {}), ...stateImports(state) } : data?.imports;
       const imports = perPatch ? { ...this.process.codePageImports, [DATA_IMPORT_MODULE]: perPatch } : this.process.codePageImports;
-      if (faults.isArmed()) faults.hit("instantiate", { patch: staged.id });
-      const instance = new WebAssembly.Instance(staged.code, imports);
+      let instance: WebAssembly.Instance;
+      try {
+        if (faults.isArmed()) faults.hit("instantiate", { patch: staged.id });
+        instance = new WebAssembly.Instance(staged.code, imports);
+      } catch (error) {
+        throw instantiationError(error, staged.id);
+      }
       const writes = staged.manifest.functions.map((fn) => ({ slot: fn.slot, entry: instance.exports[fn.export] as SlotEntry }));
-      return staged.manifest.callbacks ? { writes, data, callbacks: bindCallbacks(staged.manifest, instance.exports) } : { writes, data };
+      if (state) {
+        bindMigration(state, staged, instance, imports);
+        planTakeover(state, staged.manifest, data, from);
+        if (!state.takenOver) rehearseMigration(this.process, staged, state, data, "migrate");
+      }
+      return { writes, data, state, ...(staged.manifest.callbacks ? { callbacks: bindCallbacks(staged.manifest, instance.exports) } : {}) };
     } catch (error) {
       removeData(this.process, this.arena, data);
-      const code = error instanceof WebAssembly.LinkError ? "E_LINK" : "E_INSTANTIATE";
-      throw new HotpatchError(code, `the code page cannot be instantiated: ${(error as Error).message}`, { patch: staged.id });
+      throw error;
     }
+  }
+
+  /** Rehearses a linked patch's reverse migration on a scratch copy of the process (E_MIGRATION; nothing changes). */
+  rehearseReverse(staged: StagedPatch, state: LinkedState, data: PlacedData | undefined): void {
+    rehearseMigration(this.process, staged, state, data, "unmigrate");
   }
 
   /** Gives the data space of a linked page back (zeroed); nothing for a page without data. */
@@ -94,6 +119,14 @@ export class Linker {
     for (const imp of staged.imports) {
       if (imp.module === DATA_IMPORT_MODULE) {
         if (imp.name === CALLERS_IMPORT) continue; // the caller table: stage checked it against the manifest
+        const cell = parseCellImport(imp.name);
+        if (cell !== undefined || imp.name === FUEL_IMPORT) {
+          const state = staged.manifest.state;
+          if (!state || (cell !== undefined && !state.cells.some((c) => c.key === cell))) {
+            throw new HotpatchError("E_LINK", `the code page imports ${imp.module}.${imp.name}, a state cell its manifest does not declare`, { patch: staged.id });
+          }
+          continue; // provided by the patch's state
+        }
         if (!staged.manifest.data) {
           throw new HotpatchError("E_LINK", `the code page imports ${imp.module}.${imp.name} but carries no static data`, { patch: staged.id });
         }
@@ -142,4 +175,16 @@ export class Linker {
     if (!this.slotSignatures) this.slotSignatures = new Map(this.process.linkMap.functions.map((f) => [f.slot, f.signature]));
     return this.slotSignatures.get(slot);
   }
+}
+
+function instantiationError(error: unknown, patch: string): HotpatchError {
+  const code = error instanceof WebAssembly.LinkError ? "E_LINK" : "E_INSTANTIATE";
+  return new HotpatchError(code, `the code page cannot be instantiated: ${(error as Error).message}`, { patch });
+}
+
+function bindMigration(state: LinkedState, staged: StagedPatch, instance: WebAssembly.Instance, imports: WebAssembly.Imports): void {
+  const exported = (name: string | undefined) => (name === undefined ? undefined : (instance.exports[name] as (() => void) | undefined));
+  state.imports = imports;
+  state.migrate = exported(staged.manifest.state?.migrate);
+  state.unmigrate = exported(staged.manifest.state?.unmigrate);
 }

@@ -14,9 +14,11 @@
  * data space back. `enable` and `revert` are both phases at once.
  *
  * `prepare` order: duplicates, target build, downgrade, supersession → states
- * (patch-states.ts) → slots and signatures → imports resolve → place static
- * data → instantiate → the pre-patch callback (callbacks.ts: when each
- * callback runs). A
+ * (patch-states.ts) → slots and signatures → imports resolve → state cells →
+ * place static data → instantiate → the migration rehearsed on a scratch copy
+ * → which migrations the switch runs (handover.ts: E_IRREVERSIBLE) → the
+ * pre-patch callback (callbacks.ts: when each callback runs). `commit` runs
+ * those migrations right before the swap, in the same synchronous step. A
  * failure before the swap undoes the data placement, and a failed swap is
  * undone by swap.ts, so a refused patch leaves table and memory exactly as
  * they were.
@@ -33,11 +35,15 @@ import { RedirectFlags, setFlags } from "./redirect-flags.ts";
 import { SlotStacks, type StackEntry, stackEntriesOf } from "./slot-stacks.ts";
 import { stagePatch, type StagedPatch } from "./stage.ts";
 import { restoresOf, revertWrites, supersededBy } from "./supersession.ts";
-import { rehearseSwitch, type Switch, staleSwitchError, switchOf } from "./switch.ts";
+import { migrationSteps } from "./handover.ts";
+import { migrateAtSwitch } from "./migration.ts";
+import type { StateSource } from "./patch-state.ts";
+import { type Arriving, type MigrationStep, rehearseSwitch, type Switch, staleSwitchError, switchOf } from "./switch.ts";
 import { swapSlots } from "./swap.ts";
 
 /** The empty set of patch ids (prepare's common case: nothing superseded). */
 const NOTHING: ReadonlySet<string> = new Set();
+const NO_STEPS: MigrationStep[] = [];
 
 export interface LoaderOptions {
   /** Injected clock (milliseconds); records carry its time. */
@@ -100,7 +106,7 @@ export class PatchLoader {
     const ids = superseded.length === 0 ? NOTHING : new Set(superseded.map((p) => p.id));
     for (const old of superseded) this.stacks.requireOnTop(old, ids);
     checkStates(manifest, this.patches, superseded);
-    const linked = this.linker.link(staged, ids);
+    const linked = this.linker.link(staged, ids, superseded.map(sourceOf));
     const restores = superseded.length === 0 ? [] : restoresOf(manifest, superseded, ids, this.stacks);
     const record: InstalledPatch = {
       id: manifest.id,
@@ -112,12 +118,14 @@ export class PatchLoader {
       staged,
       data: linked.data,
       callbacks: linked.callbacks,
+      state: linked.state,
     };
     const writes = restores.length === 0 ? linked.writes : [...linked.writes, ...restores];
-    const arriving = [{ record, data: linked.data }];
+    const arriving = [{ record, data: linked.data, state: linked.state }];
     const entries = stackEntriesOf(manifest, linked.writes);
+    const migrations = this.migrationsOf(superseded, arriving, `superseding it by ${patch}`, linked);
     runPrePatch(manifest, linked.callbacks, () => this.linker.unlink(linked.data));
-    return switchOf({ kind: "enable", record, writes, restores, leaving: superseded, arriving, entries }, this.stacks, this.flags);
+    return switchOf({ kind: "enable", record, writes, restores, leaving: superseded, arriving, entries, migrations }, this.stacks, this.flags);
   }
 
   /**
@@ -132,20 +140,23 @@ export class PatchLoader {
     this.stacks.requireOnTop(record, NOTHING);
     const ignore = new Set([id]);
     const linked: Linked[] = [];
+    let migrations: MigrationStep[];
+    let arriving: Arriving[];
     try {
-      for (const old of record.superseded) linked.push(this.linker.link(old.staged, ignore));
+      for (const old of record.superseded) linked.push(this.linker.link(old.staged, ignore, [sourceOf(record)]));
+      arriving = record.superseded.map((old, i) => ({ record: old, data: linked[i].data, state: linked[i].state }));
+      migrations = migrationSteps(this.linker, [record], arriving, "reverting it");
     } catch (error) {
       for (const page of linked) this.linker.unlink(page.data);
       throw error;
     }
     const writes = revertWrites(record, linked, this.stacks);
-    const arriving = record.superseded.map((old, i) => ({ record: old, data: linked[i].data }));
     const entries = record.superseded.flatMap((old, i) => stackEntriesOf(old.staged.manifest, linked[i].writes));
     record.superseded.forEach((old, i) => {
       old.callbacks = linked[i].callbacks; // bound to the instance they come back with; they do not run (callbacks.ts)
     });
     runCallback(record.callbacks, "preUnpatch");
-    return switchOf({ kind: "disable", record, writes, restores: [], leaving: [record], arriving, entries }, this.stacks, this.flags);
+    return switchOf({ kind: "disable", record, writes, restores: [], leaving: [record], arriving, entries, migrations }, this.stacks, this.flags);
   }
 
   /**
@@ -159,6 +170,8 @@ export class PatchLoader {
       throw staleSwitchError(prepared);
     }
     try {
+      const migrations = prepared.migrations;
+      for (let i = 0; i < migrations.length; i++) migrateAtSwitch(migrations[i].state, this.process, migrations[i].patch, migrations[i].kind);
       swapSlots(this.process.slots, prepared.writes, prepared.current);
       setFlags(prepared.flags);
     } catch (error) {
@@ -172,16 +185,29 @@ export class PatchLoader {
       this.stacks.popAll(old.functions);
       this.linker.unlink(old.data);
       old.data = undefined;
+      old.state = undefined;
       this.patches.splice(this.patches.indexOf(old), 1);
     }
     this.stacks.pushAll(prepared.entries);
     if (prepared.kind === "enable") prepared.record.appliedAt = this.now();
     for (let i = 0; i < arriving.length; i++) {
       arriving[i].record.data = arriving[i].data;
+      arriving[i].record.state = arriving[i].state;
       this.patches.push(arriving[i].record);
     }
     if (trapped !== undefined) throw trapped;
     return prepared.record;
+  }
+
+  /** The migrations of an enable (migrationSteps); a refusal gives the linked page's data back. */
+  private migrationsOf(leaving: readonly InstalledPatch[], arriving: readonly Arriving[], verb: string, linked: Linked): MigrationStep[] {
+    if (!arriving[0].state && !leaving.some((old) => old.state)) return NO_STEPS;
+    try {
+      return migrationSteps(this.linker, leaving, arriving, verb);
+    } catch (error) {
+      this.linker.unlink(linked.data);
+      throw error;
+    }
   }
 
   /** Abandons a prepared switch: the static data placed for it is removed; nothing else had changed. */
@@ -220,12 +246,14 @@ export class PatchLoader {
     this.flags = new RedirectFlags(process);
     this.patches.length = 0;
     for (const old of again) {
+      // A restarted process has its first state again: migrations run again, on it.
       const linked = this.linker.link(old.staged, NOTHING);
       old.callbacks = linked.callbacks;
       runPrePatch(old.staged.manifest, linked.callbacks, () => this.linker.unlink(linked.data));
-      const arriving = [{ record: old, data: linked.data }];
+      const arriving = [{ record: old, data: linked.data, state: linked.state }];
       const entries = stackEntriesOf(old.staged.manifest, linked.writes);
-      this.commit(switchOf({ kind: "reapply", record: old, writes: linked.writes, restores: [], leaving: [], arriving, entries }, this.stacks, this.flags));
+      const migrations = migrationSteps(this.linker, [], arriving, `re-applying ${old.id}`);
+      this.commit(switchOf({ kind: "reapply", record: old, writes: linked.writes, restores: [], leaving: [], arriving, entries, migrations }, this.stacks, this.flags));
     }
   }
 
@@ -247,6 +275,11 @@ export class PatchLoader {
   arenaFreeBytes(): number | undefined {
     return this.arena?.freeBytes();
   }
+}
+
+/** What a leaving patch offers to the patch that replaces it: its state (patch-state.ts). */
+function sourceOf(record: InstalledPatch): StateSource {
+  return { manifest: record.staged.manifest, state: record.state, data: record.data };
 }
 
 function arenaOf(process: GuestProcess): PatchArena | undefined {

@@ -17,13 +17,13 @@
  * puts back expect it.
  */
 import { HotpatchError } from "../errors.ts";
-import type { PatchManifest, PatchState } from "../patch/index.ts";
+import type { PatchManifest, StateVersion } from "../patch/index.ts";
 import type { InstalledPatch } from "./installed-patch.ts";
 
-const NO_STATES: readonly PatchState[] = [];
+const NO_STATES: readonly StateVersion[] = [];
 
 /** The states a patch introduced or took over. */
-export function statesOf(patch: InstalledPatch): readonly PatchState[] {
+export function statesOf(patch: InstalledPatch): readonly StateVersion[] {
   return patch.staged.manifest.states ?? NO_STATES;
 }
 

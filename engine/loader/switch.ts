@@ -8,12 +8,15 @@
  * static data is placed) and build the switch with `switchOf`, which reads
  * the slot stacks; nothing else may change the stacks before the switch is
  * committed or discarded (`generation`: a stale switch is refused). Commit:
- * the swap (slot writes, all or none, then the redirect flags), then the
+ * the migrations (reverse ones of leaving patches, then those of arriving
+ * ones), then the swap (slot writes, all or none, then the redirect flags), then the
  * leaving patches' entries are popped and their data freed, then the
  * arriving patches' entries pushed and their records installed. Discard
  * frees the arriving patches' data; nothing else had changed.
  */
 import type { PlacedData } from "./data-placement.ts";
+import type { MigrationKind } from "./migration.ts";
+import type { LinkedState } from "./patch-state.ts";
 import type { InstalledPatch } from "./installed-patch.ts";
 import { type FlagWrite, type RedirectFlags, rewriteFlags } from "./redirect-flags.ts";
 import type { SlotPush, SlotStacks } from "./slot-stacks.ts";
@@ -22,10 +25,18 @@ import { rewriteSlots, type SlotEntry, type SlotWrite } from "./swap.ts";
 /** enable: a new patch goes in; disable: an installed one goes out; reapply: an installed one goes into a restarted process. */
 export type SwitchKind = "enable" | "disable" | "reapply";
 
-/** A patch that a switch installs, with the static data placed for it. */
+/** A patch that a switch installs, with the static data placed for it and its state. */
 export interface Arriving {
   record: InstalledPatch;
   data: PlacedData | undefined;
+  state?: LinkedState;
+}
+
+/** A migration the switch runs right before its swap (migration.ts `migrateAtSwitch`), in order. */
+export interface MigrationStep {
+  patch: string;
+  kind: MigrationKind;
+  state: LinkedState;
 }
 
 export interface Switch {
@@ -48,6 +59,8 @@ export interface Switch {
   readonly arriving: readonly Arriving[];
   /** The arriving patches' stack entries, pushed in this order. */
   readonly entries: readonly SlotPush[];
+  /** Reverse migrations of leaving patches, then migrations of arriving ones: run before the swap. */
+  readonly migrations: readonly MigrationStep[];
 }
 
 /** What a switch changes, before the loader's reads: `switchOf` adds them. */
@@ -59,7 +72,10 @@ export interface SwitchPlan {
   leaving: readonly InstalledPatch[];
   arriving: readonly Arriving[];
   entries: readonly SlotPush[];
+  migrations?: readonly MigrationStep[];
 }
+
+const NO_MIGRATIONS: readonly MigrationStep[] = Object.freeze([]);
 
 /**
  * Completes a plan with what the slots and flags hold now. Touches every
@@ -80,6 +96,7 @@ export function switchOf(plan: SwitchPlan, stacks: SlotStacks, flags: RedirectFl
     leaving: plan.leaving,
     arriving: plan.arriving,
     entries: plan.entries,
+    migrations: plan.migrations ?? NO_MIGRATIONS,
   };
 }
 

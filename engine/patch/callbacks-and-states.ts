@@ -50,7 +50,7 @@ export interface PatchCallbacks {
 }
 
 /** A state the patch introduces or takes over (klp_state): an id and a version that later patches may only raise. */
-export interface PatchState {
+export interface StateVersion {
   id: string;
   version: number;
 }

@@ -4,7 +4,7 @@
  *
  * The public surface of this folder: other folders import only what is listed here.
  */
-export { type PatchManifest, validateManifest } from "./manifest.ts";
-export { CALLBACK_EXPORTS, CALLBACK_NAMES, CALLBACK_SIGNATURES, type CallbackName, type PatchCallbacks, type PatchState, STATE_ID_PATTERN } from "./callbacks-and-states.ts";
+export { type PatchManifest, type PatchState, type StateCell, validateManifest } from "./manifest.ts";
+export { CALLBACK_EXPORTS, CALLBACK_NAMES, CALLBACK_SIGNATURES, type CallbackName, type PatchCallbacks, STATE_ID_PATTERN, type StateVersion } from "./callbacks-and-states.ts";
 export { decodePackage, encodePackage, resignPackage, verifyPackage } from "./package.ts";
 export { keyId, loadPrivateKey, TrustStore, writeKeyPair } from "./keys.ts";

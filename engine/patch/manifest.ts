@@ -11,7 +11,7 @@
  * allowed, for forward compatibility.
  */
 import { type ErrorContext, HotpatchError } from "../errors.ts";
-import { type PatchCallbacks, type PatchState, validateCallbacksAndStates } from "./callbacks-and-states.ts";
+import { type PatchCallbacks, type StateVersion, validateCallbacksAndStates } from "./callbacks-and-states.ts";
 
 /** The largest u32: table indices, sizes and offsets in a package. */
 export const MAX_U32 = 0xffffffff;
@@ -55,8 +55,32 @@ export interface PatchManifest {
   callers?: CallerEntry[];
   /** Pre/post (un)patch callbacks, carried by the code page (callbacks-and-states.ts). */
   callbacks?: PatchCallbacks;
-  /** States the patch introduces or takes over, `{ id, version }` (callbacks-and-states.ts). */
-  states?: PatchState[];
+  /** State versions (livepatch's klp_state): the states the patch introduces or takes over, `{ id, version }` (callbacks-and-states.ts). Not `state`. */
+  states?: StateVersion[];
+  /** The state the patch owns (cells, buffers) and its migration (docs/loader-and-consistency.md#state-migrations). Not `states`. */
+  state?: PatchState;
+}
+
+/** A value type a state cell can have. */
+export type CellType = "i32" | "i64" | "f32" | "f64";
+
+export interface StateCell {
+  /** The global's key in the target; the code page imports it as `patch.cell:<key>`. */
+  key: string;
+  type: CellType;
+  /** The target's initial value, in decimal (i64 as a decimal string too): the cell's value before the migration runs. */
+  init: string;
+}
+
+export interface PatchState {
+  /** New or retyped mutable globals: cells the loader creates and the patch owns. */
+  cells: StateCell[];
+  /** New zero-filled static objects (`object`: an index into `data.objects`) that hold state; a superseding patch takes them over. */
+  buffers: { object: number; size: number }[];
+  /** The code page's export of the migration; runs once, at the switch. */
+  migrate: string;
+  /** The code page's export of the reverse migration; without one the patch cannot be reverted (E_IRREVERSIBLE). */
+  unmigrate?: string;
 }
 
 export interface CallerEntry {
@@ -108,6 +132,27 @@ function validateData(data: unknown, fail: (field: string, rule: string) => neve
     if (!isIndex(rel.object) || (rel.object as number) >= (d.objects as unknown[]).length) fail(`data.relocations[${i}].object`, "must name a new object");
     if (!isIndex(rel.offset)) fail(`data.relocations[${i}].offset`, "must be a non-negative integer");
   });
+}
+
+const CELL_TYPES = new Set(["i32", "i64", "f32", "f64"]);
+
+function validateState(state: unknown, objects: number, fail: (field: string, rule: string) => never): void {
+  if (!isObject(state)) fail("state", "must be an object");
+  const st = state as Fields;
+  if (!Array.isArray(st.cells)) fail("state.cells", "must be an array");
+  const keys = new Set<string>();
+  (st.cells as unknown[]).forEach((c, i) => {
+    const cell = c as Fields;
+    if (!isObject(c) || typeof cell.key !== "string" || cell.key === "") fail(`state.cells[${i}].key`, "must be a non-empty string");
+    if (keys.has(cell.key as string)) fail(`state.cells[${i}].key`, `repeats the cell ${cell.key}`);
+    keys.add(cell.key as string);
+    if (!CELL_TYPES.has(cell.type as string)) fail(`state.cells[${i}].type`, "must be i32, i64, f32 or f64");
+    if (typeof cell.init !== "string" || !/^-?(\d+(\.\d+)?(e[-+]?\d+)?|NaN|Infinity)$/.test(cell.init)) fail(`state.cells[${i}].init`, "must be a decimal number");
+  });
+  const isBuffer = (b: unknown) => isObject(b) && Number.isInteger(b.object) && (b.object as number) >= 0 && (b.object as number) < objects && Number.isInteger(b.size) && (b.size as number) > 0;
+  if (!Array.isArray(st.buffers) || !st.buffers.every(isBuffer)) fail("state.buffers", "must be a list of new objects of the data, with their sizes");
+  if (typeof st.migrate !== "string" || st.migrate === "") fail("state.migrate", "must be a non-empty string");
+  if (st.unmigrate !== undefined && (typeof st.unmigrate !== "string" || st.unmigrate === "")) fail("state.unmigrate", "must be a non-empty string");
 }
 
 function isObject(value: unknown): value is Fields {
@@ -186,6 +231,7 @@ export function validateManifest(value: unknown): PatchManifest {
     });
   }
   validateCallbacksAndStates(value, fail);
+  if (value.state !== undefined) validateState(value.state, ((value.data as Fields | undefined)?.objects as unknown[] | undefined)?.length ?? 0, fail);
   if (!Array.isArray(value.helpers)) fail("helpers", "must be an array");
   (value.helpers as unknown[]).forEach((helper, i) => {
     if (typeof helper !== "string" || helper === "") fail(`helpers[${i}]`, "must be a non-empty string");

@@ -56,6 +56,8 @@ export const ENGINE_TO_ARM: Record<ErrorCode, { status: number; code: string }> 
   E_VETOED: { status: 409, code: "Conflict" },
   E_STATE_VERSION: { status: 409, code: "Conflict" },
   E_STATE_DROPPED: { status: 409, code: "Conflict" },
+  E_MIGRATION: { status: 409, code: "Conflict" },
+  E_IRREVERSIBLE: { status: 409, code: "OperationNotAllowed" },
   E_BUILD: { status: 500, code: "InternalServerError" },
   E_REQUIRES_BASELINE: { status: 409, code: "Conflict" },
   E_NO_CHANGE: { status: 409, code: "Conflict" },

@@ -30,7 +30,8 @@ import {
   withModule,
 } from "./binaryen.ts";
 import { SLOT_TABLE } from "./instrument.ts";
-import { appendCustomSection, CALLERS_IMPORT, DATA_SECTION, NEW_OBJECT_MODULE } from "../format/index.ts";
+import { appendCustomSection, CALLERS_IMPORT, cellImport, DATA_SECTION, FUEL_IMPORT, MIGRATE_EXPORT, NEW_OBJECT_MODULE, UNMIGRATE_EXPORT } from "../format/index.ts";
+import { meterLoops } from "./migration.ts";
 import { childrenOf, UnsupportedExpression } from "./walk.ts";
 
 export interface CodePageSpec {
@@ -53,7 +54,20 @@ export interface CodePageSpec {
    * page then imports the slot table.
    */
   callerSlots?: ReadonlySet<number>;
+  /** Keys of new or retyped mutable globals: imported from the cells the loader creates (`patch.cell:<key>`). */
+  cells?: ReadonlySet<string>;
+  /**
+   * Old-state globals (`__hotpatch_old_<key>`, by key): imported from the
+   * process's mutable global `<key>` (its export), or a constant (the address
+   * of an old buffer), defined in the code page.
+   */
+  oldState?: ReadonlyMap<string, OldState>;
+  /** Slots of the migration and its reverse in the target build: exported as `migrate` / `unmigrate`, their loops metered. */
+  migration?: { migrate: number; unmigrate?: number };
 }
+
+/** Where an old-state global of a code page comes from. */
+export type OldState = { export: string } | { constant: number };
 
 export interface CodePage {
   code: Uint8Array;
@@ -63,6 +77,8 @@ export interface CodePage {
 
 
 const NAMESPACE = "hotpatch";
+/** The code page's name of the migration's fuel counter. */
+const FUEL_GLOBAL = "hotpatch:fuel";
 /** The code page's name of its caller table. */
 const CALLERS_TABLE = "hotpatch:callers";
 const importName = (exportName: string) => exportName.slice(`${NAMESPACE}:`.length);
@@ -75,7 +91,9 @@ export function extractCodePage(targetModule: Uint8Array, keyOf: (name: string) 
       if (segment.table !== SLOT_TABLE) continue;
       for (const [i, name] of segment.functions.entries()) implBySlot.set((segment.offset ?? 0) + i, name);
     }
-    const carried = spec.slots.map(({ slot, export: exportName }) => {
+    const migrationSlots = spec.migration ? [{ slot: spec.migration.migrate, export: MIGRATE_EXPORT }] : [];
+    if (spec.migration?.unmigrate !== undefined) migrationSlots.push({ slot: spec.migration.unmigrate, export: UNMIGRATE_EXPORT });
+    const carried = [...spec.slots, ...migrationSlots].map(({ slot, export: exportName }) => {
       const impl = implBySlot.get(slot);
       if (!impl) throw new Error(`internal: the target build has no function in slot ${slot}`);
       return { impl, exportName };
@@ -86,7 +104,7 @@ export function extractCodePage(targetModule: Uint8Array, keyOf: (name: string) 
     clearStart(module);
     importMemory(module, spec.memoryExport);
     importTables(module, spec.tableExports);
-    importGlobals(module, keyOf, spec.globalExports, spec.foldGlobals ?? new Set());
+    const strays = importGlobals(module, keyOf, spec);
     for (const { impl, exportName } of carried) module.addFunctionExport(impl, exportName);
     // Drops every body, trampoline and import the carried functions do not reach.
     module.runPasses(["remove-unused-module-elements"]);
@@ -96,6 +114,13 @@ export function extractCodePage(targetModule: Uint8Array, keyOf: (name: string) 
       module.runPasses(["remove-unused-module-elements"]);
     }
 
+    // New mutable globals no carried body uses (e.g. the redirect flags of the migration's exports) are gone now.
+    const stray = globals(module).find((g) => strays.has(g.name));
+    if (stray) throw new HotpatchError("E_REQUIRES_BASELINE", `new mutable global ${keyOf(stray.name)} cannot be added to a running process`);
+    if (migrationSlots.length > 0) {
+      module.addGlobalImport(FUEL_GLOBAL, NEW_OBJECT_MODULE, FUEL_IMPORT, binaryen.i32, true);
+      for (const impl of new Set(carried.slice(spec.slots.length).map((c) => c.impl))) meterLoops(module, impl, FUEL_GLOBAL);
+    }
     const invalid = validationError(module);
     if (invalid) throw new HotpatchError("E_BUILD", `the code page is invalid: ${invalid}`);
     const code = emitModule(module);
@@ -219,24 +244,35 @@ function importTables(module: BinaryenModule, tableExports: readonly string[]): 
   }
 }
 
-function importGlobals(
-  module: BinaryenModule,
-  keyOf: (name: string) => string,
-  globalExports: ReadonlyMap<string, string>,
-  fold: ReadonlySet<string>,
-): void {
+/** Imports the process's globals; returns the new mutable globals that have no storage (refused if a carried body uses them). */
+function importGlobals(module: BinaryenModule, keyOf: (name: string) => string, spec: CodePageSpec): Set<string> {
+  const fold = spec.foldGlobals ?? new Set<string>();
+  const strays = new Set<string>();
   for (const global of globals(module)) {
-    if (global.imported || fold.has(keyOf(global.name))) continue;
-    const exportName = globalExports.get(keyOf(global.name));
+    const key = keyOf(global.name);
+    if (global.imported || fold.has(key)) continue;
+    const old = spec.oldState?.get(key);
+    if (spec.cells?.has(key)) {
+      module.removeGlobal(global.name);
+      module.addGlobalImport(global.name, NEW_OBJECT_MODULE, cellImport(key), global.type, true);
+      continue;
+    }
+    if (old) {
+      module.removeGlobal(global.name);
+      // A constant is read-only: a write to it does not validate.
+      if ("constant" in old) module.addGlobal(global.name, global.type, false, module.i32.const(old.constant));
+      else module.addGlobalImport(global.name, NAMESPACE, importName(old.export), global.type, true);
+      continue;
+    }
+    const exportName = spec.globalExports.get(key);
     if (exportName === undefined) {
       // New globals: immutable ones stay defined in the code page (folded);
-      // a new mutable one has no storage in the running process.
-      if (global.mutable) {
-        throw new HotpatchError("E_REQUIRES_BASELINE", `new mutable global ${keyOf(global.name)} cannot be added to a running process`);
-      }
+      // a new mutable one is a cell (spec.cells) or has no storage in the running process.
+      if (global.mutable) strays.add(global.name);
       continue;
     }
     module.removeGlobal(global.name);
     module.addGlobalImport(global.name, NAMESPACE, importName(exportName), global.type, global.mutable);
   }
+  return strays;
 }

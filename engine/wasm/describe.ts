@@ -144,14 +144,15 @@ export function normalizeText(text: string, keyOf: (name: string) => string): st
   return text.replace(/ \(type \$[^\s()]+\)/g, "").replace(/\$([^\s()]+)/g, (_, name: string) => `$${keyOf(name)}`);
 }
 
-/** Keys of the functions (slot bodies) whose code reads any of the given globals (by key). */
+/** Keys of the functions (slot bodies) whose code reads or writes any of the given globals (by key). */
 export function readersOfGlobals(moduleBytes: Uint8Array, keyOf: (name: string) => string, globalKeys: ReadonlySet<string>): Set<string> {
   const readers = new Set<string>();
   if (globalKeys.size === 0) return readers;
   withModule(moduleBytes, (module) => {
     for (const fn of definedFunctions(module)) {
       walk(fn.body, (expr) => {
-        if (binaryen.getExpressionId(expr) !== binaryen.GlobalGetId) return;
+        const id = binaryen.getExpressionId(expr);
+        if (id !== binaryen.GlobalGetId && id !== binaryen.GlobalSetId) return;
         const name = (binaryen.getExpressionInfo(expr) as binaryen.GlobalGetInfo).name;
         if (globalKeys.has(keyOf(name))) readers.add(keyOf(fn.name));
       });
