@@ -14,8 +14,11 @@
  * its state; a cumulative patch takes the cells and buffers of the one it
  * supersedes over, and gives them back when reverted.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildPatch } from "../engine/builder/index.ts";
 import { calcVersion, decodeStats, Instr, push, Request, runRequest, statsRequest } from "../engine/guests/calc.ts";
 import type { Image } from "../engine/image/index.ts";
@@ -31,7 +34,52 @@ const STREAM_SEED = 7_102;
 const OLD = "__hotpatch_old_";
 /** Where the reference puts its copy of an old buffer: the arena space below static data, unused in a fresh process. */
 const SCRATCH_ADDRESS = 4096;
-const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/calc/${name}.ts`, import.meta.url));
+const TWIN = fileURLToPath(new URL("../assembly/corpus/calc/new-global-migrated.ts", import.meta.url));
+const MIGRATION = "export function __hotpatch_migrate(): void {\n  deepest = sp;\n}\n";
+const UNMIGRATE = "\n// Revert: the old version has no such counter; nothing to give back.\nexport function __hotpatch_unmigrate(): void {}\n";
+
+/**
+ * The test's variants of the corpus twin new-global-migrated.ts, each one
+ * edit away from it (written to a scratch folder under the variant's name):
+ * migrations that trap, run forever, call a function, write old state or trap
+ * once the process has run 500 programs; and a cumulative patch over the twin
+ * (the same counter and migration plus calc v2's division fix), which takes
+ * the counter over.
+ */
+const VARIANTS: Record<string, (source: string) => string> = {
+  "migration-traps": (s) => edit(s, MIGRATION, "export function __hotpatch_migrate(): void {\n  deepest = sp;\n  if (deepest >= 0) unreachable();\n}\n", UNMIGRATE, ""),
+  "migration-runs-forever": (s) => edit(s, MIGRATION, "export function __hotpatch_migrate(): void {\n  while (deepest >= 0) deepest = (deepest + 1) & 0x7fffffff;\n}\n", UNMIGRATE, ""),
+  "migration-calls": (s) => edit(s, MIGRATION, "export function __hotpatch_migrate(): void {\n  deepest = checksum();\n}\n", UNMIGRATE, ""),
+  "migration-writes-old-state": (s) =>
+    edit(s, MIGRATION, "export function __hotpatch_migrate(): void {\n  deepest = sp;\n  __hotpatch_old_errors = 0;\n}\n", UNMIGRATE, "", "let deepest: i32 = 0;\n", "let deepest: i32 = 0;\n// The running process's error counter (old state): the migration must not write it.\nlet __hotpatch_old_errors: u32 = 0;\n"),
+  "migration-traps-past-500-programs": (s) => edit(s, MIGRATION, "export function __hotpatch_migrate(): void {\n  deepest = sp;\n  if (programs > 500) unreachable();\n}\n"),
+  "new-global-migrated-kb2": (s) =>
+    edit(
+      s,
+      "  if (op == OP_DIV && b == 0) return STATUS_DIV_ZERO;\n",
+      "  if ((op == OP_DIV || op == OP_MOD) && b == 0) return STATUS_DIV_ZERO;\n",
+      "function arith(op: u8, a: i32, b: i32): i32 {\n",
+      "function arith(op: u8, a: i32, b: i32): i32 {\n  if (b == -1) return op == OP_DIV ? -a : 0; // no overflow trap on -2147483648 / -1\n",
+    ),
+};
+
+/** Replaces each `from` (which must occur once) with its `to`: edit(source, from1, to1, from2, to2, …). */
+function edit(source: string, ...pairs: string[]): string {
+  let out = source;
+  for (let i = 0; i < pairs.length; i += 2) {
+    if (out.split(pairs[i]).length !== 2) throw new Error(`the twin no longer has exactly one ${JSON.stringify(pairs[i])}: update VARIANTS`);
+    out = out.replace(pairs[i], pairs[i + 1]);
+  }
+  return out;
+}
+
+const variantDir = mkdtempSync(join(tmpdir(), "hotpatch-migration-variants-"));
+afterAll(() => rmSync(variantDir, { recursive: true, force: true }));
+const fixture = (name: string) => {
+  const path = join(variantDir, `${name}.ts`);
+  writeFileSync(path, VARIANTS[name](readFileSync(TWIN, "utf8")));
+  return path;
+};
 
 let v1: Image;
 beforeAll(async () => {
