@@ -8,6 +8,9 @@
  *   U pre-unpatch, u post-unpatch), so the order is visible in guest state.
  */
 import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { delRequest, getRequest, putRequest } from "../engine/guests/kvstore.ts";
 import { HEARTBLEED_REQUEST } from "../engine/guests/index.ts";
@@ -144,5 +147,27 @@ describe("pre-patch and post-patch, pre-unpatch and post-unpatch", () => {
     expect(callbackLog(process)).toBe("Pp");
     loader.revert("KB5040201");
     expect(callbackLog(restarted)).toBe("PpUu");
+  });
+
+  it("leave nothing placed when a cumulative patch's pre-unpatch traps: the patches it superseded are unlinked again", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hotpatch-callbacks-"));
+    try {
+      const source = readFileSync(corpus("kvstore/callbacks-log.ts"), "utf8");
+      expect(source.split("logCallback(0x55); // U").length).toBe(2);
+      const path = join(dir, "trap-unpatch.ts");
+      writeFileSync(path, source.replace("logCallback(0x55); // U", "unreachable();"));
+      const trapping = await hotpatch(base, path, "KB5040202", keys.privateKey);
+      const { loader } = started();
+      loader.apply(logged.package, keys.trust);
+      loader.apply(trapping.package, keys.trust);
+      const free = loader.arenaFreeBytes();
+      for (let i = 0; i < 3; i++) {
+        expect(() => loader.revert("KB5040202")).toThrow(/unreachable/);
+        expect(loader.arenaFreeBytes()).toBe(free);
+      }
+      expect(loader.installed().map((p) => p.id)).toEqual(["KB5040202"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -146,6 +146,7 @@ export class PatchLoader {
       for (const old of record.superseded) linked.push(this.linker.link(old.staged, ignore, [sourceOf(record)]));
       arriving = record.superseded.map((old, i) => ({ record: old, data: linked[i].data, state: linked[i].state }));
       migrations = migrationSteps(this.linker, [record], arriving, "reverting it");
+      runCallback(record.callbacks, "preUnpatch"); // last, and inside: a trap in it unlinks what was placed above
     } catch (error) {
       for (const page of linked) this.linker.unlink(page.data);
       throw error;
@@ -155,7 +156,6 @@ export class PatchLoader {
     record.superseded.forEach((old, i) => {
       old.callbacks = linked[i].callbacks; // bound to the instance they come back with; they do not run (callbacks.ts)
     });
-    runCallback(record.callbacks, "preUnpatch");
     return switchOf({ kind: "disable", record, writes, restores: [], leaving: [record], arriving, entries, migrations }, this.stacks, this.flags);
   }
 
