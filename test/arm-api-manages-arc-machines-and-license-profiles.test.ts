@@ -159,6 +159,20 @@ describe("Microsoft.HybridCompute machines through the generic resources client"
     expect(wrongVersion.json().error.code).toBe("NoRegisteredProviderFound");
   });
 
+  it("reads machine names case-insensitively, as ARM does: ARC01 is arc01", async () => {
+    const got = await call(server(), "GET", `${MACHINES}/ARC01?api-version=${API}`);
+    expect(got.status).toBe(200);
+    expect(got.json().name).toBe("arc01");
+    const put = await call(server(), "PUT", `${MACHINES}/ARC01?api-version=${API}`, { body: machine({ "hotpatch-vbs": "running" }) });
+    expect(put.status).toBe(200);
+    const group = await call(server(), "GET", `${MACHINES}?api-version=${API}`);
+    expect(group.json().value.map((m: Props) => m.name).filter((n: string) => n.toLowerCase() === "arc01")).toEqual(["arc01"]);
+    const assess = await call(server(), "POST", `${MACHINES}/ARC01/assessPatches?api-version=${API}`);
+    expect(assess.status).toBe(202);
+    const asCompute = await call(server(), "POST", `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachines/ARC01/assessPatches?api-version=2026-03-01`);
+    expect(asCompute.status).toBe(404);
+  });
+
   it("deletes the machine (200, then 204) with its license profile", async () => {
     await resources.resources.beginDeleteByIdAndWait(`${MACHINES}/arc01`, API, POLL);
     const again = await call(server(), "DELETE", `${MACHINES}/arc01?api-version=${API}`);

@@ -42,7 +42,8 @@ export function registerArcMachineRoutes(app: FastifyInstance, context: ServeCon
 
   const find = (params: MachineParams): { vm: VmRecord; doc: VmArmDoc } => {
     const doc = getVmArm(store, params.machineName);
-    const vm = store.vm<VmRecord>(params.machineName);
+    // ARM names are case-insensitive: the VM is the one the ARM document names (its own spelling).
+    const vm = store.vm<VmRecord>(doc?.vm ?? params.machineName);
     if (doc === undefined || vm === undefined || vm.host !== "arc" || !inGroup(doc, params.subscriptionId, params.resourceGroupName)) {
       throw notFound(TYPE, params.machineName, params.resourceGroupName);
     }
@@ -57,7 +58,7 @@ export function registerArcMachineRoutes(app: FastifyInstance, context: ServeCon
       const group = getGroup(store, subscriptionId, resourceGroupName);
       if (group === undefined) throw groupNotFound(resourceGroupName);
       const existingDoc = getVmArm(store, machineName);
-      const existing = store.vm<VmRecord>(machineName);
+      const existing = store.vm<VmRecord>(existingDoc?.vm ?? machineName);
       if ((existingDoc !== undefined && !inGroup(existingDoc, subscriptionId, resourceGroupName)) || (existing !== undefined && existing.host !== "arc")) {
         throw new ArmError(409, "Conflict", `The name '${machineName}' is taken by another machine or virtual machine in the emulator's state (names are unique across groups and resource types).`, "name");
       }
@@ -78,7 +79,7 @@ export function registerArcMachineRoutes(app: FastifyInstance, context: ServeCon
       checkArcImageUnchanged(put, existing);
       const current = existingDoc ?? defaultVmArm(existing, { subscription: subscriptionId, resourceGroup: group.name, location: put.location.toLowerCase() });
       const { vm, doc } = store.tx(() => {
-        const vm = setVm(store, machineName, settings(put), now);
+        const vm = setVm(store, existing.name, settings(put), now);
         const doc: VmArmDoc = { ...current, tags: put.tags ?? current.tags, assessmentMode: put.assessmentMode ?? current.assessmentMode, rebootSetting: put.rebootSetting ?? current.rebootSetting };
         putVmArm(store, doc);
         return { vm, doc };
@@ -97,7 +98,7 @@ export function registerArcMachineRoutes(app: FastifyInstance, context: ServeCon
     version(request.query);
     return context.serial.run(() => {
       const doc = getVmArm(store, request.params.machineName);
-      const vm = store.vm<VmRecord>(request.params.machineName);
+      const vm = store.vm<VmRecord>(doc?.vm ?? request.params.machineName);
       if (doc === undefined || vm?.host !== "arc" || !inGroup(doc, request.params.subscriptionId, request.params.resourceGroupName)) return reply.status(204).send();
       store.tx(() => {
         forgetVm(context, doc.vm);

@@ -115,7 +115,7 @@ export function registerPatchRoutes(app: FastifyInstance, context: ServeContext,
     const { subscriptionId, resourceGroupName, vmName } = params;
     if (getGroup(store, subscriptionId, resourceGroupName) === undefined) throw groupNotFound(resourceGroupName);
     const doc = getVmArm(store, vmName);
-    const isArc = store.vm<VmRecord>(vmName)?.host === "arc";
+    const isArc = store.vm<VmRecord>(doc?.vm ?? vmName)?.host === "arc";
     if (doc === undefined || !inGroup(doc, subscriptionId, resourceGroupName) || isArc !== machines.arc) throw notFound(machines.type, vmName, resourceGroupName);
     return doc;
   };

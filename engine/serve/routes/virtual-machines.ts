@@ -41,7 +41,8 @@ export function registerVirtualMachineRoutes(app: FastifyInstance, context: Serv
   /** The VM and its ARM document when it sits in this group; 404 otherwise. */
   const find = (params: VmParams): { vm: VmRecord; doc: VmArmDoc } => {
     const doc = getVmArm(store, params.vmName);
-    const vm = store.vm<VmRecord>(params.vmName);
+    // ARM names are case-insensitive: the VM is the one the ARM document names (its own spelling).
+    const vm = store.vm<VmRecord>(doc?.vm ?? params.vmName);
     if (doc === undefined || vm === undefined || vm.host === "arc" || !inGroup(doc, params.subscriptionId, params.resourceGroupName)) {
       throw notFound(TYPE, params.vmName, params.resourceGroupName);
     }
@@ -66,7 +67,7 @@ export function registerVirtualMachineRoutes(app: FastifyInstance, context: Serv
           "name",
         );
       }
-      const existing = store.vm<VmRecord>(vmName);
+      const existing = store.vm<VmRecord>(existingDoc?.vm ?? vmName);
       if (existing?.host === "arc") throw new ArmError(409, "Conflict", `The name '${vmName}' is taken by an Arc-enabled server (Microsoft.HybridCompute/machines); VM names are unique in the emulator's state.`, "name");
       if (existing === undefined) {
         checkPatchRules(put);
@@ -94,7 +95,7 @@ export function registerVirtualMachineRoutes(app: FastifyInstance, context: Serv
       checkImageUnchanged(put, existing);
       checkPlacementUnchanged(put, current.doc);
       const { vm, doc } = store.tx(() => {
-        const vm = setVm(store, vmName, changeOf(put, existing));
+        const vm = setVm(store, existing.name, changeOf(put, existing));
         const doc = applyPut(current.doc, put);
         putVmArm(store, doc);
         return { vm, doc };
