@@ -46,7 +46,9 @@ import {
   storedClock,
   useCatalogKeyFile,
   type VmPlacement,
+  type VmRecord,
 } from "../engine/manage/index.ts";
+import { machinesInScope, parseScopeFilter } from "../engine/manage/maintenance-scope.ts";
 import type { InstalledUpdate } from "../engine/manage/session.ts";
 import { CORE, SHARED_ARTIFACTS } from "./manage-fixtures.ts";
 import { refusal } from "./refusal.ts";
@@ -594,6 +596,22 @@ describe("limits", () => {
     expect(machines.find((m) => m.vm === "vm1000")?.via).toBe("assignment big");
     const patched = new Set(machines.map((m) => m.vm));
     expect(leftOut.filter((l) => patched.has(l.vm))).toEqual([]);
+  });
+
+  // Found in review: a machine one scope's limit left out, which a later scope then chose, was listed both ways.
+  it("lists a machine once: patched through a later scope, it is not also left out by the first one's limit", () => {
+    const vms = listVms(bigSession().store);
+    const c = named("big");
+    const scope = (name: string, filter: Parameters<typeof parseScopeFilter>[0]) => ({ name, subscription: SUB, configuration: c, filter: parseScopeFilter(filter), createdAt: "2027-01-01T00:00:00Z" });
+    const placement = (vm: VmRecord): VmPlacement => ({ ...defaultPlacement(vm), tags: vm.name === "vm1000" ? { ring: "canary" } : {} });
+    const scopes = [scope("everyone", { resourceGroups: [DEFAULT_PLACEMENT.resourceGroup] }), scope("canary", { tagSettings: { tags: { ring: ["canary"] } } }), scope("everyone-again", { locations: ["eastus"] })];
+    const { machines, leftOut } = machinesInScope(c, vms, [], scopes, placement);
+    expect(machines).toHaveLength(1001);
+    expect(machines.find((m) => m.vm === "vm1000")?.via).toBe("dynamic scope canary");
+    expect(leftOut).toEqual([]);
+    const again = machinesInScope(c, vms, [], [scopes[0], scopes[2]], placement);
+    expect(again.machines.find((m) => m.vm === "vm1000")?.via).toBe("dynamic scope everyone-again");
+    expect(again.leftOut).toEqual([]);
   });
 });
 

@@ -163,6 +163,11 @@ export function machinesInScope(
     });
   }
   const machines = [...chosen].map(([vm, via]) => ({ vm, via })).sort((a, b) => (a.vm < b.vm ? -1 : 1));
+  const kept = machines.slice(0, MAX_SCHEDULE_MACHINES);
   for (const m of machines.slice(MAX_SCHEDULE_MACHINES)) leftOut.push({ vm: m.vm, reason: `the schedule has more than ${MAX_SCHEDULE_MACHINES} machines` });
-  return { machines: machines.slice(0, MAX_SCHEDULE_MACHINES), leftOut };
+  // A machine one scope's limit left out may still come in through a later scope; each is listed once.
+  const patched = new Set(kept.map((m) => m.vm));
+  const listed = new Set<string>();
+  const out = leftOut.filter((l) => !patched.has(l.vm) && !listed.has(l.vm) && listed.add(l.vm));
+  return { machines: kept, leftOut: out };
 }
