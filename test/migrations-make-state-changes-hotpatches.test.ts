@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as faults from "../engine/faults/index.ts";
 import { buildPatch } from "../engine/builder/index.ts";
 import { calcVersion, decodeStats, Instr, push, Request, runRequest, statsRequest } from "../engine/guests/calc.ts";
 import type { Image } from "../engine/image/index.ts";
@@ -292,6 +293,26 @@ describe("reverting a patch that migrated state", () => {
     for (const p of [process, twin]) p.request(store);
     loader.revert("KB5038402");
     expect(logicalState("calc", process)).toEqual(logicalState("calc", twin));
+  });
+
+  // Found in review: the reverse migration writes the old state, so a swap failing after it once left that state changed.
+  it("takes the reverse migration back when the swap after it fails: the patch stays installed and the process as it was", async () => {
+    const built = await hotpatch(v1, calcCorpus("more-registers-migrated"), "KB5038403", keys.privateKey);
+    const { process, loader } = startProcess(v1);
+    for (const request of setupRequests("calc", SETUP_SEED + 2, 400)) process.request(request);
+    loader.apply(built.package, keys.trust);
+    process.request(runRequest([push(1234), [Instr.STORE, 3]]));
+    const before = snapshot(process);
+    faults.arm({ seed: 1, rules: [{ point: "swap", mode: "throw", afterSlot: 1 }] });
+    try {
+      refusal(() => loader.revert("KB5038403"), "E_FAULT_INJECTED");
+    } finally {
+      faults.disarm();
+    }
+    expect(snapshot(process)).toEqual(before);
+    expect(loader.installed().map((p) => p.id)).toEqual(["KB5038403"]);
+    loader.revert("KB5038403"); // and it still reverts, once nothing fails
+    expect(loader.installed()).toEqual([]);
   });
 });
 

@@ -19,9 +19,10 @@
  * → which migrations the switch runs (handover.ts: E_IRREVERSIBLE) → the
  * pre-patch callback (callbacks.ts: when each callback runs). `commit` runs
  * those migrations right before the swap, in the same synchronous step. A
- * failure before the swap undoes the data placement, and a failed swap is
- * undone by swap.ts, so a refused patch leaves table and memory exactly as
- * they were.
+ * failure before the swap undoes the data placement, a failed swap is undone
+ * by swap.ts, and a reverse migration that ran before a failing step is
+ * taken back (migration.ts `undoPoint`), so a refused patch leaves table and
+ * memory exactly as they were.
  */
 import { HotpatchError } from "../errors.ts";
 import type { TrustStore } from "../patch/index.ts";
@@ -36,7 +37,7 @@ import { SlotStacks, type StackEntry, stackEntriesOf } from "./slot-stacks.ts";
 import { stagePatch, type StagedPatch } from "./stage.ts";
 import { restoresOf, revertWrites, supersededBy } from "./supersession.ts";
 import { migrationSteps } from "./handover.ts";
-import { migrateAtSwitch } from "./migration.ts";
+import { migrateAtSwitch, undoPoint } from "./migration.ts";
 import type { StateSource } from "./patch-state.ts";
 import { type Arriving, type MigrationStep, rehearseSwitch, type Switch, staleSwitchError, switchOf } from "./switch.ts";
 import { swapSlots } from "./swap.ts";
@@ -169,12 +170,14 @@ export class PatchLoader {
       this.discard(prepared);
       throw staleSwitchError(prepared);
     }
+    const migrations = prepared.migrations;
+    const undo = migrations.length === 0 ? undefined : undoPoint(this.process, migrations);
     try {
-      const migrations = prepared.migrations;
       for (let i = 0; i < migrations.length; i++) migrateAtSwitch(migrations[i].state, this.process, migrations[i].patch, migrations[i].kind);
       swapSlots(this.process.slots, prepared.writes, prepared.current);
       setFlags(prepared.flags);
     } catch (error) {
+      undo?.(); // a reverse migration that already ran is taken back (migration.ts undoPoint)
       this.discard(prepared);
       throw error;
     }

@@ -119,3 +119,26 @@ function firstWriteOutside(before: Uint8Array, after: Uint8Array, data: PlacedDa
   }
   return undefined;
 }
+
+/**
+ * What a switch that runs a reverse migration must be able to undo: a
+ * reverse migration writes the process's old state (its globals and old
+ * buffers) on purpose, so if a later step of the same switch fails (another
+ * migration, the swap), those writes are taken back. The undo point is every
+ * byte of memory and every mutable global the image exports, taken right
+ * before the first step; only switches with an `unmigrate` step pay for it
+ * (a copy of memory inside the pause).
+ */
+export function undoPoint(process: GuestProcess, steps: readonly { kind: MigrationKind }[]): (() => void) | undefined {
+  if (!steps.some((s) => s.kind === "unmigrate")) return undefined;
+  const memory = process.memory ? new Uint8Array(process.memory.buffer).slice() : undefined;
+  const globals = process.linkMap.globals
+    .filter((g) => g.mutable)
+    .map((g) => process.instance.exports[g.export])
+    .filter((g): g is WebAssembly.Global => g instanceof WebAssembly.Global)
+    .map((g) => [g, g.value] as const);
+  return () => {
+    if (memory && process.memory) new Uint8Array(process.memory.buffer).set(memory);
+    for (const [global, value] of globals) global.value = value;
+  };
+}
