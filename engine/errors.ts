@@ -57,7 +57,8 @@ export const ERROR_CODES = {
   E_NOT_UNINSTALLABLE: "the update cannot be uninstalled (a baseline is left with rollback)",
   E_CLOCK: "an instant lies before the emulated clock, which never goes backwards",
   E_DB: "the state database cannot be opened or has another format",
-  E_SCHEDULE: "a maintenance configuration or its run cannot be found or changed that way (e.g. a cancellation after its cut-off)",
+  E_SCHEDULE: "a maintenance configuration's run cannot be changed that way (e.g. a cancellation after its cut-off)",
+  E_UNKNOWN_SCHEDULE: "no such maintenance configuration, assignment, dynamic scope, webhook or run",
   E_STATE_BUSY: "a running `hotpatch serve` holds the state file; go through its API, or stop it first",
   // Input
   E_USAGE: "the command line or a file given to it is not valid",

@@ -173,6 +173,22 @@ describe("Microsoft.HybridCompute machines through the generic resources client"
     expect(asCompute.status).toBe(404);
   });
 
+  it("assigns a maintenance configuration to an Arc machine under Microsoft.HybridCompute, not under Compute", async () => {
+    const config = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Maintenance/maintenanceConfigurations/arc-nights`;
+    const window = { startDateTime: "2026-02-07 22:00", duration: "03:00", timeZone: "W. Europe Standard Time", recurEvery: "Week Saturday" };
+    expect((await call(server(), "PUT", `${config}?api-version=2023-04-01`, { body: { location: "westeurope", properties: { maintenanceWindow: window } } })).status).toBe(200);
+    const path = `${MACHINES}/arc01/providers/Microsoft.Maintenance/configurationAssignments/nightly?api-version=2023-04-01`;
+    const assigned = await call(server(), "PUT", path, { body: { properties: { maintenanceConfigurationId: config } } });
+    expect(assigned.status).toBe(200);
+    expect(assigned.json().properties).toEqual({ maintenanceConfigurationId: config, resourceId: `${MACHINES}/arc01` });
+    expect((await call(server(), "GET", path)).json().name).toBe("nightly");
+    const asCompute = await call(server(), "GET", `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachines/arc01/providers/Microsoft.Maintenance/configurationAssignments?api-version=2023-04-01`);
+    expect(asCompute.status).toBe(404);
+    const missing = await call(server(), "PUT", path, { body: { properties: { maintenanceConfigurationId: `${config}-nope` } } });
+    expect(missing.status).toBe(404);
+    expect(missing.json().error.code).toBe("ResourceNotFound");
+  });
+
   it("deletes the machine (200, then 204) with its license profile", async () => {
     await resources.resources.beginDeleteByIdAndWait(`${MACHINES}/arc01`, API, POLL);
     const again = await call(server(), "DELETE", `${MACHINES}/arc01?api-version=${API}`);

@@ -359,7 +359,7 @@ describe("cancelling and editing near a run", () => {
     expect(maintenanceEvents(before)).toEqual([["PreMaintenanceEvent", "2027-02-13T21:30:00Z", RUN1]]);
     const cancelled = cancelRun(session, c, RUN1, new Date(START1.getTime() - 11 * MINUTE));
     expect(cancelled).toMatchObject({ status: "Cancelled", cancelled: { at: "2027-02-13T21:49:00Z" } });
-    expect(refusal(() => cancelRun(session, c, "20270214220000", new Date(START1.getTime() - 11 * MINUTE)), "E_SCHEDULE").message).toMatch(/no run named 20270214220000/);
+    expect(refusal(() => cancelRun(session, c, "20270214220000", new Date(START1.getTime() - 11 * MINUTE)), "E_UNKNOWN_SCHEDULE").message).toMatch(/no run named 20270214220000/);
 
     const week = await advanceTo(session, new Date(START2.getTime() - 9 * MINUTE));
     expect(installations(week, "v1")).toEqual([]);

@@ -103,16 +103,19 @@ export function buildConfiguration(at: ConfigurationName, input: MaintenanceConf
   if (!NAME.test(at.name)) {
     throw new HotpatchError("E_USAGE", `"${at.name}" is not a maintenance configuration name (a letter or digit, then letters, digits, '_', '.', '-'; at most 128)`);
   }
+  // ARM's enum values and property names compare without regard to letter case.
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
   const scope = input.maintenanceScope ?? "InGuestPatch";
-  if (scope !== "InGuestPatch") {
+  if (!same(scope, "InGuestPatch")) {
     throw new HotpatchError("E_USAGE", `maintenanceScope "${scope}" is not emulated: the emulator runs in-guest patching schedules (InGuestPatch) only`);
   }
-  const mode = input.extensionProperties?.InGuestPatchMode ?? "User";
-  if (mode !== "User") {
+  const modeKey = Object.keys(input.extensionProperties ?? {}).find((k) => same(k, "InGuestPatchMode"));
+  const mode = modeKey === undefined ? "User" : (input.extensionProperties as Record<string, string>)[modeKey];
+  if (!same(mode, "User")) {
     throw new HotpatchError("E_USAGE", `extensionProperties.InGuestPatchMode "${mode}" is not valid: VM guest patching schedules need "User"`);
   }
   const visibility = input.visibility ?? "Custom";
-  if (visibility !== "Custom") throw new HotpatchError("E_USAGE", `visibility "${visibility}" is not valid for an InGuestPatch configuration (Custom)`);
+  if (!same(visibility, "Custom")) throw new HotpatchError("E_USAGE", `visibility "${visibility}" is not valid for an InGuestPatch configuration (Custom)`);
   const window = parseMaintenanceWindow(input.maintenanceWindow);
   return {
     ...at,

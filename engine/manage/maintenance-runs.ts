@@ -121,12 +121,12 @@ export function windowStartingAt(c: MaintenanceConfiguration, start: Date): Wind
   return w !== undefined && w.start.getTime() === start.getTime() ? w : undefined;
 }
 
-/** Cancels the run named `name` (yyyyMMddHHmmss) of `c` at `now`, by the cut-off rule; E_SCHEDULE if it cannot be. */
+/** Cancels the run named `name` (yyyyMMddHHmmss) of `c` at `now`, by the cut-off rule; E_UNKNOWN_SCHEDULE for no such run, E_SCHEDULE if it cannot be cancelled. */
 export function cancelRun(session: Session, c: MaintenanceConfiguration, name: string, now: Date): MaintenanceRun {
   const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(name);
   const start = m === null ? undefined : new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
   const window = start === undefined || Number.isNaN(start.getTime()) ? undefined : windowStartingAt(c, start);
-  if (window === undefined) throw new HotpatchError("E_SCHEDULE", `maintenance configuration ${c.name} has no run named ${name} (a window start in UTC, yyyyMMddHHmmss)`);
+  if (window === undefined) throw new HotpatchError("E_UNKNOWN_SCHEDULE", `maintenance configuration ${c.name} has no run named ${name} (a window start in UTC, yyyyMMddHHmmss)`);
   const run = runOf(session, c, window);
   if (run.status === "Cancelled") return run;
   if (run.status !== "Scheduled") throw new HotpatchError("E_SCHEDULE", `run ${name} of ${c.name} is ${run.status}; only a scheduled run can be cancelled`);

@@ -7,8 +7,8 @@
  * Contracts:
  * - Every change is validated before anything is written and commits in one
  *   transaction; refusals are E_USAGE (bad input), E_UNKNOWN_VM, or
- *   E_SCHEDULE (no such configuration / assignment / scope / webhook / run,
- *   or a run past its cancellation cut-off).
+ *   E_UNKNOWN_SCHEDULE (no such configuration / assignment / scope / webhook /
+ *   run), E_SCHEDULE (a run past its cancellation cut-off, or not Scheduled).
  * - Editing a configuration within 40 minutes of a run cancels that run
  *   (maintenance-runs.ts); the result lists the runs it cancelled.
  * - Deleting a configuration deletes its assignments, dynamic scopes, runs
@@ -41,7 +41,7 @@ export function putConfiguration(session: Session, at: ConfigurationName, input:
 
 export function getConfiguration(store: Store, at: ConfigurationName): MaintenanceConfiguration {
   const c = ms.configuration(store, at);
-  if (c === undefined) throw new HotpatchError("E_SCHEDULE", `no maintenance configuration ${at.name} in resource group ${at.resourceGroup}`);
+  if (c === undefined) throw new HotpatchError("E_UNKNOWN_SCHEDULE", `no maintenance configuration ${at.name} in resource group ${at.resourceGroup}`);
   return c;
 }
 
@@ -49,7 +49,7 @@ export function listConfigurations(store: Store): MaintenanceConfiguration[] {
   return ms.configurations(store);
 }
 
-/** Deletes a configuration and what points at it (see the contract); E_SCHEDULE if there is none. */
+/** Deletes a configuration and what points at it (see the contract); E_UNKNOWN_SCHEDULE if there is none. */
 export function deleteConfiguration(session: Session, at: ConfigurationName): void {
   const { store } = session;
   const c = getConfiguration(store, at);
@@ -76,7 +76,7 @@ export function assignConfiguration(session: Session, a: { vm: string; name: str
 
 export function getAssignment(store: Store, vm: string, name: string): ConfigurationAssignment {
   const a = ms.assignment(store, vm, name);
-  if (a === undefined) throw new HotpatchError("E_SCHEDULE", `VM ${vm} has no configuration assignment ${name}`);
+  if (a === undefined) throw new HotpatchError("E_UNKNOWN_SCHEDULE", `VM ${vm} has no configuration assignment ${name}`);
   return a;
 }
 
@@ -113,7 +113,7 @@ export function putDynamicScope(
 
 export function getDynamicScope(store: Store, subscription: string, name: string): DynamicScope {
   const s = ms.scope(store, subscription, name);
-  if (s === undefined) throw new HotpatchError("E_SCHEDULE", `no dynamic scope ${name} in subscription ${subscription}`);
+  if (s === undefined) throw new HotpatchError("E_UNKNOWN_SCHEDULE", `no dynamic scope ${name} in subscription ${subscription}`);
   return s;
 }
 
@@ -164,7 +164,7 @@ export function listWebhooks(store: Store): Webhook[] {
 }
 
 export function deleteWebhook(session: Session, name: string): void {
-  if (ms.webhook(session.store, name) === undefined) throw new HotpatchError("E_SCHEDULE", `no webhook named ${name}`);
+  if (ms.webhook(session.store, name) === undefined) throw new HotpatchError("E_UNKNOWN_SCHEDULE", `no webhook named ${name}`);
   session.store.tx(() => ms.deleteWebhook(session.store, name));
 }
 

@@ -81,6 +81,7 @@ export const ENGINE_TO_ARM: Record<ErrorCode, { status: number; code: string }> 
   E_CLOCK: { status: 400, code: "InvalidParameter" },
   E_DB: { status: 500, code: "InternalServerError" },
   E_SCHEDULE: { status: 409, code: "Conflict" },
+  E_UNKNOWN_SCHEDULE: { status: 404, code: "ResourceNotFound" },
   E_STATE_BUSY: { status: 409, code: "Conflict" },
   E_USAGE: { status: 400, code: "InvalidParameter" },
   E_IO: { status: 500, code: "InternalServerError" },

@@ -2,8 +2,10 @@
  * Microsoft.Maintenance as the Azure SDK drives it (shapes in ../maintenance.ts):
  * - maintenanceConfigurations: PUT (create or replace, 200), GET, DELETE
  *   (200; 204 when there was none), lists of a group and a subscription;
- * - configurationAssignments of a VM (PUT/GET/DELETE/list) and of a
- *   subscription (dynamic scopes: PUT/GET/DELETE/list);
+ * - configurationAssignments of a VM or an Arc-enabled server (under
+ *   Microsoft.Compute/virtualMachines or Microsoft.HybridCompute/machines:
+ *   PUT/GET/DELETE/list) and of a subscription (dynamic scopes:
+ *   PUT/GET/DELETE/list);
  * - applyUpdates of a configuration: its runs (GET one or all; PUT
  *   `{ properties: { status: "Cancel" } }` cancels one);
  * - the emulator's own webhooks for pre/post-maintenance events
@@ -38,12 +40,14 @@ import {
   putWebhook,
   runsOf,
   unassignConfiguration,
+  type VmRecord,
 } from "../../manage/index.ts";
 import { checkApiVersion } from "../api-version.ts";
 import { ArmError, groupNotFound, invalidParameter, notFound } from "../arm-error.ts";
 import { emulatedNow, type ServeContext } from "../context.ts";
 import { applyUpdateResource, assignmentResource, CONFIGURATION_TYPE, configurationResource, parseAssignmentPut, parseConfigurationPut, scopeResource } from "../maintenance.ts";
 import { getGroup, getVmArm, inGroup } from "../resources.ts";
+import { arcResourceId } from "../arc-resource.ts";
 import { vmResourceId } from "../vm-resource.ts";
 import { type ArmQuery, optionalString, optionalStringArray, readObject, requiredString } from "./validate.ts";
 
@@ -64,7 +68,11 @@ const GROUP = "/subscriptions/:subscriptionId/resourceGroups/:resourceGroupName"
 const CONFIGS = `${GROUP}/providers/Microsoft.Maintenance/maintenanceConfigurations`;
 const CONFIG = `${CONFIGS}/:configName`;
 const RUNS = `${CONFIG}/providers/Microsoft.Maintenance/applyUpdates`;
-const VM_ASSIGNMENTS = `${GROUP}/providers/Microsoft.Compute/virtualMachines/:vmName/providers/Microsoft.Maintenance/configurationAssignments`;
+/** Assignments live under a machine: a Compute VM or an Arc-enabled server (a VM record with host arc), each at its own path. */
+const MACHINE_KINDS = [
+  { path: `${GROUP}/providers/Microsoft.Compute/virtualMachines/:vmName/providers/Microsoft.Maintenance/configurationAssignments`, type: "Microsoft.Compute/virtualMachines", arc: false, idOf: vmResourceId },
+  { path: `${GROUP}/providers/Microsoft.HybridCompute/machines/:vmName/providers/Microsoft.Maintenance/configurationAssignments`, type: "Microsoft.HybridCompute/machines", arc: true, idOf: arcResourceId },
+] as const;
 const SCOPES = "/subscriptions/:subscriptionId/providers/Microsoft.Maintenance/configurationAssignments";
 
 type Query = { Querystring: ArmQuery };
@@ -72,7 +80,7 @@ type Query = { Querystring: ArmQuery };
 export function registerMaintenanceRoutes(app: FastifyInstance, context: ServeContext): void {
   registerConfigurations(app, context);
   registerRuns(app, context);
-  registerVmAssignments(app, context);
+  for (const kind of MACHINE_KINDS) registerVmAssignments(app, context, kind);
   registerScopes(app, context);
   registerWebhooks(app, context);
   app.get("/hotpatch/maintenance", async () => ({
@@ -170,11 +178,14 @@ function registerRuns(app: FastifyInstance, context: ServeContext): void {
   });
 }
 
-function registerVmAssignments(app: FastifyInstance, context: ServeContext): void {
+function registerVmAssignments(app: FastifyInstance, context: ServeContext, kind: (typeof MACHINE_KINDS)[number]): void {
   const { store } = context;
+  const VM_ASSIGNMENTS = kind.path;
+  const vmResourceId = kind.idOf;
   const vmOf = (p: Omit<VmParams, "assignmentName">) => {
     const doc = getVmArm(store, p.vmName);
-    if (doc === undefined || !inGroup(doc, p.subscriptionId, p.resourceGroupName)) throw notFound("Microsoft.Compute/virtualMachines", p.vmName, p.resourceGroupName);
+    const isArc = doc !== undefined && store.vm<VmRecord>(doc.vm)?.host === "arc";
+    if (doc === undefined || !inGroup(doc, p.subscriptionId, p.resourceGroupName) || isArc !== kind.arc) throw notFound(kind.type, p.vmName, p.resourceGroupName);
     return doc;
   };
   const findAssignment = (p: VmParams) => {
@@ -276,6 +287,7 @@ function registerWebhooks(app: FastifyInstance, context: ServeContext): void {
   });
   app.delete<{ Params: { name: string } }>("/hotpatch/maintenanceWebhooks/:name", async (request, reply) => {
     return context.serial.run(() => {
+      if (!listWebhooks(context.store).some((w) => w.name.toLowerCase() === request.params.name.toLowerCase())) return reply.status(204).send();
       deleteWebhook(context.session, request.params.name);
       return reply.status(200).send({ deleted: request.params.name });
     });
