@@ -16,6 +16,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as faults from "../engine/faults/index.ts";
 import type { AdvanceEvent, AdvanceReport } from "../engine/manage/auto-patch.ts";
 import type { HistoryEntry } from "../engine/manage/history.ts";
 import {
@@ -612,6 +613,31 @@ describe("limits", () => {
     const again = machinesInScope(c, vms, [], [scopes[0], scopes[2]], placement);
     expect(again.machines.find((m) => m.vm === "vm1000")?.via).toBe("dynamic scope everyone-again");
     expect(again.leftOut).toEqual([]);
+  });
+});
+
+describe("a machine whose install fails", () => {
+  it("is that machine's Failed outcome with the error; the run patches the others and completes with its post-event", async () => {
+    const session = newSession();
+    vm(session, "a", { flag: true });
+    vm(session, "b", { flag: true });
+    schedule(session, "weekly", weekly(), ["a", "b"]);
+    faults.arm({ seed: 1, rules: [{ point: "install.apply", mode: "throw", times: 1 }] });
+    let report: AdvanceReport;
+    try {
+      report = await advanceTo(session, t("2027-02-15T00:00:00Z"));
+    } finally {
+      faults.disarm();
+    }
+    const run = runRecord(session, "weekly", "20270213220000");
+    expect(run.machines.map((m) => [m.vm, m.outcome])).toEqual([
+      ["a", "Failed"],
+      ["b", "Succeeded"],
+    ]);
+    expect(run.machines[0].error).toMatch(/^E_FAULT_INJECTED/);
+    expect(run.status).toBe("CompletedWithWarnings");
+    expect(run.postEvent).not.toBeNull();
+    expect(installations(report, "b")[0].installedPatchCount).toBeGreaterThan(0);
   });
 });
 

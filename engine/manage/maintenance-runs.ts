@@ -18,7 +18,9 @@
  *     the bypass rules below, all starting at `start` on the emulated clock
  *     (in Azure they run in parallel), each within what is left of the window.
  *     A machine still installing for another run starts when that install
- *     ends; if the window has closed by then it fails with the reason.
+ *     ends; if the window has closed by then it fails with the reason. An
+ *     install that throws is that machine's Failed outcome (with the error);
+ *     the run goes on with the others.
  *  4. When the run completes (its last machine's end, at most `end`): the
  *     post-maintenance event.
  * A cancelled run patches nothing and sends no post-event.
@@ -244,7 +246,14 @@ async function startRun(session: Session, due: MaintenanceDue, scheduled: Mainte
       machines.push(busy(m, iso(at)));
       continue;
     }
-    const result = await installUpdates(session, vm.name, installRequest(session, vm, c, { ...due, at }), at);
+    let result: InstallResult;
+    try {
+      result = await installUpdates(session, vm.name, installRequest(session, vm, c, { ...due, at }), at);
+    } catch (error) {
+      // One machine's refusal or failure is its outcome; the run goes on with the others and completes.
+      machines.push({ ...m, outcome: "Failed", activityId: null, installed: 0, pending: 0, failed: 0, rebootStatus: null, error: (error as Error).message });
+      continue;
+    }
     installations.push(result);
     machines.push(machineOf(m, result));
     finished = Math.max(finished, Date.parse(result.endDateTime ?? iso(due.at)));
