@@ -616,6 +616,26 @@ describe("limits", () => {
   });
 });
 
+describe("a post-event owed when the clock moved far on", () => {
+  // Found in review: the search for due events looked back 4 hours only, so a post-event still owed by a run the clock had
+  // since passed by more (a command at a later --now) was never sent.
+  it("is sent by the next advance, however far the clock went meanwhile", async () => {
+    const session = newSession();
+    vm(session, "a", { flag: true });
+    schedule(session, "weekly", weekly(), ["a"]);
+    await advanceTo(session, t("2027-02-13T22:01:00Z")); // the run starts at 22:00; its install ends after this advance
+    const started = runRecord(session, "weekly", "20270213220000");
+    expect(started.postEvent).toBeNull();
+    expect(Date.parse(started.finishedAt!)).toBeGreaterThan(Date.parse("2027-02-13T22:01:00Z"));
+    session.store.tx(() => setClock(session.store, t("2027-02-16T12:00:00Z"))); // another command at a later time
+    const report = await advanceTo(session, t("2027-02-16T12:05:00Z"));
+    expect(maintenanceEvents(report, "weekly")).toContainEqual(["PostMaintenanceEvent", "2027-02-16T12:00:00Z", "20270213220000"]);
+    expect(runRecord(session, "weekly", "20270213220000").postEvent?.at).toBe("2027-02-16T12:00:00Z");
+    const again = await advanceTo(session, t("2027-02-16T12:10:00Z"));
+    expect(maintenanceEvents(again, "weekly")).toEqual([]);
+  });
+});
+
 describe("a machine whose install fails", () => {
   it("is that machine's Failed outcome with the error; the run patches the others and completes with its post-event", async () => {
     const session = newSession();

@@ -198,6 +198,13 @@ function duesOf(session: Session, c: MaintenanceConfiguration, cursor: Date): Ma
   add(first);
   const second = nextMaintenanceWindow(parsed, new Date(first.start.getTime() + 1));
   if (second !== undefined) add(second);
+  // A post-event still owed by a run the clock has long passed (the window search above looks back 4 hours only).
+  for (const pending of ms.pendingPosts(session.store, c)) {
+    const window = windowStartingAt(c, new Date(pending.start));
+    if (window === undefined || out.some((d) => d.kind === "PostMaintenanceEvent" && d.window.start.getTime() === window.start.getTime())) continue;
+    const run = runOf(session, c, window);
+    if (run.postEvent === null && run.finishedAt !== null) out.push({ at: later(Date.parse(run.finishedAt)), kind: "PostMaintenanceEvent", configuration: c, window });
+  }
   return out;
 }
 
@@ -220,7 +227,10 @@ export async function runMaintenanceDue(session: Session, due: MaintenanceDue): 
   if (due.kind === "Run") return startRun(session, due, run);
   const deliveries = await deliver(maintenanceEvent(due.kind, c, run, iso(due.at)), subscribers(ms.webhooks(store), c, due.kind));
   const sent: MaintenanceRun = { ...run, [due.kind === "PreMaintenanceEvent" ? "preEvent" : "postEvent"]: { at: iso(due.at), deliveries } };
-  store.tx(() => ms.putRun(store, c, sent));
+  store.tx(() => {
+    ms.putRun(store, c, sent);
+    if (due.kind === "PostMaintenanceEvent") ms.deletePendingPost(store, c, due.window.start);
+  });
   return { run: sent, installations: [] };
 }
 
@@ -259,7 +269,10 @@ async function startRun(session: Session, due: MaintenanceDue, scheduled: Mainte
     finished = Math.max(finished, Date.parse(result.endDateTime ?? iso(due.at)));
   }
   run = { ...run, status: runStatus(machines), finishedAt: iso(new Date(Math.min(finished, due.window.end.getTime()))), machines };
-  store.tx(() => ms.putRun(store, c, run));
+  store.tx(() => {
+    ms.putRun(store, c, run);
+    ms.putPendingPost(store, c, due.window.start);
+  });
   return { run, installations };
 }
 

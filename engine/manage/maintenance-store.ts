@@ -6,7 +6,10 @@
  * - "scope": `subscription/name` → DynamicScope (a subscription's filter);
  * - "run": `subscription/group/name/yyyyMMddHHmmss` (the window's start,
  *   UTC) → MaintenanceRun;
- * - "webhook": `name` → Webhook.
+ * - "webhook": `name` → Webhook;
+ * - "pendingPost": the run's key → its configuration and start, for every
+ *   run that completed and has not sent its post-event yet (so one is never
+ *   lost however far the clock moved meanwhile).
  * Writers call these inside their transaction; nothing else touches the table
  * (except Store.deleteVm, which drops a deleted VM's assignments with it).
  */
@@ -21,6 +24,7 @@ const ASSIGNMENT = "assignment";
 const SCOPE = "scope";
 const RUN = "run";
 const WEBHOOK = "webhook";
+const PENDING_POST = "pendingPost";
 
 export const configurationKey = (c: ConfigurationName) => `${c.subscription}/${c.resourceGroup}/${c.name}`.toLowerCase();
 
@@ -50,6 +54,12 @@ export const maintenanceStore = {
   runs: (store: Store, c: ConfigurationName) => store.maintenanceDocs<MaintenanceRun>(RUN, `${configurationKey(c)}/`),
   putRun: (store: Store, c: ConfigurationName, run: MaintenanceRun) => store.putMaintenanceDoc(RUN, `${configurationKey(c)}/${runName(new Date(run.start))}`, run),
   deleteRuns: (store: Store, c: ConfigurationName) => store.deleteMaintenanceDocs(RUN, `${configurationKey(c)}/`),
+
+  /** The runs whose post-event is still to be sent, of one configuration. */
+  pendingPosts: (store: Store, c: ConfigurationName) => store.maintenanceDocs<{ start: string }>(PENDING_POST, `${configurationKey(c)}/`),
+  putPendingPost: (store: Store, c: ConfigurationName, start: Date) => store.putMaintenanceDoc(PENDING_POST, `${configurationKey(c)}/${runName(start)}`, { start: start.toISOString() }),
+  deletePendingPost: (store: Store, c: ConfigurationName, start: Date) => store.deleteMaintenanceDoc(PENDING_POST, `${configurationKey(c)}/${runName(start)}`),
+  deletePendingPosts: (store: Store, c: ConfigurationName) => store.deleteMaintenanceDocs(PENDING_POST, `${configurationKey(c)}/`),
 
   webhook: (store: Store, name: string) => store.maintenanceDoc<Webhook>(WEBHOOK, name.toLowerCase()),
   webhooks: (store: Store) => store.maintenanceDocs<Webhook>(WEBHOOK),

@@ -59,6 +59,7 @@ export function deleteConfiguration(session: Session, at: ConfigurationName): vo
     for (const s of ms.scopes(store)) if (configurationKey(s.configuration) === key) ms.deleteScope(store, s);
     for (const w of ms.webhooks(store)) if (w.configuration !== null && configurationKey(w.configuration) === key) ms.deleteWebhook(store, w.name);
     ms.deleteRuns(store, c);
+    ms.deletePendingPosts(store, c);
     ms.deleteConfiguration(store, c);
   });
 }
