@@ -176,7 +176,10 @@ function registerDelete(group: Command, setExit: Exit): void {
 }
 
 function registerAssign(group: Command, setExit: Exit): void {
-  const assign = group.command("assign").description("assign the configuration to a VM").argument("<name>", "the configuration's name").requiredOption("--vm <vm>", "the VM").option("--assignment <name>", "the assignment's name (default: the configuration's)");
+  /** What assign and unassign both take: the configuration, the VM and the assignment's name. */
+  const assignment = (command: Command) =>
+    command.argument("<name>", "the configuration's name").requiredOption("--vm <vm>", "the VM").option("--assignment <name>", "the assignment's name (default: the configuration's)");
+  const assign = assignment(group.command("assign").description("assign the configuration to a VM"));
   timedStateOptions(assign).action(
     guarded(setExit, (name: string, o: ManageOptions & { vm: string; assignment?: string }) =>
       withSession(o, (session, now) => {
@@ -187,7 +190,7 @@ function registerAssign(group: Command, setExit: Exit): void {
       }),
     ),
   );
-  const unassign = group.command("unassign").description("remove a VM's assignment").argument("<name>", "the configuration's name").requiredOption("--vm <vm>", "the VM").option("--assignment <name>", "the assignment's name (default: the configuration's)");
+  const unassign = assignment(group.command("unassign").description("remove a VM's assignment"));
   stateOptions(unassign).action(
     guarded(setExit, (name: string, o: ManageOptions & { vm: string; assignment?: string }) =>
       withSession(o, (session) => {

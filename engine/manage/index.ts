@@ -34,7 +34,7 @@ export { arcEdition } from "./arc.ts";
 export { nextWindow, parseWindowSpec } from "./window-spec.ts";
 export type { ReleaseDefect } from "./release-source.ts";
 export { recordDefect, recordedDefects } from "./release-defects.ts";
-export { DEFAULT_PLACEMENT, type MaintenanceConfiguration, type MaintenanceConfigurationInput, configurationId, parseConfigurationId } from "./maintenance-config.ts";
+export { CONFIGURATION_TYPE, DEFAULT_PLACEMENT, type MaintenanceConfiguration, type MaintenanceConfigurationInput, configurationId, parseConfigurationId } from "./maintenance-config.ts";
 export { defaultPlacement, type ConfigurationAssignment, type DynamicScope, type VmPlacement } from "./maintenance-scope.ts";
 export { cancelRun, type MaintenanceRun } from "./maintenance-runs.ts";
 export {

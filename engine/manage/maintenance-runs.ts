@@ -49,7 +49,7 @@ import { maintenanceStore as ms, runName } from "./maintenance-store.ts";
 import { type Delivery, deliver, type MaintenanceEventType, maintenanceEvent, subscribers } from "./maintenance-webhooks.ts";
 import { nextWindow as nextMaintenanceWindow, parseMaintenanceWindow } from "./maintenance-window.ts";
 import type { Session } from "./session.ts";
-import { getVm, listVms, onUserSchedule, type VmRecord } from "./vm.ts";
+import { getVm, listVms, onUserSchedule, userScheduleProblem, type VmRecord } from "./vm.ts";
 
 const MINUTE = 60_000;
 export const PRE_EVENT_LEAD_MILLIS = 30 * MINUTE;
@@ -261,7 +261,7 @@ async function startRun(session: Session, due: MaintenanceDue, scheduled: Mainte
       result = await installUpdates(session, vm.name, installRequest(session, vm, c, { ...due, at }), at);
     } catch (error) {
       // One machine's refusal or failure is its outcome; the run goes on with the others and completes.
-      machines.push({ ...m, outcome: "Failed", activityId: null, installed: 0, pending: 0, failed: 0, rebootStatus: null, error: (error as Error).message });
+      machines.push(notPatched(m, "Failed", (error as Error).message));
       continue;
     }
     installations.push(result);
@@ -279,12 +279,10 @@ async function startRun(session: Session, due: MaintenanceDue, scheduled: Mainte
 /** Why a VM cannot be patched by a schedule (null: it can), by the bypass rules. */
 function prerequisites(vm: VmRecord): string | null {
   if (vm.orchestratedBy === "fleet") return "prerequisites not met: the VM is a fleet member, patched by its fleet's rollouts";
-  const scheduled = vm.host === "azure" || vm.host === "arc";
-  if (!scheduled || vm.patchMode !== "AutomaticByPlatform" || !onUserSchedule(vm)) {
-    const now = !scheduled ? `it runs on ${vm.host}` : `its patch mode is ${vm.patchMode} and the flag is ${onUserSchedule(vm)}`;
-    return `prerequisites not met: a scheduled VM needs patch mode AutomaticByPlatform with bypassPlatformSafetyChecksOnUserSchedule true (${now})`;
-  }
-  return null;
+  const problem = userScheduleProblem(vm);
+  if (problem === null && onUserSchedule(vm)) return null;
+  const now = problem?.startsWith("host ") ? `it runs on ${vm.host}` : `its patch mode is ${vm.patchMode} and the flag is ${onUserSchedule(vm)}`;
+  return `prerequisites not met: a scheduled VM needs patch mode AutomaticByPlatform with bypassPlatformSafetyChecksOnUserSchedule true (${now})`;
 }
 
 function installRequest(session: Session, vm: VmRecord, c: MaintenanceConfiguration, due: MaintenanceDue) {
@@ -348,12 +346,16 @@ function refused(session: Session, m: ScopedMachine, c: MaintenanceConfiguration
       health: null,
     }),
   );
-  return { ...m, outcome: "PrerequisitesNotMet", activityId: null, installed: 0, pending: 0, failed: 0, rebootStatus: null, error: reason };
+  return notPatched(m, "PrerequisitesNotMet", reason);
 }
 
 function busy(m: ScopedMachine, until: string): RunMachine {
-  const error = `the window closed while another run was installing on the VM (until ${until})`;
-  return { ...m, outcome: "Failed", activityId: null, installed: 0, pending: 0, failed: 0, rebootStatus: null, error };
+  return notPatched(m, "Failed", `the window closed while another run was installing on the VM (until ${until})`);
+}
+
+/** A machine the run did not install anything on, and why. */
+function notPatched(m: ScopedMachine, outcome: "Failed" | "PrerequisitesNotMet", error: string): RunMachine {
+  return { ...m, outcome, activityId: null, installed: 0, pending: 0, failed: 0, rebootStatus: null, error };
 }
 
 function runStatus(machines: readonly RunMachine[]): RunStatus {

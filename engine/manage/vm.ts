@@ -307,10 +307,20 @@ export function onUserSchedule(vm: VmRecord): boolean {
   return vm.bypassPlatformSafetyChecksOnUserSchedule === true;
 }
 
+/**
+ * Why the VM's settings cannot go with a customer-managed schedule (null when
+ * they can): only Azure VMs and Arc-enabled servers with patch mode
+ * AutomaticByPlatform. The one rule behind the flag's refusal here and the
+ * "prerequisites not met" of a run (maintenance-runs.ts).
+ */
+export function userScheduleProblem(vm: VmRecord): string | null {
+  if (vm.host !== "azure" && vm.host !== "arc") return `host ${vm.host}`;
+  return vm.patchMode === "AutomaticByPlatform" ? null : `patch mode ${vm.patchMode}`;
+}
+
 function checkUserSchedule(vm: VmRecord): void {
-  const scheduled = vm.host === "azure" || vm.host === "arc";
-  if (onUserSchedule(vm) && (!scheduled || vm.patchMode !== "AutomaticByPlatform")) {
-    const mode = scheduled ? `patch mode ${vm.patchMode}` : `host ${vm.host}`;
+  const mode = userScheduleProblem(vm);
+  if (onUserSchedule(vm) && mode !== null) {
     throw new HotpatchError(
       "E_USAGE",
       `VM ${vm.name}: bypassPlatformSafetyChecksOnUserSchedule applies only to Azure VMs and Arc-enabled servers with patch mode AutomaticByPlatform, not with ${mode}`,

@@ -18,6 +18,7 @@
  *   the emulator's own account of the run is in `properties.run`.
  */
 import {
+  CONFIGURATION_TYPE,
   configurationId,
   type ConfigurationAssignment,
   type DynamicScope,
@@ -28,7 +29,7 @@ import {
 import { invalidParameter } from "./arm-error.ts";
 import { type Json, optionalBoolean, optionalObject, optionalString, optionalStringArray, optionalTags, readObject, requiredString } from "./routes/validate.ts";
 
-export const CONFIGURATION_TYPE = "Microsoft.Maintenance/maintenanceConfigurations";
+export { CONFIGURATION_TYPE } from "../manage/index.ts";
 export const ASSIGNMENT_TYPE = "Microsoft.Maintenance/configurationAssignments";
 export const APPLY_UPDATE_TYPE = "Microsoft.Maintenance/applyUpdates";
 
