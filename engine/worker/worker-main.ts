@@ -25,7 +25,15 @@
  * when its due time has passed: the arrival has happened; the schedule of
  * future requests is never consulted), inside a long request, or — so that
  * an overloaded loop still makes progress — after STEP_EVERY requests were
- * served while requests kept waiting.
+ * served while requests kept waiting; and they are paced (step-pacing.ts):
+ * right after a request, or after a spell without requests or steps, so a
+ * transition's steps (receive, prepare, report) fall into different gaps
+ * between requests, each at the start of its gap.
+ *
+ * Pacing delays a switch's report, never its acknowledgement: the switch
+ * record is written to the shared metrics inside the pause, before any
+ * request runs the new code, so a worker that crashes or hangs before the
+ * report step still leaves the control plane knowing the switch happened.
  *
  * A switch is reported by a later step, at most STEP_EVERY requests later.
  * Before the worker posts a crash or stops it runs every queued step, so
@@ -45,6 +53,7 @@ import { PatchLoader, Transition, type TransitionRequest, type TransitionResult 
 import { Activity, GuestProcess, SharedMetrics, type SwitchRecord } from "../process/index.ts";
 import { type ControlMessage, fromWire, serializeError, type TransitionSpec, type WorkerConfig, type WorkerPost } from "./worker-protocol.ts";
 import { installedIds, newHistogram, refusedReport, type Switched, snapshotReport, stopReport, switchReport } from "./worker-reports.ts";
+import { StepPacing } from "./step-pacing.ts";
 
 const now = () => performance.now();
 
@@ -89,6 +98,7 @@ class WorkerLoop {
   private safepoints = 0;
   /** Requests served since the last step while requests were waiting. */
   private starved = 0;
+  private readonly pacing = new StepPacing();
   private stopId?: number;
   private held = false;
   private released = false;
@@ -119,8 +129,9 @@ class WorkerLoop {
       else this.safePointWithSpareTime();
       if (this.stopId !== undefined) break;
       if (!waiting) {
-        if (this.busy()) continue; // more steps to do: come back at once
-        const wait = Math.min(due - t, 50);
+        if (this.busy() && this.pacing.mayStep(now())) continue; // a step may run: come back at once
+        const stepAt = this.busy() ? this.pacing.spacedAt() : Number.POSITIVE_INFINITY;
+        const wait = Math.min(due, stepAt, t + 50) - t;
         if (wait > 1) this.metrics.sleep(wait - 0.5);
         else this.metrics.pause(); // poll again in about a microsecond
         continue;
@@ -162,7 +173,9 @@ class WorkerLoop {
       set("inFlight", 0);
       set("safepoints", get("safepoints") + safepoints);
     });
-    this.latency.recordValue(Math.max(1, Math.round((now() - due) * 1000)));
+    const servedAt = now();
+    this.pacing.served(servedAt);
+    this.latency.recordValue(Math.max(1, Math.round((servedAt - due) * 1000)));
     this.starved++;
     return undefined;
   }
@@ -180,6 +193,7 @@ class WorkerLoop {
       this.post({ type: "held", index: this.current });
       while (!this.released) {
         if (!this.busy()) this.metrics.sleep(20);
+        else if (!this.pacing.mayStep(now())) this.metrics.pause();
         this.safePointWithSpareTime();
       }
     }
@@ -199,7 +213,7 @@ class WorkerLoop {
     if (this.trySwitch()) return;
     if (this.metrics.takeWake()) this.draining = true;
     this.starved = 0;
-    this.runOneUnitOfWork();
+    if (this.pacing.mayStep(now())) this.runOneUnitOfWork();
   }
 
   /**
@@ -233,14 +247,17 @@ class WorkerLoop {
       if (m) {
         this.starved = 0;
         this.handle(m.message as ControlMessage, entered);
+        this.pacing.stepped(now());
         return;
       }
       this.draining = false;
     }
     const step = this.steps.shift();
     if (step) step.run();
-    else this.flushTranscript();
+    else if (this.transcript.length > 0) this.flushTranscript();
+    else return; // nothing was done: no step to pace
     this.starved = 0;
+    this.pacing.stepped(now());
   }
 
   /**
