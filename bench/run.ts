@@ -9,7 +9,7 @@ import { createContext } from "./lib/context.ts";
 import type { Suite, SuiteResult } from "./lib/suite.ts";
 import { applyLatency } from "./suites/apply-latency.ts";
 import { buildTime } from "./suites/build-time.ts";
-import { erlangPeer } from "./suites/erlang-peer.ts";
+import { applyFloor } from "./suites/apply-floor.ts";
 import { fleetApply } from "./suites/fleet-apply.ts";
 import { patchability } from "./suites/patchability.ts";
 import { pause } from "./suites/pause.ts";
@@ -21,7 +21,7 @@ import { migration } from "./suites/migration.ts";
 import { shadowVariables } from "./suites/shadow-variables.ts";
 import { storm } from "./suites/storm.ts";
 
-export const SUITES: readonly Suite[] = [applyLatency, pause, restart, patchability, storm, buildTime, scaling, erlangPeer, fleetApply, serveApi, fleetRollout, shadowVariables, migration];
+export const SUITES: readonly Suite[] = [applyLatency, pause, restart, patchability, storm, buildTime, scaling, applyFloor, fleetApply, serveApi, fleetRollout, shadowVariables, migration];
 
 export interface BenchOptions {
   quick: boolean;

@@ -8,7 +8,7 @@ import { isMet } from "../bench/lib/stats.ts";
 
 // A tiny configuration of the runner: --quick sizes, the suites that need no
 // generated guests and no cold CLI start. No timing is asserted, only shape.
-const SMOKE_SUITES = ["restart", "storm", "erlang-peer"];
+const SMOKE_SUITES = ["restart", "storm", "apply-floor"];
 const out = mkdtempSync(join(tmpdir(), "bench-smoke-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 

@@ -37,6 +37,12 @@ export interface ApplyOptions {
   /** Called right after each enable, timed into `withFirstCall`: the first call of the new code. */
   firstCall?: () => void;
   padding?: number;
+  /**
+   * Called after each sample's revert with the sample's package bytes, outside
+   * every timed window: a place to measure a baseline interleaved with the
+   * samples (same moment, same machine state).
+   */
+  between?: (packageBytes: Uint8Array) => void;
   /** Label prefix of the distributions. */
   label: string;
   loader?: PatchLoader;
@@ -79,6 +85,7 @@ export async function timedApplies(context: BenchContext, process: GuestProcess,
       enable.addMillis(t2 - t1);
       if (options.firstCall) withFirstCall.addMillis(t3 - t0);
       revert.addMillis(t4 - t3);
+      options.between?.(bytes);
     }
   }
   return {

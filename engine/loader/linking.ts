@@ -41,6 +41,8 @@ export interface Linked {
 export class Linker {
   /** Signature of each slot of the image, by slot (built on first use). */
   private slotSignatures: Map<number, string> | undefined;
+  /** The process's caller export of each slot asked for so far (callerOf). */
+  private readonly slotCallers = new Map<number, SlotEntry>();
 
   constructor(
     private readonly process: GuestProcess,
@@ -56,9 +58,11 @@ export class Linker {
    */
   link(staged: StagedPatch, ignoring: ReadonlySet<string>, from: readonly StateSource[] = []): Linked {
     this.checkSlots(staged.manifest, ignoring);
-    this.checkImports(staged);
+    const checked = importsCheckedAgainst(staged, this.process.linkMap);
+    if (!checked) this.checkImports(staged);
     const dataImports = staged.manifest.data ? staged.imports.filter((i) => i.module === DATA_IMPORT_MODULE && i.name !== CALLERS_IMPORT).map((i) => i.name) : [];
-    const callers = this.callerTable(staged.manifest);
+    const callers = this.callerTable(staged.manifest, checked);
+    if (!checked) markImportsChecked(staged, this.process.linkMap);
     const state = newState(staged.manifest, from);
     const data = placeData(this.process, this.arena, staged.manifest, staged.code, dataImports);
     try {
@@ -152,13 +156,17 @@ export class Linker {
    * caller or another signature than the manifest says — `call_indirect`
    * would only find out when the call traps.
    */
-  private callerTable(manifest: PatchManifest): WebAssembly.Table | undefined {
+  private callerTable(manifest: PatchManifest, checked: boolean): WebAssembly.Table | undefined {
     const callers = manifest.callers;
     if (!callers || callers.length === 0) return undefined;
     const namespace = this.process.codePageImports.hotpatch as Record<string, unknown>;
     const table = new WebAssembly.Table({ element: "anyfunc", initial: callers.length, maximum: callers.length });
+    if (checked) {
+      for (let i = 0; i < callers.length; i++) table.set(i, this.callerOf(callers[i].slot, namespace));
+      return table;
+    }
     callers.forEach(({ slot, signature }, i) => {
-      const caller = namespace[slotCallerName(slot)];
+      const caller = this.callerOf(slot, namespace);
       const actual = this.signatureOfSlot(slot);
       if (typeof caller !== "function" || actual === undefined) {
         throw new HotpatchError("E_LINK", `the code page calls slot ${slot}, for which the process exports no caller`, { patch: manifest.id, slot });
@@ -171,10 +179,44 @@ export class Linker {
     return table;
   }
 
+  /** The process's exported caller of a slot (a fixed export of its instance), looked up once per slot. */
+  private callerOf(slot: number, namespace: Record<string, unknown>): SlotEntry {
+    let caller = this.slotCallers.get(slot);
+    if (caller === undefined) {
+      caller = namespace[slotCallerName(slot)] as SlotEntry;
+      this.slotCallers.set(slot, caller);
+    }
+    return caller;
+  }
+
   private signatureOfSlot(slot: number): string | undefined {
     if (!this.slotSignatures) this.slotSignatures = new Map(this.process.linkMap.functions.map((f) => [f.slot, f.signature]));
     return this.slotSignatures.get(slot);
   }
+}
+
+/**
+ * Staged patches whose imports and caller table were checked against an
+ * image, by the image's link map (object identity). The checks read only
+ * the staged patch and what every process of one image provides alike —
+ * its exports and the host's namespace, and its link map's signatures — so a
+ * fleet of processes of one image (engine/vms, bench fleet-apply) checks a
+ * package once, not once per process. Slots are still checked per process:
+ * they depend on its installed patches.
+ */
+const importsChecked = new WeakMap<StagedPatch, WeakSet<object>>();
+
+function importsCheckedAgainst(staged: StagedPatch, linkMap: object): boolean {
+  return importsChecked.get(staged)?.has(linkMap) ?? false;
+}
+
+function markImportsChecked(staged: StagedPatch, linkMap: object): void {
+  let images = importsChecked.get(staged);
+  if (!images) {
+    images = new WeakSet();
+    importsChecked.set(staged, images);
+  }
+  images.add(linkMap);
 }
 
 function instantiationError(error: unknown, patch: string): HotpatchError {

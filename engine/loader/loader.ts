@@ -79,9 +79,14 @@ export class PatchLoader {
     return this.patches;
   }
 
-  /** Stages (verifies and compiles) and enables a package. */
+  /**
+   * Stages (verifies and compiles) and enables a package in one step. No
+   * warm-up instantiation (stage.ts `warm`): it only pays when staging runs
+   * ahead of the enable; here the enable's own instantiation comes next, and
+   * a warm-up before it would instantiate the code page twice.
+   */
   apply(bytes: Uint8Array, trust: TrustStore): InstalledPatch {
-    return this.enable(stagePatch(bytes, trust));
+    return this.enable(stagePatch(bytes, trust, { skipWarm: true }));
   }
 
   enable(staged: StagedPatch): InstalledPatch {

@@ -32,7 +32,7 @@ export interface StagedPatch {
 export interface StageOptions {
   /** Skip the signature check (benchmarks measure its cost apart). Never used by the CLI. */
   skipSignature?: boolean;
-  /** Skip the placeholder instantiation (benchmarks measure its effect). Default: warm. */
+  /** Skip the placeholder instantiation: for a stage followed at once by its enable (PatchLoader.apply). Default: warm. */
   skipWarm?: boolean;
 }
 
@@ -84,6 +84,7 @@ export function warm(code: WebAssembly.Module, imports: readonly ModuleImport[])
 }
 
 const placeholderMemories = new Map<string, WebAssembly.Memory>();
+const placeholderTables = new Map<string, WebAssembly.Table>();
 const placeholderGlobals = new Map<string, WebAssembly.Global>();
 
 function unreachablePlaceholder(): never {
@@ -95,8 +96,18 @@ function placeholder(imp: ModuleImport): unknown {
   switch (imp.kind) {
     case "function":
       return unreachablePlaceholder;
-    case "table":
-      return imp.limits ? new WebAssembly.Table({ element: "anyfunc", initial: imp.limits.min, maximum: imp.limits.max }) : undefined;
+    case "table": {
+      // Shared like the memories: a code page has no element segments (checkCodePageShape), so instantiating never writes the table.
+      const limits = imp.limits;
+      if (!limits) return undefined;
+      const key = `${limits.min}/${limits.max}`;
+      let table = placeholderTables.get(key);
+      if (!table) {
+        table = new WebAssembly.Table({ element: "anyfunc", initial: limits.min, maximum: limits.max });
+        placeholderTables.set(key, table);
+      }
+      return table;
+    }
     case "memory": {
       const limits = imp.limits;
       if (!limits) return undefined;

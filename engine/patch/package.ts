@@ -27,6 +27,7 @@
  * hex digits of the key id; a signing key that is not an ed25519 private key
  * is E_KEY.
  */
+import { isUtf8 } from "node:buffer";
 import { type KeyObject, sign, verify } from "node:crypto";
 import { HotpatchError } from "../errors.ts";
 import { canonicalJson } from "./canonical-json.ts";
@@ -124,7 +125,6 @@ export function encodePackage(
   return appendSignature(signed, privateKey);
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Parses the container's structure. Does not check the signature (see
@@ -183,12 +183,9 @@ export function decodePackage(bytes: Uint8Array): DecodedPackage {
 }
 
 function parseManifest(manifestBytes: Uint8Array): Record<string, unknown> {
-  let text: string;
-  try {
-    text = utf8.decode(manifestBytes);
-  } catch {
-    throw formatError("manifest is not valid UTF-8");
-  }
+  // isUtf8 + toString rather than a fatal TextDecoder: the same check, a few µs less on the staging path.
+  if (!isUtf8(manifestBytes)) throw formatError("manifest is not valid UTF-8");
+  const text = Buffer.from(manifestBytes.buffer, manifestBytes.byteOffset, manifestBytes.byteLength).toString("utf8");
   let value: unknown;
   try {
     value = JSON.parse(text);

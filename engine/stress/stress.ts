@@ -62,6 +62,8 @@ export interface StressDetails {
   prepareMicros: Percentiles;
   /** Whether every switch happened between two requests (the reference is then exact). */
   exact: boolean;
+  /** The worker's pause histogram (hdr-histogram-js, compressed base64, µs), which `result.pause` summarises: for the bench. */
+  pauseHistogram: string;
 }
 
 export function guestVersions(guest: string): string[] {
@@ -124,7 +126,7 @@ export async function runStress(options: StressOptions): Promise<{ result: Stres
     latency: percentiles(hdr.decodeFromCompressedBase64(final.latency)),
     finalStateMatches: JSON.stringify(reference.state) === JSON.stringify(final.state),
   };
-  return { result, details: { applyMicros: percentiles(applyMicros), prepareMicros: percentiles(prepareMicros), exact: reference.exact } };
+  return { result, details: { applyMicros: percentiles(applyMicros), prepareMicros: percentiles(prepareMicros), exact: reference.exact, pauseHistogram: final.pauses } };
 }
 
 function newHistogram() {
