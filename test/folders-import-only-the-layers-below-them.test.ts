@@ -23,7 +23,7 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** Lowest layer first; a folder may import folders of lower layers only. A new folder must be placed here. */
 const LAYERS: readonly (readonly string[])[] = [
   ["engine/errors.ts"],
-  ["engine/format", "engine/patch", "engine/guests", "engine/faults"],
+  ["engine/format", "engine/patch", "engine/guests", "engine/faults", "engine/build-cache"],
   ["engine/wasm", "engine/load"],
   ["engine/image"],
   ["engine/builder", "engine/process"],
