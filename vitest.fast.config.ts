@@ -30,6 +30,7 @@ const SLOW_TESTS = [
   "test/automatic-patching-follows-patch-mode-and-policy-source.test.ts",
   "test/automatic-patching-installs-critical-and-security-off-peak.test.ts",
   "test/bench-quick-reports-well-formed-targets.test.ts",
+  "test/build-cache-gives-the-bytes-of-a-fresh-build.test.ts",
   "test/builds-are-reproducible.test.ts",
   "test/changes-a-running-process-cannot-take-require-a-baseline.test.ts",
   "test/cli-builds-signs-applies-and-runs-scenarios.test.ts",

@@ -4,12 +4,23 @@
 //
 // binaryen and the AssemblyScript compiler are large single-file modules:
 // imported through tsx's loader they take seconds to transform, imported
-// natively a fraction of that. Loading them first puts the native copies in
-// the module cache, where the engine's imports then find them.
+// natively a fraction of that. bin/native-packages.mjs hands them to Node
+// untransformed, so they load natively whenever (and only if) a command
+// imports them: `patch build` on a build-cache hit loads neither.
+import { register as registerHooks } from "node:module";
+import { setFlagsFromString } from "node:v8";
 import { register } from "tsx/esm/api";
 
-await Promise.all([import("binaryen"), import("assemblyscript/asc")]);
+// Build verbs run binaryen's optimiser once and exit: V8's baseline code for
+// binaryen's WebAssembly is ready at once, while optimising it in the
+// background only competes for the cores (the optimiser ran 2-5x slower
+// cold). Every other verb keeps V8's default tiering, since it runs guests.
+// Set before anything compiles WebAssembly.
+const BUILD_VERBS = ["image", "patch"];
+if (BUILD_VERBS.includes(process.argv[2])) setFlagsFromString("--liftoff-only");
+
 register();
+registerHooks("./native-packages.mjs", import.meta.url);
 const { main } = await import("../engine/cli/index.ts");
 // `hotpatch bench` lives in bench/ (above the engine): wired in here; bench/cli.ts is small and
 // loads the suites only when `bench` runs.

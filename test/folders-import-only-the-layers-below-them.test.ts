@@ -5,8 +5,8 @@
  *   (so there are no cycles between folders);
  * - another folder's code is reached only through its index.ts;
  * - binaryen is imported only by engine/wasm/binaryen.ts, the AssemblyScript
- *   compiler only by engine/image/compile-as.ts (bin/hotpatch.mjs preloads
- *   both natively, for start-up time);
+ *   compiler only by engine/image/compile-as.ts (bin/native-packages.mjs
+ *   has Node load both natively, untransformed by tsx, for start-up time);
  * - nothing a worker thread loads reaches binaryen or the compiler;
  * - the management plane (engine/manage/) imports no wasm code;
  * - an index.ts exports only what some file outside its folder names.
@@ -23,7 +23,7 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** Lowest layer first; a folder may import folders of lower layers only. A new folder must be placed here. */
 const LAYERS: readonly (readonly string[])[] = [
   ["engine/errors.ts"],
-  ["engine/format", "engine/patch", "engine/guests", "engine/faults"],
+  ["engine/format", "engine/patch", "engine/guests", "engine/faults", "engine/build-cache"],
   ["engine/wasm", "engine/load"],
   ["engine/image"],
   ["engine/builder", "engine/process"],
@@ -41,8 +41,8 @@ const LAYERS: readonly (readonly string[])[] = [
 ];
 
 const COMPILER_OWNERS: Record<string, readonly string[]> = {
-  binaryen: ["engine/wasm/binaryen.ts", "bin/hotpatch.mjs"],
-  assemblyscript: ["engine/image/compile-as.ts", "bin/hotpatch.mjs"],
+  binaryen: ["engine/wasm/binaryen.ts"],
+  assemblyscript: ["engine/image/compile-as.ts"],
 };
 
 const WORKER_ENTRIES = ["engine/worker/worker-entry.mjs", "engine/fuzz/fuzz-worker-entry.mjs", "engine/vms/pool-entry.mjs"];

@@ -13,6 +13,7 @@
  * process's functions through the right slots and address its live data.
  */
 import type { KeyObject } from "node:crypto";
+import type { BuildCache } from "../build-cache/index.ts";
 import { HotpatchError } from "../errors.ts";
 import { buildImage, buildImageFromPath, type DataPlan, type GuestModule, type Image, type ImageMode, isImage, keyFunction, layoutOf, loadGuest, MEMORY_BASE, planStaticData, slotPlanOf } from "../image/index.ts";
 import { encodePackage, type PatchManifest } from "../patch/index.ts";
@@ -38,18 +39,21 @@ export interface PatchBuildRequest {
   supersedes?: string[];
   /** The image mode of a base given as a source or plain `.wasm` (default DEFAULT_IMAGE_MODE, engine/image); an image keeps its own. */
   mode?: ImageMode;
+  /** Reuse and record the compiles and the base image in this build cache (engine/build-cache/); none by default. */
+  cache?: BuildCache;
 }
 
 export type PatchBuildResult =
-  | { kind: "hotpatch"; id: string; functions: FunctionChange[]; reasons: []; manifest: PatchManifest; package: Uint8Array; base: Image }
+  | { kind: "hotpatch"; id: string; functions: FunctionChange[]; reasons: []; manifest: PatchManifest; code: Uint8Array; package: Uint8Array; base: Image }
   | { kind: "requires-baseline"; id: string; functions: FunctionChange[]; reasons: string[]; base: Image }
   | { kind: "no-change"; id: string; functions: []; reasons: []; base: Image };
 
 export const codePageExportName = (slot: number) => `fn:${slot}`;
 
 export async function buildPatch(request: PatchBuildRequest): Promise<PatchBuildResult> {
-  const base = typeof request.base === "string" ? await buildImageFromPath(request.base, { mode: request.mode }) : request.base;
-  const guest = await loadGuest(request.target, { sameLayoutAs: base.linkMap.static });
+  const { cache } = request;
+  const base = typeof request.base === "string" ? await buildImageFromPath(request.base, { mode: request.mode, cache }) : request.base;
+  const guest = await loadGuest(request.target, { sameLayoutAs: base.linkMap.static, cache });
   if (isImage(guest)) {
     throw new HotpatchError("E_USAGE", "the target must be a source or a plain .wasm, not an image", { path: request.target, patch: request.id });
   }
@@ -108,7 +112,7 @@ export async function buildPatch(request: PatchBuildRequest): Promise<PatchBuild
     ...(patchState ? { state: patchState } : {}),
   };
   const bytes = encodePackage({ manifest, code }, request.key);
-  return { kind: "hotpatch", id: request.id, functions: changes, reasons: [], manifest, package: bytes, base };
+  return { kind: "hotpatch", id: request.id, functions: changes, reasons: [], manifest, code, package: bytes, base };
 }
 
 /**

@@ -5,4 +5,4 @@
  *
  * The public surface of this folder: other folders import only what is listed here.
  */
-export { buildPatch } from "./build-patch.ts";
+export { buildPatch, buildPatchCached } from "./cached-patch.ts";

@@ -3,6 +3,7 @@ import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { HotpatchError } from "../errors.ts";
 import { buildImageFromPath, DEFAULT_IMAGE_MODE, IMAGE_MODES, type ImageMode } from "../image/index.ts";
+import { BUILD_CACHE_HELP, buildCacheOf } from "./build-cache.ts";
 import { guarded, printJson, say } from "./output.ts";
 
 /** `--mode slots|inline` (engine/image/build.ts); undefined stays undefined (the builder then uses DEFAULT_IMAGE_MODE). */
@@ -23,11 +24,12 @@ export function registerImage(program: Command, setExit: (code: number) => void)
     .argument("<input>", "an AssemblyScript source (.ts) or a WebAssembly module (.wasm)")
     .requiredOption("-o, --out <file>", "where to write the image (a .wasm with a link map section)")
     .option("--mode <slots|inline>", IMAGE_MODE_HELP)
+    .option("--no-cache", BUILD_CACHE_HELP)
     .option("--json", "print the link map summary as JSON")
     .action(
-      guarded(setExit, async (input: string, options: { out: string; mode?: string; json?: boolean }) => {
+      guarded(setExit, async (input: string, options: { out: string; mode?: string; cache: boolean; json?: boolean }) => {
         const started = performance.now();
-        const built = await buildImageFromPath(input, { mode: parseImageMode(options.mode) });
+        const built = await buildImageFromPath(input, { mode: parseImageMode(options.mode), cache: buildCacheOf(options) });
         try {
           await writeFile(options.out, built.bytes);
         } catch (error) {

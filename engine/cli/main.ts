@@ -4,75 +4,88 @@
  */
 import { Command, CommanderError } from "commander";
 import { HotpatchError } from "../errors.ts";
-import { registerAssess } from "./assess.ts";
-import { registerCatalog } from "./catalog.ts";
-import { registerClock } from "./clock.ts";
-import { registerDemo } from "./demo.ts";
-import { registerExperiment } from "./experiment.ts";
-import { registerFuzz } from "./fuzz.ts";
-import { registerGetHotFix } from "./get-hotfix.ts";
-import { registerHistory } from "./history.ts";
-import { registerImage } from "./image.ts";
-import { registerInstall } from "./install.ts";
-import { registerKeys } from "./keys.ts";
 import { EXIT_USAGE, reportError } from "./output.ts";
-import { registerPatch } from "./patch.ts";
-import { registerRun } from "./run.ts";
-import { registerFleet } from "./fleet.ts";
-import { registerSchedule } from "./schedule.ts";
-import { registerScheduleConfig } from "./schedule-config.ts";
-import { registerServe } from "./serve.ts";
-import { registerSimulate } from "./simulate.ts";
-import { registerStatus } from "./status.ts";
-import { registerStress } from "./stress.ts";
-import { registerToken } from "./token.ts";
-import { registerUninstall } from "./uninstall.ts";
-import { registerVm } from "./vm.ts";
 
 /** Registers one verb on the program; `setExit` records the verb's exit code. */
 export type RegisterVerb = (program: Command, setExit: (code: number) => void) => void;
 
 /**
- * The program with every engine verb, plus `extraVerbs` from layers above the
- * engine (bin/hotpatch.mjs adds `bench` from bench/, which the engine never imports).
+ * Every engine verb, in the order help lists them: the top-level command
+ * names a file registers, and how to load its register function. Loaded on
+ * use, so a command imports only its own file's code (`patch build` does not
+ * load the server, the database or the fleet simulator).
+ * test/cli-loads-only-the-verb-it-runs.test.ts checks that each file
+ * registers exactly the names listed here.
  */
-export function buildProgram(setExit: (code: number) => void, extraVerbs: readonly RegisterVerb[] = []): Command {
+export const VERBS: readonly { names: readonly string[]; load: () => Promise<RegisterVerb> }[] = [
+  { names: ["keys"], load: async () => (await import("./keys.ts")).registerKeys },
+  { names: ["image"], load: async () => (await import("./image.ts")).registerImage },
+  { names: ["patch"], load: async () => (await import("./patch.ts")).registerPatch },
+  { names: ["run"], load: async () => (await import("./run.ts")).registerRun },
+  { names: ["demo"], load: async () => (await import("./demo.ts")).registerDemo },
+  { names: ["vm"], load: async () => (await import("./vm.ts")).registerVm },
+  { names: ["schedule"], load: async () => (await import("./schedule.ts")).registerSchedule },
+  { names: ["schedule-config"], load: async () => (await import("./schedule-config.ts")).registerScheduleConfig },
+  { names: ["fleet"], load: async () => (await import("./fleet.ts")).registerFleet },
+  { names: ["catalog"], load: async () => (await import("./catalog.ts")).registerCatalog },
+  { names: ["assess"], load: async () => (await import("./assess.ts")).registerAssess },
+  { names: ["install"], load: async () => (await import("./install.ts")).registerInstall },
+  { names: ["status"], load: async () => (await import("./status.ts")).registerStatus },
+  { names: ["history"], load: async () => (await import("./history.ts")).registerHistory },
+  { names: ["get-hotfix"], load: async () => (await import("./get-hotfix.ts")).registerGetHotFix },
+  { names: ["clock"], load: async () => (await import("./clock.ts")).registerClock },
+  { names: ["uninstall", "rollback"], load: async () => (await import("./uninstall.ts")).registerUninstall },
+  { names: ["simulate"], load: async () => (await import("./simulate.ts")).registerSimulate },
+  { names: ["stress"], load: async () => (await import("./stress.ts")).registerStress },
+  { names: ["experiment"], load: async () => (await import("./experiment.ts")).registerExperiment },
+  { names: ["fuzz"], load: async () => (await import("./fuzz.ts")).registerFuzz },
+  { names: ["serve"], load: async () => (await import("./serve.ts")).registerServe },
+  { names: ["token"], load: async () => (await import("./token.ts")).registerToken },
+];
+
+/**
+ * The register functions `argv` needs: only the named verb's when the first
+ * argument is an engine verb, every verb's otherwise (help, an unknown verb,
+ * an option first), so help and errors see the whole program.
+ */
+export async function verbsFor(argv: readonly string[]): Promise<RegisterVerb[]> {
+  const named = VERBS.find((v) => v.names.includes(argv[0] ?? ""));
+  return Promise.all((named ? [named] : VERBS).map((v) => v.load()));
+}
+
+/**
+ * The program with the given engine verbs (default: all), plus `extraVerbs`
+ * from layers above the engine (bin/hotpatch.mjs adds `bench` from bench/,
+ * which the engine never imports).
+ */
+export async function buildProgram(
+  setExit: (code: number) => void,
+  extraVerbs: readonly RegisterVerb[] = [],
+  engineVerbs?: readonly RegisterVerb[],
+): Promise<Command> {
   const program = new Command("hotpatch")
     .description("Hot patching for a running WebAssembly process, with the update management of Windows Server Hotpatch.")
     .exitOverride()
     .showHelpAfterError(false);
-  registerKeys(program, setExit);
-  registerImage(program, setExit);
-  registerPatch(program, setExit);
-  registerRun(program, setExit);
-  registerDemo(program, setExit);
-  registerVm(program, setExit);
-  registerSchedule(program, setExit);
-  registerScheduleConfig(program, setExit);
-  registerFleet(program, setExit);
-  registerCatalog(program, setExit);
-  registerAssess(program, setExit);
-  registerInstall(program, setExit);
-  registerStatus(program, setExit);
-  registerHistory(program, setExit);
-  registerGetHotFix(program, setExit);
-  registerClock(program, setExit);
-  registerUninstall(program, setExit);
-  registerSimulate(program, setExit);
-  registerStress(program, setExit);
-  registerExperiment(program, setExit);
-  registerFuzz(program, setExit);
-  registerServe(program, setExit);
-  registerToken(program, setExit);
+  for (const register of engineVerbs ?? (await verbsFor([]))) register(program, setExit);
   for (const register of extraVerbs) register(program, setExit);
   return program;
 }
 
 export async function main(argv: string[], extraVerbs: readonly RegisterVerb[] = []): Promise<number> {
   let exitCode = 0;
-  const program = buildProgram((code) => {
-    exitCode = code;
-  }, extraVerbs);
+  let program: Command;
+  try {
+    program = await buildProgram(
+      (code) => {
+        exitCode = code;
+      },
+      extraVerbs,
+      await verbsFor(argv),
+    );
+  } catch (error) {
+    return reportError(error, { json: argv.includes("--json") });
+  }
   try {
     await program.parseAsync(argv, { from: "user" });
     return exitCode;

@@ -4,10 +4,10 @@
  */
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { buildPatch } from "../builder/index.ts";
+import { buildPatchCached } from "../builder/index.ts";
 import { HotpatchError } from "../errors.ts";
-import { parseImageMode } from "./image.ts";
 import { loadPrivateKey } from "../patch/index.ts";
+import { BUILD_CACHE_HELP, buildCacheOf } from "./build-cache.ts";
 import { EXIT_REQUIRES_BASELINE, guarded, printJson, say } from "./output.ts";
 
 interface PatchBuildOptions {
@@ -20,6 +20,7 @@ interface PatchBuildOptions {
   classification: string;
   supersedes?: string;
   mode?: string;
+  cache: boolean;
   json?: boolean;
 }
 
@@ -47,13 +48,15 @@ export function registerPatch(program: Command, setExit: (code: number) => void)
     .option("--classification <name>", "the update's classification", "Security")
     .option("--supersedes <KB,...|none>", "installed hotpatches this one replaces (default: all of the same baseline with lower KB numbers)")
     .option("--mode <slots|inline>", "image mode of a --base given as a source or .wasm (default inline; an image keeps its own)")
+    .option("--no-cache", BUILD_CACHE_HELP)
     .option("--json", "print the result as JSON")
     .action(
       guarded(setExit, async (options: PatchBuildOptions) => {
         if (!/^KB\d+$/.test(options.id)) throw new HotpatchError("E_USAGE", `--id must look like KB5036001, not ${options.id}`);
-        const mode = parseImageMode(options.mode);
+        // Loaded only for --mode: image.ts loads the image builder, which a build-cache hit does without.
+        const mode = options.mode === undefined ? undefined : (await import("./image.ts")).parseImageMode(options.mode);
         const key = loadPrivateKey(options.key);
-        const result = await buildPatch({
+        const result = await buildPatchCached({
           base: options.base,
           target: options.target,
           id: options.id,
@@ -62,6 +65,7 @@ export function registerPatch(program: Command, setExit: (code: number) => void)
           classification: options.classification,
           supersedes: parseSupersedes(options.supersedes),
           mode,
+          cache: buildCacheOf(options),
         });
         const functions = result.functions.map((f) => ({ key: f.key, slot: f.slot, change: f.change, signature: f.signature }));
         const summary = { id: result.id, kind: result.kind === "no-change" ? "hotpatch" : result.kind, functions, reasons: result.reasons };

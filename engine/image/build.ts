@@ -39,6 +39,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
+import { type BuildCache, cacheKey, sourceInputsDigest } from "../build-cache/index.ts";
 import { HotpatchError } from "../errors.ts";
 import { closureFingerprints, dataSegments, describeModule, emitModule, ENTRY_SUFFIX, IMPL_SUFFIX, instrument, markNoInline, MEMORY_EXPORT, optimize, type PointerScan, scanPointers, SLOT_TABLE, type SlotPlan, validationError, withModule, withOldStateKept } from "../wasm/index.ts";
 import { readModuleSummary } from "../format/index.ts";
@@ -78,16 +79,18 @@ export function isAssemblyScriptSource(path: string): boolean {
 export interface LoadOptions {
   /** A running image's static layout: a source whose data equals it needs no pointer scan. */
   sameLayoutAs?: StaticLayout;
+  /** Reuse and record compiles in this build cache (engine/build-cache/); none by default. */
+  cache?: BuildCache;
 }
 
 /** Compiles or reads a guest; an image file given here is returned as an image. */
 export async function loadGuest(path: string, options: LoadOptions = {}): Promise<GuestModule | Image> {
   if (isAssemblyScriptSource(path)) {
-    const { wasm, namePrefix } = await compileAssemblyScript(path);
+    const { wasm, namePrefix } = await compileAssemblyScript(path, MEMORY_BASE, options.cache);
     // Finding pointers costs a second compile; skip it when the static data is
     // byte for byte the layout the caller already runs (nothing to relocate).
     const unchanged = options.sameLayoutAs && sameStaticData(wasm, options.sameLayoutAs);
-    const pointers = unchanged ? undefined : await scanAssemblyScriptPointers(path, wasm);
+    const pointers = unchanged ? undefined : await scanAssemblyScriptPointers(path, wasm, options.cache);
     return { wasm, kind: "assemblyscript", name: basename(path), namePrefix, pointers };
   }
   let bytes: Uint8Array;
@@ -102,8 +105,8 @@ export async function loadGuest(path: string, options: LoadOptions = {}): Promis
   return { wasm: bytes, kind: "wasm", name: basename(path), namePrefix: "" };
 }
 
-async function scanAssemblyScriptPointers(path: string, wasm: Uint8Array): Promise<PointerScan> {
-  const shifted = await compileAssemblyScript(path, MEMORY_BASE + POINTER_PROBE_DELTA);
+async function scanAssemblyScriptPointers(path: string, wasm: Uint8Array, cache?: BuildCache): Promise<PointerScan> {
+  const shifted = await compileAssemblyScript(path, MEMORY_BASE + POINTER_PROBE_DELTA, cache);
   return scanPointers(wasm, shifted.wasm, POINTER_PROBE_DELTA, basename(path));
 }
 
@@ -132,10 +135,34 @@ function defaultModeOf(hasNames: boolean): ImageMode {
   return hasNames ? DEFAULT_IMAGE_MODE : "slots";
 }
 
-/** Builds an image from a source, a plain `.wasm`, or returns an image file as it is (whatever its mode). */
-export async function buildImageFromPath(path: string, options: ImageOptions = {}): Promise<Image> {
-  const guest = await loadGuest(path);
-  return isImage(guest) ? guest : buildImage(guest, undefined, options);
+/**
+ * Builds an image from a source, a plain `.wasm`, or returns an image file as it is (whatever its mode).
+ * With `cache`, an image built before from the same inputs (a source and
+ * everything it imports, or the `.wasm`'s bytes) in the same mode is read
+ * back: the same bytes a build gives.
+ */
+export async function buildImageFromPath(path: string, options: ImageOptions & { cache?: BuildCache } = {}): Promise<Image> {
+  const { cache } = options;
+  const cached = cache && (await imageKeyOf(path, options.mode, cache));
+  const hit = cached ? cache.get(cached) : undefined;
+  const decoded = hit && decodeImage(hit, path);
+  if (hit && decoded) return { ...decoded, bytes: hit };
+  const guest = await loadGuest(path, { cache });
+  if (isImage(guest)) return guest;
+  const image = buildImage(guest, undefined, options);
+  const key = cache && (await imageKeyOf(path, options.mode, cache));
+  if (key) cache.put(key, image.bytes);
+  return image;
+}
+
+/** The cache key of the image of `path` in `mode`; undefined while the source's inputs are unknown to the cache. */
+async function imageKeyOf(path: string, mode: ImageMode | undefined, cache: BuildCache): Promise<string | undefined> {
+  if (isAssemblyScriptSource(path)) {
+    const digest = sourceInputsDigest(cache, path);
+    return digest && cacheKey("image", { source: digest, mode: mode ?? null });
+  }
+  const bytes = await readFile(path).catch(() => undefined);
+  return bytes && cacheKey("image", { wasm: new Uint8Array(bytes), name: basename(path), mode: mode ?? null });
 }
 
 export function keyFunction(namePrefix: string): (name: string) => string {
