@@ -84,7 +84,6 @@ export function warm(code: WebAssembly.Module, imports: readonly ModuleImport[])
 }
 
 const placeholderMemories = new Map<string, WebAssembly.Memory>();
-const placeholderTables = new Map<string, WebAssembly.Table>();
 const placeholderGlobals = new Map<string, WebAssembly.Global>();
 
 function unreachablePlaceholder(): never {
@@ -96,18 +95,11 @@ function placeholder(imp: ModuleImport): unknown {
   switch (imp.kind) {
     case "function":
       return unreachablePlaceholder;
-    case "table": {
-      // Shared like the memories: a code page has no element segments (checkCodePageShape), so instantiating never writes the table.
-      const limits = imp.limits;
-      if (!limits) return undefined;
-      const key = `${limits.min}/${limits.max}`;
-      let table = placeholderTables.get(key);
-      if (!table) {
-        table = new WebAssembly.Table({ element: "anyfunc", initial: limits.min, maximum: limits.max });
-        placeholderTables.set(key, table);
-      }
-      return table;
-    }
+    case "table":
+      // A new table each time, unlike the memories: V8 (11.3) keeps every instance that imports a table
+      // alive for as long as the table (its dispatch tables list), so a shared placeholder table kept every
+      // warmed code page's compiled code, and the scaling suite's 10,000 applies ran out of wasm code space.
+      return imp.limits ? new WebAssembly.Table({ element: "anyfunc", initial: imp.limits.min, maximum: imp.limits.max }) : undefined;
     case "memory": {
       const limits = imp.limits;
       if (!limits) return undefined;
