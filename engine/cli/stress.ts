@@ -43,7 +43,8 @@ export function registerStress(program: Command, setExit: (code: number) => void
         say(options, `requests ${result.requests}, failed ${result.failed}, lost ${result.lost}, ${result.applies} applies, ${result.reverts} reverts`);
         say(options, `pause       ${p(result.pause)}`);
         say(options, `latency     ${p(result.latency)}`);
-        say(options, `apply (end to end, stage → switch → ack) ${p(details.applyMicros)}`);
+        say(options, `stage (verify + compile, ahead of each apply) ${p(details.stageMicros)}`);
+        say(options, `apply (post → prepare → switch → ack)     ${p(details.applyMicros)}`);
         say(options, `prepare (instantiate in the worker)      ${p(details.prepareMicros)}`);
         say(options, `final state ${result.finalStateMatches ? "matches" : "DIFFERS from"} the reference replay${details.exact ? "" : " (inexact: a switch happened inside a request)"}`);
         if (options.json) printJson(result);
