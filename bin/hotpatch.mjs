@@ -16,8 +16,17 @@ import { register } from "tsx/esm/api";
 // background only competes for the cores (the optimiser ran 2-5x slower
 // cold). Every other verb keeps V8's default tiering, since it runs guests.
 // Set before anything compiles WebAssembly.
+//
+// Every other verb runs guests and applies patches, and compiles WebAssembly
+// eagerly: with V8's default lazy compilation a code page's functions compiled
+// on their first call, which is the first request to run the new code after
+// the switch (kvstore's `handle`: that request ~100 µs late, once per apply;
+// it was the whole p99 of the storm suite). Eagerly, they compile when the
+// package is staged, on the control plane. Build verbs keep lazy compilation:
+// binaryen is a large WebAssembly module of which a build runs a small part.
 const BUILD_VERBS = ["image", "patch"];
 if (BUILD_VERBS.includes(process.argv[2])) setFlagsFromString("--liftoff-only");
+else setFlagsFromString("--no-wasm-lazy-compilation");
 
 register();
 registerHooks("./native-packages.mjs", import.meta.url);
