@@ -18,6 +18,7 @@
  * external memory while the N processes start (each holds its instance, its
  * wasm memory and its loader), divided by N, after a full collection.
  */
+import { PerformanceObserver } from "node:perf_hooks";
 import { HEARTBLEED_REQUEST, randomRequests } from "../../engine/guests/index.ts";
 import { PatchLoader, stagePatch } from "../../engine/loader/index.ts";
 import { GuestProcess } from "../../engine/process/index.ts";
@@ -30,8 +31,8 @@ import type { Suite } from "../lib/suite.ts";
 
 const FULL_PROCESSES = 1000;
 const QUICK_PROCESSES = 100;
-const FULL_ROUNDS = 3;
-const QUICK_ROUNDS = 1;
+const FULL_ROUNDS = 11;
+const QUICK_ROUNDS = 3;
 /** Samples of the one-process baseline rows. */
 const BASELINE_SAMPLES = 1000;
 
@@ -64,8 +65,22 @@ async function startFleet(context: BenchContext, count: number): Promise<Fleet> 
   return { processes, loaders, memory: { rss: grown("rss"), heap: grown("heapUsed"), external: grown("external"), wasm: wasmBytes } };
 }
 
-/** One round: stage once, enable on every process, check each one is fixed; then revert all (not timed). */
-function fleetRound(context: BenchContext, fleet: Fleet, template: PackageTemplate, enables: number[]): number {
+/** Garbage collections' time (ms) inside windows the caller opens: V8 reports each collection with its start and duration. */
+function gcClock() {
+  const collections: { start: number; end: number }[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) collections.push({ start: entry.startTime, end: entry.startTime + entry.duration });
+  });
+  observer.observe({ entryTypes: ["gc"] });
+  return {
+    /** Collection time that overlaps [from, to]; entries arrive asynchronously, so ask once the observer had time to hear of them. */
+    within: (from: number, to: number) => collections.reduce((sum, c) => sum + Math.max(0, Math.min(c.end, to) - Math.max(c.start, from)), 0),
+    stop: () => observer.disconnect(),
+  };
+}
+
+/** One round: stage once, enable on every process, check each one is fixed; then revert all (not timed). Returns its start and wall time (ms). */
+function fleetRound(context: BenchContext, fleet: Fleet, template: PackageTemplate, enables: number[]): { start: number; wall: number } {
   const { id, bytes } = freshPackage(template, context.keys.privateKey);
   const start = performance.now();
   const staged = stagePatch(bytes, context.keys.trust);
@@ -80,7 +95,7 @@ function fleetRound(context: BenchContext, fleet: Fleet, template: PackageTempla
     if (answer.length !== 1) throw new Error(`process ${i} still leaks after ${id} (${answer.length} bytes)`);
   }
   for (const loader of fleet.loaders) loader.revert(id);
-  return wall;
+  return { start, wall };
 }
 
 /**
@@ -105,14 +120,25 @@ export const fleetApply: Suite = {
     const fleet = await startFleet(context, count);
     const enables: number[] = [];
     const walls: number[] = [];
+    const gcs: number[] = [];
+    const gc = gcClock();
     fleetRound(context, fleet, template, []); // warm-up round, not counted
-    for (let r = 0; r < rounds; r++) walls.push(fleetRound(context, fleet, template, enables) * 1e6);
+    const windows: { start: number; wall: number }[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const round = fleetRound(context, fleet, template, enables);
+      windows.push(round);
+      walls.push(round.wall * 1e6);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the observer hears of the collections
+    for (const w of windows) gcs.push(gc.within(w.start, w.start + w.wall) * 1e6);
+    gc.stop();
     const wall = summarize(`${count}-process apply: wall time (stage once + ${count} enables)`, walls, "ms");
+    const gcInRounds = summarize(`${count}-process apply: garbage collection inside the round`, gcs, "ms");
     const perProcess = summarize(`${count}-process apply: enable of each process`, enables);
     const bound = 5 * one.stage.p50 + count * one.enable.p50; // µs
     const wallMicros = wall.p50 * 1000;
     return {
-      distributions: [wall, perProcess, one.stage, one.enable],
+      distributions: [wall, gcInRounds, perProcess, one.stage, one.enable],
       figures: {
         processes: count,
         rounds,
@@ -123,6 +149,7 @@ export const fleetApply: Suite = {
         "fleet apply wall time, median, ms": wall.p50,
         "bound: 5 × one stage + N × one enable (medians), ms": roundTo(bound / 1000),
         "fleet apply ÷ bound": roundTo(wallMicros / bound),
+        "garbage collection inside the rounds, share of their wall time (total ÷ total)": roundTo(gcs.reduce((a, b) => a + b, 0) / walls.reduce((a, b) => a + b, 0)),
         "live applies per second (N ÷ wall time)": roundTo((count / wallMicros) * 1e6),
       },
       targets: [target(`${count}-process apply within 5 × one stage + ${count} × one enable`, 1, wallMicros / bound, "× the bound", "<=")],
