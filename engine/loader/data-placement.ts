@@ -56,6 +56,6 @@ export function placeData(
 
 export function removeData(process: GuestProcess, arena: PatchArena | undefined, placed: PlacedData | undefined): void {
   if (!placed || !arena) return;
-  process.write(placed.at, new Uint8Array(placed.size));
+  process.zero(placed.at, placed.size);
   arena.release(placed.at, placed.size);
 }

@@ -126,6 +126,12 @@ export class GuestProcess {
     new Uint8Array(this.memory!.buffer, address, bytes.length).set(bytes);
   }
 
+  /** Zeroes `length` bytes at `address` in place (no buffer of zeros is allocated: a revert's switch calls it). */
+  zero(address: number, length: number): void {
+    this.checkRange(address, length);
+    new Uint8Array(this.memory!.buffer, address, length).fill(0);
+  }
+
   /**
    * The request protocol of request-serving guests: the request goes into the
    * buffer at global `input`, `handle(len)` returns the response length, and
