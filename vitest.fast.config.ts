@@ -20,7 +20,7 @@ const SLOW_TESTS = [
   "test/arm-api-manages-availability-sets-with-the-azure-sdk.test.ts",
   "test/arm-api-manages-flexible-scale-sets-with-the-azure-sdk.test.ts",
   "test/fleet-rollouts-run-through-hotpatch-serve.test.ts",
-  "test/vm-pool-stages-each-package-once-per-worker.test.ts",
+  "test/vm-pool-stages-each-package-once.test.ts",
   "test/portal-runs-fleet-rollouts-in-chromium.test.ts",
   "test/portal-shows-maintenance-runs-in-chromium.test.ts",
   "test/arm-api-manages-virtual-machines-with-the-azure-sdk.test.ts",

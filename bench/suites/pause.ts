@@ -96,7 +96,7 @@ async function stressPauses(quick: boolean) {
 
 const NOTES = [
   "In-thread, the guest cannot run while the loader enables a patch: the pause is the enable (link checks, instantiate, swap), with staging done ahead of time; 10 kvstore requests run between two enables.",
-  "The `hotpatch stress` row is the command itself (engine/stress, seed 1): kvstore served at 20,000 requests/s in a worker while the control plane stages (verify + compile) and applies its one-function patch, then reverts it, 1,000 times in 5 s. Its pause is the same pauseMicros as the worker rows, recorded by the worker for every completed switch (applies and reverts) in whole µs; `hotpatch stress` prints the p50/p99/max of exactly this histogram.",
+  "The `hotpatch stress` row is the command itself (engine/stress, seed 1): kvstore served at 20,000 requests/s in a worker while the control plane applies its one-function patch (each package staged ahead, after the previous revert) and reverts it, 1,000 times in 5 s. Its pause is the same pauseMicros as the worker rows, recorded by the worker for every completed switch (applies and reverts) in whole µs; `hotpatch stress` prints the p50/p99/max of exactly this histogram.",
   `The 100-function rows use kvstore v1 with ${PLUS} generated functions appended (it serves the same requests); the patch changes all ${PLUS}.`,
 ];
 

@@ -19,7 +19,7 @@ import type { Image } from "../image/index.ts";
 import type { PoolAnswer, PoolRequest, PoolWorkerConfig, VmMethod, WorkerMemory } from "./pool-protocol.ts";
 import { serializeFailure } from "./pool-protocol.ts";
 import { VmRuntime } from "./runtime.ts";
-import { stagedStats } from "./staged-packages.ts";
+import { type PostedStaged, stagedStats } from "./staged-packages.ts";
 
 const config = workerData as PoolWorkerConfig;
 const vms = new Map<string, VmRuntime>();
@@ -28,7 +28,7 @@ const methods: Record<VmMethod, (vm: VmRuntime, args: unknown[]) => unknown> = {
   serveLoad: (vm, [requests]) => vm.serveLoad(requests as number | undefined),
   totals: (vm) => vm.totals(),
   snapshot: (vm) => vm.snapshot(),
-  applyHotpatch: (vm, [kb, bytes]) => vm.applyHotpatch(kb as string, bytes as Uint8Array),
+  applyHotpatch: (vm, [kb, bytes, posted]) => vm.applyHotpatch(kb as string, bytes as Uint8Array, posted as PostedStaged),
   revertHotpatch: (vm, [kb]) => vm.revertHotpatch(kb as string),
   reboot: (vm, [image, hotpatches]) => vm.reboot(image as Image, hotpatches as Uint8Array[]),
   checkHealth: (vm, [revision, seed]) => vm.health(revision as number, seed as number),

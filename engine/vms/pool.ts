@@ -20,8 +20,10 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { HotpatchError } from "../errors.ts";
 import type { Image } from "../image/index.ts";
+import { TrustStore } from "../patch/index.ts";
 import type { HealthReport } from "./health.ts";
 import { deserializeFailure, type PoolAnswer, type PoolRequest, type PoolWorkerConfig, type VmMethod, type WorkerMemory } from "./pool-protocol.ts";
+import { type PostedStaged, postable, stagedOnce, stagedStats } from "./staged-packages.ts";
 import type { ApplyTiming, BootSpec, ProcessHost, RebootOutcome, VmProcesses, VmSnapshot } from "./vm-processes.ts";
 
 const ENTRY = new URL("./pool-entry.mjs", import.meta.url);
@@ -42,7 +44,7 @@ export interface PoolMemory {
   vms: number;
   heapUsed: number;
   external: number;
-  /** Packages verified and compiled across the workers (once per package per worker), and applies that reused one. */
+  /** Packages verified and compiled in the pool (once per package: on the server's thread, posted to the workers), and process applies that reused one. */
   stages: number;
   stageHits: number;
 }
@@ -98,6 +100,8 @@ class PooledVm implements VmProcesses {
     private readonly worker: PoolWorker,
     readonly vmName: string,
     readonly processCount: number,
+    /** The keys the VM's processes trust: the pool stages its packages against them. */
+    private readonly trust: TrustStore,
   ) {}
 
   get alive(): boolean {
@@ -116,8 +120,15 @@ class PooledVm implements VmProcesses {
     return this.call("snapshot") as Promise<VmSnapshot>;
   }
 
+  /** Stages the package here, once for the whole pool (verify + compile; a refusal never reaches the worker), and posts it with the bytes. */
   applyHotpatch(kb: string, bytes: Uint8Array): Promise<ApplyTiming> {
-    return this.call("applyHotpatch", kb, bytes) as Promise<ApplyTiming>;
+    let staged: PostedStaged;
+    try {
+      staged = postable(stagedOnce(bytes, this.trust));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.call("applyHotpatch", kb, bytes, staged) as Promise<ApplyTiming>;
   }
 
   revertHotpatch(kb: string): Promise<{ pauseMicros: number }> {
@@ -164,14 +175,16 @@ export class VmPool implements ProcessHost {
     // Held only once booted: a crash during the boot fails the boot (E_CRASHED), it is no crashed VM.
     const count = (await worker.send({ op: "boot", spec })) as number;
     worker.vms.add(spec.vmName);
-    return new PooledVm(worker, spec.vmName, count);
+    return new PooledVm(worker, spec.vmName, count, new TrustStore(spec.trustedKeys));
   }
 
   /** Every live worker's isolate: heap and external memory, added up (`collect`: after a full garbage collection in each). */
   async memory(collect = false): Promise<PoolMemory> {
     const parts = (await Promise.all(this.workers.map((w) => w.send({ op: "memory", collect })))) as WorkerMemory[];
     const sum = (key: keyof WorkerMemory) => parts.reduce((total, part) => total + part[key], 0);
-    return { workers: parts.length, vms: sum("vms"), heapUsed: sum("heapUsed"), external: sum("external"), stages: sum("stages"), stageHits: sum("stageHits") };
+    // Stages happen on this thread (applies) and in the workers (re-applies after a reboot); reuses in the workers.
+    const here = stagedStats();
+    return { workers: parts.length, vms: sum("vms"), heapUsed: sum("heapUsed"), external: sum("external"), stages: here.stages + sum("stages"), stageHits: sum("stageHits") };
   }
 
   /** Ends every worker (their VMs' handles turn `alive: false`). */

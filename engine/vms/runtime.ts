@@ -23,7 +23,7 @@ import { HotpatchError, isHotpatchError } from "../errors.ts";
 import { decodeStats, randomRequests, statsRequest } from "../guests/index.ts";
 import type { Image } from "../image/index.ts";
 import { PatchLoader } from "../loader/index.ts";
-import { stagedOnce } from "./staged-packages.ts";
+import { type PostedStaged, stagedOnce } from "./staged-packages.ts";
 import { TrustStore } from "../patch/index.ts";
 import { GuestProcess } from "../process/index.ts";
 import { checkHealth, type HealthReport } from "./health.ts";
@@ -137,14 +137,18 @@ export class VmRuntime {
     });
   }
 
-  /** Applies package `kb` live to every process; all or nothing. Returns the slowest process's times. */
-  applyHotpatch(kb: string, bytes: Uint8Array): ApplyTiming {
+  /**
+   * Applies package `kb` live to every process; all or nothing. Returns the
+   * slowest process's times. `posted`: the package as the VM pool staged it
+   * (verified and compiled on the server's thread), adopted instead of staged here.
+   */
+  applyHotpatch(kb: string, bytes: Uint8Array, posted?: PostedStaged): ApplyTiming {
     const done: RunningProcess[] = [];
     const timing: ApplyTiming = { applyMicros: 0, pauseMicros: 0 };
     try {
       for (const p of this.processes) {
         const started = performance.now();
-        const prepared = p.loader.prepare(stagedOnce(bytes, this.trust)); // verified and compiled once per thread (staged-packages.ts)
+        const prepared = p.loader.prepare(stagedOnce(bytes, this.trust, posted)); // verified and compiled once (staged-packages.ts)
         const switching = performance.now();
         p.loader.commit(prepared);
         const ended = performance.now();

@@ -1,10 +1,13 @@
 /**
- * Packages staged once per thread: a package is verified and compiled once
+ * Packages staged once: a package is verified and compiled once
  * (`stagePatch`), and the staged package — its compiled WebAssembly.Module,
  * which instantiates any number of times — is shared by every process of
- * every VM this thread holds (a VM pool worker holds hundreds). A fleet's
- * rollout so verifies and compiles each package once per worker thread, not
- * once per process.
+ * every VM this thread holds. The VM pool stages on the server's thread and
+ * posts the staged package to its workers with each apply (a posted
+ * WebAssembly.Module is shared, not copied; `postable`), where it is adopted
+ * (`stagedOnce` with the posted package): a fleet's rollout so verifies and
+ * compiles each package once for the whole pool, not once per worker or
+ * per process.
  *
  * Contracts:
  * - Keyed by the package's bytes (sha256) and the trusted key ids: the same
@@ -26,7 +29,7 @@ let stages = 0;
 let hits = 0;
 
 /** The package staged (verified and compiled) once for this thread and trust. */
-export function stagedOnce(bytes: Uint8Array, trust: TrustStore): StagedPatch {
+export function stagedOnce(bytes: Uint8Array, trust: TrustStore, posted?: PostedStaged): StagedPatch {
   const key = `${createHash("sha256").update(bytes).digest("hex")}/${trust.keyIds().sort().join(",")}`;
   const hit = staged.get(key);
   if (hit !== undefined) {
@@ -35,14 +38,24 @@ export function stagedOnce(bytes: Uint8Array, trust: TrustStore): StagedPatch {
     staged.set(key, hit);
     return hit;
   }
-  const fresh = stagePatch(bytes, trust);
-  stages += 1;
+  // Posted by the pool, which staged these bytes under this trust: adopted, not staged again (a reuse).
+  const fresh = posted ? { ...posted, packageBytes: bytes } : stagePatch(bytes, trust);
+  if (posted) hits += 1;
+  else stages += 1;
   staged.set(key, fresh);
   if (staged.size > MAX_STAGED) staged.delete(staged.keys().next().value as string);
   return fresh;
 }
 
-/** How many packages this thread staged, and how many applies reused one. */
+/** A staged package as the pool posts it to a worker: without the package bytes, which travel beside it. */
+export type PostedStaged = Omit<StagedPatch, "packageBytes">;
+
+export function postable(patch: StagedPatch): PostedStaged {
+  const { packageBytes: _, ...posted } = patch;
+  return posted;
+}
+
+/** How many packages this thread staged (verified and compiled), and how many applies reused one staged before (here or by the pool). */
 export function stagedStats(): { stages: number; hits: number } {
   return { stages, hits };
 }
